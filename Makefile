@@ -1,0 +1,139 @@
+# samepage — plain GNU make.  `make` builds bin/; `make check` installs what
+# is missing, builds and runs every test; `make demo` boots guests and
+# analyzes their memory.  Overridable: CC, CFLAGS, LDFLAGS, SANITIZE
+# (e.g. SANITIZE=address,undefined), WERROR=1, B and BINDIR (output folders).
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+LDFLAGS ?=
+SANITIZE ?=
+WERROR  ?=
+PKG_CONFIG ?= pkg-config
+
+# B: objects and test programs; BINDIR: programs.  Override both to keep a
+# sanitizer build beside the normal one (tests/run reads the same names).
+B ?= build
+BINDIR ?= bin
+export B BINDIR
+WARN := -std=c11 -Wall -Wextra -Wshadow -Wformat=2 -Wvla -Wpointer-arith -Wcast-qual \
+        -Wstrict-prototypes -Wmissing-prototypes -Wno-format-nonliteral
+ifneq ($(WERROR),)
+WARN += -Werror
+endif
+SANFLAGS :=
+ifneq ($(SANITIZE),)
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+# codec and hash libraries of the analysis side
+LIB_PKGS := libcrypto zlib libzstd libxxhash
+LIB_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(LIB_PKGS))
+LIB_LIBS   = $(shell $(PKG_CONFIG) --libs $(LIB_PKGS))
+VIRT_CFLAGS = $(shell $(PKG_CONFIG) --cflags libvirt)
+VIRT_LIBS   = $(shell $(PKG_CONFIG) --libs libvirt)
+
+ALL_CPPFLAGS = -D_GNU_SOURCE -Idumpparse -Idedup $(CPPFLAGS)
+ALL_CFLAGS   = $(WARN) $(CFLAGS) $(SANFLAGS) -MMD -MP
+ALL_LDFLAGS  = $(LDFLAGS) $(SANFLAGS) -pthread
+
+DP_SRC  := $(sort $(wildcard dumpparse/*.c))
+DD_SRC  := $(filter-out dedup/main.c,$(sort $(wildcard dedup/*.c)))
+COL_SRC := $(sort $(wildcard collectors/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
+FIX_SRC  := $(sort $(wildcard tests/formats/*.c))
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+
+DP_OBJ  := $(DP_SRC:%.c=$(B)/%.o)
+DD_OBJ  := $(DD_SRC:%.c=$(B)/%.o)
+COL_OBJ := $(COL_SRC:%.c=$(B)/%.o)
+LIBDP   := $(B)/libdumpparse.a
+LIBDD   := $(B)/libdedup.a
+
+PROGS := $(BINDIR)/dedup-analyze $(BINDIR)/memload $(BINDIR)/memload-static
+ifneq ($(COL_SRC),)
+PROGS += $(BINDIR)/ksm-sample
+endif
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
+FIX_BIN  := $(FIX_SRC:tests/formats/%.c=$(B)/tests/formats/%)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
+
+.PHONY: all deps check test demo bench clean tests-build FORCE
+all: $(PROGS)
+
+# Rebuild everything when the flags change (e.g. a SANITIZE build).
+FLAGS_FILE := $(B)/.flags
+$(FLAGS_FILE): FORCE
+	@mkdir -p $(B)
+	@echo '$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $@ || \
+	  echo '$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS)' > $@
+
+$(B)/%.o: %.c $(FLAGS_FILE)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LIB_CFLAGS) -c -o $@ $<
+
+$(B)/collectors/%.o: collectors/%.c $(FLAGS_FILE)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) -Icollectors $(ALL_CFLAGS) $(VIRT_CFLAGS) -c -o $@ $<
+
+$(LIBDP): $(DP_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LIBDD): $(DD_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BINDIR)/dedup-analyze: $(B)/dedup/main.o $(LIBDD) $(LIBDP)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS) -lm
+
+$(BINDIR)/memload: $(B)/synth/memload.o
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+# For guests: static, no sanitizer (its runtime cannot be linked statically).
+$(BINDIR)/memload-static: synth/memload.c $(FLAGS_FILE)
+	@mkdir -p $(@D)
+	$(CC) -D_GNU_SOURCE $(WARN) $(CFLAGS) -static -o $@ synth/memload.c
+
+$(BINDIR)/ksm-sample: $(COL_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(VIRT_LIBS) -lm
+
+$(B)/tests/unit/%: tests/unit/%.c $(LIBDD) $(LIBDP) $(FLAGS_FILE)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) -Itests $(ALL_CFLAGS) $(LIB_CFLAGS) -o $@ $< $(LIBDD) $(LIBDP) $(ALL_LDFLAGS) $(LIB_LIBS) -lm
+
+$(B)/tests/formats/%: tests/formats/%.c $(FLAGS_FILE)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) -Itests $(ALL_CFLAGS) $(LIB_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(LIB_LIBS) -lm
+
+$(B)/bench/%: bench/%.c $(FLAGS_FILE)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LIB_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(LIB_LIBS) -lkdumpfile -lm
+
+tests-build: $(PROGS) $(UNIT_BIN) $(FIX_BIN)
+
+deps:
+	@scripts/deps
+
+# `make check` installs first, then builds and tests in a fresh make so
+# that pkg-config sees the libraries it just installed.
+check: deps
+	@$(MAKE) --no-print-directory test
+
+test: tests-build
+	@tests/run
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@bench/run
+
+clean:
+	rm -rf $(B) $(BINDIR)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,167 @@
+/* Reports of dedup-analyze: the text table (the study's Table I), JSON and
+ * CSV with the stable names of DESIGN.md. */
+#include "report.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static double mib(uint64_t pages, uint32_t ps) { return (double)pages * ps / (1024.0 * 1024.0); }
+
+static double pct(uint64_t a, uint64_t b) { return b ? 100.0 * (double)a / (double)b : 0.0; }
+
+void dd_json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"': fputs("\\\"", f); break;
+		case '\\': fputs("\\\\", f); break;
+		case '\n': fputs("\\n", f); break;
+		case '\t': fputs("\\t", f); break;
+		case '\r': fputs("\\r", f); break;
+		default:
+			if (*p < 0x20)
+				fprintf(f, "\\u%04x", *p);
+			else
+				fputc(*p, f);
+		}
+	}
+	fputc('"', f);
+}
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s && s[1] ? s + 1 : p;
+}
+
+void dd_report_text(FILE *f, const struct dd_report *r)
+{
+	const struct dd_totals *t = r->totals;
+	const uint32_t ps = t->page_size;
+	size_t w = 5;
+	for (size_t i = 0; i < r->n; i++) {
+		size_t l = strlen(base_name(r->rows[i].path));
+		if (l > w)
+			w = l;
+	}
+	if (w > 40)
+		w = 40;
+
+	fprintf(f, "Memory sharing potential: %llu dump%s, %u-byte pages, %s per page, zero pages excluded\n\n",
+		(unsigned long long)t->dumps, t->dumps == 1 ? "" : "s", ps, r->hash_name);
+	fprintf(f, "%-*s %-8s %10s %10s %10s %10s %10s %10s %7s\n", (int)w, "dump", "format", "present",
+		"absent", "zero", "non-zero", "distinct", "intra-VM", "intra");
+	fprintf(f, "%-*s %-8s %10s %10s %10s %10s %10s %10s %7s\n", (int)w, "", "", "MiB", "MiB", "MiB",
+		"MiB", "MiB", "MiB", "%");
+	for (size_t i = 0; i < r->n; i++) {
+		const struct dd_dump_stats *s = &r->rows[i].st;
+		fprintf(f, "%-*.*s %-8s %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f %6.1f%%\n", (int)w, (int)w,
+			base_name(r->rows[i].path), r->rows[i].format, mib(s->pages, ps),
+			mib(s->absent_pages, ps), mib(s->zero_pages, ps), mib(s->nonzero_pages, ps),
+			mib(s->distinct_pages, ps), mib(s->intra_pages, ps),
+			pct(s->intra_pages, s->nonzero_pages));
+	}
+	fprintf(f, "%-*s %-8s %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f %6.1f%%\n", (int)w, "total", "",
+		mib(t->pages, ps), mib(t->absent_pages, ps), mib(t->zero_pages, ps),
+		mib(t->nonzero_pages, ps), mib(t->distinct_pages, ps), mib(t->intra_pages, ps),
+		pct(t->intra_pages, t->nonzero_pages));
+
+	fprintf(f, "\nTable I (potential):      MiB        pages   %% of non-zero\n");
+	fprintf(f, "  minimum RAM       %10.1f %12llu %8.1f%%\n", mib(t->distinct_pages, ps),
+		(unsigned long long)t->distinct_pages, pct(t->distinct_pages, t->nonzero_pages));
+	fprintf(f, "  intra-VM sharing  %10.1f %12llu %8.1f%%\n", mib(t->intra_pages, ps),
+		(unsigned long long)t->intra_pages, pct(t->intra_pages, t->nonzero_pages));
+	fprintf(f, "  inter-VM sharing  %10.1f %12llu %8.1f%%\n", mib(t->inter_pages, ps),
+		(unsigned long long)t->inter_pages, pct(t->inter_pages, t->nonzero_pages));
+	fprintf(f, "  non-zero total    %10.1f %12llu   = minimum RAM + intra + inter\n",
+		mib(t->nonzero_pages, ps), (unsigned long long)t->nonzero_pages);
+	fprintf(f, "  zero pages        %10.1f %12llu   (not backed; excluded above)\n",
+		mib(t->zero_pages, ps), (unsigned long long)t->zero_pages);
+	if (t->absent_pages)
+		fprintf(f, "  absent pages      %10.1f %12llu   (not stored in the dumps; neither zero nor counted)\n",
+			mib(t->absent_pages, ps), (unsigned long long)t->absent_pages);
+}
+
+static void json_counts(FILE *f, const struct dd_dump_stats *s)
+{
+	fprintf(f,
+		"\"pages\": %llu, \"absent_pages\": %llu, \"zero_pages\": %llu, \"nonzero_pages\": %llu, "
+		"\"distinct_pages\": %llu, \"intra_pages\": %llu",
+		(unsigned long long)s->pages, (unsigned long long)s->absent_pages,
+		(unsigned long long)s->zero_pages, (unsigned long long)s->nonzero_pages,
+		(unsigned long long)s->distinct_pages, (unsigned long long)s->intra_pages);
+}
+
+void dd_report_json(FILE *f, const struct dd_report *r)
+{
+	const struct dd_totals *t = r->totals;
+	fprintf(f, "{\n  \"page_size\": %u,\n  \"hash\": \"%s\",\n  \"dumps\": [", t->page_size, r->hash_name);
+	for (size_t i = 0; i < r->n; i++) {
+		fprintf(f, "%s\n    {\"path\": ", i ? "," : "");
+		dd_json_string(f, r->rows[i].path);
+		fprintf(f, ", \"format\": ");
+		dd_json_string(f, r->rows[i].format);
+		fprintf(f, ", ");
+		json_counts(f, &r->rows[i].st);
+		fprintf(f, ", \"known_zero_pages\": %llu, \"seconds\": %.3f}",
+			(unsigned long long)r->rows[i].st.known_zero, r->rows[i].st.seconds);
+	}
+	fprintf(f, "\n  ],\n  \"total\": {\"dumps\": %llu, ", (unsigned long long)t->dumps);
+	struct dd_dump_stats s = { .pages = t->pages,
+				   .absent_pages = t->absent_pages,
+				   .zero_pages = t->zero_pages,
+				   .nonzero_pages = t->nonzero_pages,
+				   .distinct_pages = t->distinct_pages,
+				   .intra_pages = t->intra_pages };
+	json_counts(f, &s);
+	fprintf(f, ", \"inter_pages\": %llu, \"min_ram_bytes\": %llu}", (unsigned long long)t->inter_pages,
+		(unsigned long long)t->min_ram_bytes);
+	fprintf(f, ",\n  \"failed\": [");
+	for (size_t i = 0; i < r->nfailed; i++) {
+		fprintf(f, "%s\n    {\"path\": ", i ? "," : "");
+		dd_json_string(f, r->failed[i].path);
+		fprintf(f, ", \"error\": ");
+		dd_json_string(f, r->failed[i].error);
+		fprintf(f, "}");
+	}
+	fprintf(f, "%s]\n}\n", r->nfailed ? "\n  " : "");
+}
+
+static void csv_field(FILE *f, const char *s)
+{
+	if (!strpbrk(s, ",\"\n\r")) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+void dd_report_csv(FILE *f, const struct dd_report *r)
+{
+	const struct dd_totals *t = r->totals;
+	fprintf(f, "path,format,pages,absent_pages,zero_pages,nonzero_pages,distinct_pages,intra_pages,"
+		   "inter_pages,min_ram_bytes\n");
+	for (size_t i = 0; i < r->n; i++) {
+		const struct dd_dump_stats *s = &r->rows[i].st;
+		csv_field(f, r->rows[i].path);
+		fputc(',', f);
+		csv_field(f, r->rows[i].format);
+		fprintf(f, ",%llu,%llu,%llu,%llu,%llu,%llu,,%llu\n", (unsigned long long)s->pages,
+			(unsigned long long)s->absent_pages, (unsigned long long)s->zero_pages,
+			(unsigned long long)s->nonzero_pages, (unsigned long long)s->distinct_pages,
+			(unsigned long long)s->intra_pages,
+			(unsigned long long)(s->distinct_pages * t->page_size));
+	}
+	fprintf(f, "TOTAL,,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu\n", (unsigned long long)t->pages,
+		(unsigned long long)t->absent_pages, (unsigned long long)t->zero_pages,
+		(unsigned long long)t->nonzero_pages, (unsigned long long)t->distinct_pages,
+		(unsigned long long)t->intra_pages, (unsigned long long)t->inter_pages,
+		(unsigned long long)t->min_ram_bytes);
+}

@@ -1,0 +1,34 @@
+/* Output of dedup-analyze (text, JSON, CSV). */
+#ifndef DEDUP_REPORT_H
+#define DEDUP_REPORT_H
+
+#include <stdio.h>
+
+#include "dedup.h"
+
+struct dd_row {
+	const char *path;
+	const char *format;
+	struct dd_dump_stats st;
+};
+
+struct dd_failed {
+	const char *path;
+	const char *error;
+};
+
+struct dd_report {
+	const char *hash_name;
+	const struct dd_totals *totals;
+	const struct dd_row *rows;
+	size_t n;
+	const struct dd_failed *failed;
+	size_t nfailed;
+};
+
+void dd_report_text(FILE *f, const struct dd_report *r);
+void dd_report_json(FILE *f, const struct dd_report *r);
+void dd_report_csv(FILE *f, const struct dd_report *r);
+void dd_json_string(FILE *f, const char *s);
+
+#endif

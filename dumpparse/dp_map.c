@@ -1,0 +1,401 @@
+/*
+ * Linear layouts: formats that say "guest-physical bytes [paddr, paddr+len)
+ * are stored at file offset off" (ELF PT_LOADs, raw images, LiME ranges, run
+ * lists ...).  The back end adds pieces in priority order; this file resolves
+ * overlaps (first piece wins, so every guest frame is counted once), cuts the
+ * result into frames, and serves units zero-copy from the mapping or through
+ * the stream.
+ *
+ * Frames only partly covered by data (ranges that start or end inside a
+ * frame) are assembled in the reader's buffer with the uncovered bytes zero,
+ * and counted in dp_info.partial_pages.  A frame covered only by absent
+ * pieces is absent.
+ */
+#include "dp_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define NO_OFF UINT64_MAX
+
+void dp_map_free(struct dp_dump *d)
+{
+	free(d->in);
+	free(d->pieces);
+	free(d->ext);
+	free(d->units);
+}
+
+static int add_in(struct dp_dump *d, uint64_t paddr, uint64_t len, uint64_t off, struct dp_error *err)
+{
+	uint64_t end;
+	if (len == 0)
+		return DP_OK;
+	if (dp_add_overflows(paddr, len, &end))
+		return dp_fail(err, DP_E_CORRUPT, DP_NO_OFFSET,
+			       "memory range at 0x%llx of %llu bytes wraps the address space",
+			       (unsigned long long)paddr, (unsigned long long)len);
+	if (dp_grow((void **)&d->in, &d->cap_in, d->nin + 1, sizeof *d->in))
+		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
+	d->in[d->nin++] = (struct dp_map_piece){ paddr, len, off };
+	return DP_OK;
+}
+
+int dp_map_add(struct dp_dump *d, uint64_t paddr, uint64_t len, uint64_t off, struct dp_error *err)
+{
+	uint64_t end;
+	if (dp_add_overflows(off, len, &end))
+		return dp_fail(err, DP_E_CORRUPT, DP_NO_OFFSET,
+			       "file range at offset %llu of %llu bytes overflows",
+			       (unsigned long long)off, (unsigned long long)len);
+	return add_in(d, paddr, len, off, err);
+}
+
+int dp_map_add_absent(struct dp_dump *d, uint64_t paddr, uint64_t len, struct dp_error *err)
+{
+	return add_in(d, paddr, len, NO_OFF, err);
+}
+
+static int cmp_paddr(const void *a, const void *b)
+{
+	const struct dp_map_piece *x = a, *y = b;
+	return x->paddr < y->paddr ? -1 : x->paddr > y->paddr;
+}
+
+/* Disjoint pieces sorted by paddr; earlier input pieces win overlaps. */
+static int resolve(struct dp_dump *d, struct dp_map_piece **outp, size_t *nout, uint64_t *dropped,
+		   struct dp_error *err)
+{
+	size_t n = d->nin;
+	struct dp_map_piece *s = malloc((n ? n : 1) * sizeof *s);
+	if (!s)
+		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
+	memcpy(s, d->in, n * sizeof *s);
+	qsort(s, n, sizeof *s, cmp_paddr);
+	bool overlap = false;
+	for (size_t i = 1; i < n && !overlap; i++)
+		overlap = s[i].paddr < s[i - 1].paddr + s[i - 1].len;
+	*dropped = 0;
+	if (!overlap) {
+		*outp = s;
+		*nout = n;
+		return DP_OK;
+	}
+
+	/* Slow path: insert input pieces in priority order into a sorted set. */
+	size_t cnt = 0, cap = n;
+	for (size_t k = 0; k < n; k++) {
+		struct dp_map_piece p = d->in[k];
+		uint64_t a = p.paddr, b = p.paddr + p.len;
+		/* first existing piece that ends after a */
+		size_t lo = 0, hi = cnt;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (s[mid].paddr + s[mid].len <= a)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		size_t i = lo;
+		uint64_t pos = a;
+		while (pos < b) {
+			uint64_t gap_end = (i < cnt && s[i].paddr < b) ? s[i].paddr : b;
+			if (gap_end > pos) {
+				if (cnt + 1 > cap) {
+					cap = cap * 2 + 8;
+					struct dp_map_piece *t = realloc(s, cap * sizeof *s);
+					if (!t) {
+						free(s);
+						return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
+					}
+					s = t;
+				}
+				memmove(s + i + 1, s + i, (cnt - i) * sizeof *s);
+				s[i] = (struct dp_map_piece){
+					pos, gap_end - pos, p.off == NO_OFF ? NO_OFF : p.off + (pos - a)
+				};
+				cnt++;
+				i++;
+				pos = gap_end;
+			}
+			if (pos >= b)
+				break;
+			/* s[i] covers pos */
+			uint64_t cov_end = s[i].paddr + s[i].len;
+			uint64_t stop = cov_end < b ? cov_end : b;
+			*dropped += stop - pos;
+			pos = stop;
+			i++;
+		}
+	}
+	*outp = s;
+	*nout = cnt;
+	return DP_OK;
+}
+
+struct builder {
+	struct dp_dump *d;
+	uint32_t ps;
+	/* pending partial frame */
+	bool pend;
+	uint64_t pfn;
+	uint32_t first_piece;
+	uint64_t covered;
+	bool has_data;
+};
+
+static int push_ext(struct dp_dump *d, struct dp_extent e, struct dp_error *err)
+{
+	if (d->next) {
+		struct dp_extent *l = &d->ext[d->next - 1];
+		if (l->kind == e.kind && e.kind != DP_EXT_ASSEMBLED && l->pfn + l->npages == e.pfn &&
+		    (e.kind == DP_EXT_ABSENT || l->off + l->npages * d->info.page_size == e.off)) {
+			l->npages += e.npages;
+			return DP_OK;
+		}
+	}
+	if (dp_grow((void **)&d->ext, &d->cap_ext, d->next + 1, sizeof *d->ext))
+		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
+	d->ext[d->next++] = e;
+	return DP_OK;
+}
+
+static int flush(struct builder *b, struct dp_error *err)
+{
+	struct dp_dump *d = b->d;
+	if (!b->pend)
+		return DP_OK;
+	b->pend = false;
+	if (!b->has_data) {
+		d->npieces = b->first_piece; /* absent-only frame: pieces not needed */
+		return push_ext(d, (struct dp_extent){ .pfn = b->pfn, .npages = 1, .kind = DP_EXT_ABSENT },
+				err);
+	}
+	if (b->covered < b->ps)
+		d->info.partial_pages++;
+	/* keep data pieces only */
+	size_t w = b->first_piece;
+	for (size_t i = b->first_piece; i < d->npieces; i++)
+		if (d->pieces[i].off != NO_OFF)
+			d->pieces[w++] = d->pieces[i];
+	d->npieces = w;
+	return push_ext(d,
+			(struct dp_extent){ .pfn = b->pfn,
+					    .npages = 1,
+					    .first_piece = b->first_piece,
+					    .npieces = (uint32_t)(w - b->first_piece),
+					    .kind = DP_EXT_ASSEMBLED },
+			err);
+}
+
+static int add_partial(struct builder *b, uint64_t pos, uint64_t len, uint64_t off, struct dp_error *err)
+{
+	struct dp_dump *d = b->d;
+	uint64_t pfn = pos / b->ps;
+	if (b->pend && b->pfn != pfn) {
+		int rc = flush(b, err);
+		if (rc)
+			return rc;
+	}
+	if (!b->pend) {
+		if (d->npieces > UINT32_MAX - 1)
+			return dp_fail(err, DP_E_UNSUPPORTED, DP_NO_OFFSET, "too many partial frames");
+		b->pend = true;
+		b->pfn = pfn;
+		b->first_piece = (uint32_t)d->npieces;
+		b->covered = 0;
+		b->has_data = false;
+	}
+	if (dp_grow((void **)&d->pieces, &d->cap_pieces, d->npieces + 1, sizeof *d->pieces))
+		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
+	d->pieces[d->npieces++] = (struct dp_map_piece){ pos - pfn * b->ps, len, off };
+	b->covered += len;
+	if (off != NO_OFF)
+		b->has_data = true;
+	return DP_OK;
+}
+
+static int add_range(struct dp_dump *d, uint64_t pfn, uint64_t n, enum dp_page_state st, uint64_t off,
+		     struct dp_error *err)
+{
+	if (d->nranges) {
+		struct dp_range *l = &d->ranges[d->nranges - 1];
+		if (l->state == st && l->pfn + l->npages == pfn) {
+			if (l->file_offset != NO_OFF &&
+			    (off == NO_OFF || l->file_offset + l->npages * d->info.page_size != off))
+				l->file_offset = NO_OFF;
+			l->npages += n;
+			return DP_OK;
+		}
+	}
+	if (dp_grow((void **)&d->ranges, &d->cap_ranges, d->nranges + 1, sizeof *d->ranges))
+		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
+	d->ranges[d->nranges++] = (struct dp_range){ pfn, n, st, off };
+	return DP_OK;
+}
+
+static uint64_t unit_key(const struct dp_dump *d, const struct dp_unit *u)
+{
+	const struct dp_extent *e = &d->ext[u->extent];
+	switch (e->kind) {
+	case DP_EXT_DATA: return e->off + u->first * d->info.page_size;
+	case DP_EXT_ASSEMBLED: return e->npieces ? d->pieces[e->first_piece].off : 0;
+	}
+	return 0;
+}
+
+static const struct dp_dump *sort_dump;
+
+static int cmp_unit(const void *a, const void *b)
+{
+	uint64_t x = unit_key(sort_dump, a), y = unit_key(sort_dump, b);
+	if (x != y)
+		return x < y ? -1 : 1;
+	const struct dp_unit *p = a, *q = b;
+	return p->extent < q->extent ? -1 : p->extent > q->extent;
+}
+
+int dp_map_finish(struct dp_dump *d, struct dp_error *err)
+{
+	struct dp_map_piece *res = NULL;
+	size_t nres = 0;
+	uint64_t dropped = 0;
+	uint32_t ps = d->info.page_size ? d->info.page_size : 4096;
+	int rc;
+
+	d->info.page_size = ps;
+	if ((rc = resolve(d, &res, &nres, &dropped, err)))
+		return rc;
+	if (dropped)
+		dp_add_detail(d, "overlap", "%llu bytes described more than once (first description used)",
+			      (unsigned long long)dropped);
+
+	struct builder b = { .d = d, .ps = ps };
+	for (size_t i = 0; i < nres && !rc; i++) {
+		const struct dp_map_piece *p = &res[i];
+		uint64_t pos = p->paddr, end = p->paddr + p->len;
+		bool data = p->off != NO_OFF;
+		if (data && d->src.map) {
+			uint64_t fend = p->off + p->len;
+			if (fend > d->src.size) {
+				rc = dp_fail(err, DP_E_TRUNCATED, (int64_t)d->src.size,
+					     "memory at 0x%llx is stored at file offset %llu..%llu, past the "
+					     "end of the file (%llu bytes missing)",
+					     (unsigned long long)p->paddr, (unsigned long long)p->off,
+					     (unsigned long long)fend,
+					     (unsigned long long)(fend - (p->off > d->src.size ? p->off : d->src.size)));
+				break;
+			}
+		}
+		if (data)
+			d->info.data_bytes += p->len;
+		if (pos % ps) {
+			uint64_t fe = (pos / ps + 1) * ps;
+			uint64_t e = end < fe ? end : fe;
+			rc = add_partial(&b, pos, e - pos, p->off, err);
+			pos = e;
+		}
+		if (!rc && pos < end && (end - pos) >= ps) {
+			uint64_t nf = (end - pos) / ps;
+			if ((rc = flush(&b, err)))
+				break;
+			struct dp_extent e = { .pfn = pos / ps, .npages = nf };
+			if (data) {
+				e.kind = DP_EXT_DATA;
+				e.off = p->off + (pos - p->paddr);
+			} else {
+				e.kind = DP_EXT_ABSENT;
+			}
+			rc = push_ext(d, e, err);
+			pos += nf * ps;
+		}
+		if (!rc && pos < end)
+			rc = add_partial(&b, pos, end - pos, data ? p->off + (pos - p->paddr) : NO_OFF, err);
+	}
+	if (!rc)
+		rc = flush(&b, err);
+	free(res);
+	if (rc)
+		return rc;
+
+	/* counts, ranges, units */
+	size_t nunits = 0;
+	for (size_t i = 0; i < d->next; i++) {
+		const struct dp_extent *e = &d->ext[i];
+		if (e->kind == DP_EXT_ABSENT)
+			d->info.absent_pages += e->npages;
+		else
+			d->info.pages += e->npages;
+		rc = add_range(d, e->pfn, e->npages, e->kind == DP_EXT_ABSENT ? DP_PAGE_ABSENT : DP_PAGE_DATA,
+			       e->kind == DP_EXT_DATA ? e->off : NO_OFF, err);
+		if (rc)
+			return rc;
+		nunits += (size_t)((e->npages + DP_UNIT_PAGES - 1) / DP_UNIT_PAGES);
+	}
+	d->units = malloc((nunits ? nunits : 1) * sizeof *d->units);
+	if (!d->units)
+		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
+	size_t k = 0;
+	for (size_t i = 0; i < d->next; i++)
+		for (uint64_t f = 0; f < d->ext[i].npages; f += DP_UNIT_PAGES) {
+			uint64_t n = d->ext[i].npages - f;
+			d->units[k++] = (struct dp_unit){ (uint32_t)i, f, n < DP_UNIT_PAGES ? n : DP_UNIT_PAGES };
+		}
+	d->nunits = nunits;
+	if (!d->src.map) {
+		/* a stream is read front to back */
+		sort_dump = d;
+		qsort(d->units, nunits, sizeof *d->units, cmp_unit);
+		sort_dump = NULL;
+	}
+	d->mapped = true;
+	return DP_OK;
+}
+
+int dp_map_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c, struct dp_error *err)
+{
+	struct dp_dump *d = r->d;
+	const struct dp_unit *u = &d->units[unit];
+	const struct dp_extent *e = &d->ext[u->extent];
+	uint32_t ps = d->info.page_size;
+	int rc;
+
+	c->pfn = e->pfn + u->first;
+	c->npages = (size_t)u->npages;
+	c->uniform = DP_PAGE_DATA;
+	switch (e->kind) {
+	case DP_EXT_ABSENT:
+		c->uniform = DP_PAGE_ABSENT;
+		return DP_OK;
+	case DP_EXT_DATA: {
+		uint64_t off = e->off + u->first * ps;
+		size_t len = (size_t)u->npages * ps;
+		c->bytes = len;
+		if (d->src.map) {
+			c->data = dp_src_ptr(d, off, len, "page data", err);
+			return c->data ? DP_OK : err->status;
+		}
+		uint8_t *buf = dp_reader_buf(r, len, err);
+		if (!buf)
+			return err->status;
+		if ((rc = dp_src_read(d, off, buf, len, "page data", err)))
+			return rc;
+		c->data = buf;
+		return DP_OK;
+	}
+	default: {
+		uint8_t *buf = dp_reader_buf(r, ps, err);
+		if (!buf)
+			return err->status;
+		memset(buf, 0, ps);
+		for (uint32_t i = 0; i < e->npieces; i++) {
+			const struct dp_map_piece *p = &d->pieces[e->first_piece + i];
+			if ((rc = dp_src_read(d, p->off, buf + p->paddr, (size_t)p->len, "page data", err)))
+				return rc;
+			c->bytes += p->len;
+		}
+		c->data = buf;
+		return DP_OK;
+	}
+	}
+}

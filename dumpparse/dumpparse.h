@@ -1,0 +1,131 @@
+/*
+ * libdumpparse — read guest-physical memory out of VM and kernel dump files.
+ *
+ * A dump is opened once (dp_open), described by a dp_info, and read as a
+ * set of independent *units*: each unit is a run of guest frames with their
+ * bytes (dp_chunk).  Random-access dumps (dp_info.sequential == 0) can have
+ * their units read in any order, from any number of threads, each thread
+ * with its own dp_reader.  Sequential dumps (compressed input, pipes) are
+ * read with dp_read_next by one thread at a time, in order.
+ *
+ * Ownership: everything returned through a pointer is borrowed.  dp_info and
+ * what it points to live until dp_close; chunk contents live until the next
+ * read on the same reader or dp_reader_close.  dp_close(NULL) and
+ * dp_reader_close(NULL) are no-ops.  Readers must be closed before their dump.
+ */
+#ifndef DUMPPARSE_H
+#define DUMPPARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum dp_status {
+	DP_OK = 0,
+	DP_END,           /* no more units (dp_read_next) */
+	DP_E_IO,          /* the operating system refused a read/open */
+	DP_E_TRUNCATED,   /* data the headers promise lies past the end of the file */
+	DP_E_CORRUPT,     /* a value no producer writes */
+	DP_E_UNSUPPORTED, /* format recognised, this part of it is not readable */
+	DP_E_UNKNOWN,     /* no format recognises the file */
+	DP_E_NOMEM,
+	DP_E_USAGE,       /* bad options from the caller */
+};
+
+#define DP_NO_OFFSET (-1)
+
+struct dp_error {
+	enum dp_status status;
+	int64_t offset;   /* file offset where the problem was found, DP_NO_OFFSET if none */
+	char msg[512];    /* what went wrong; no file name, no offset */
+};
+
+/* "PATH: MSG (at offset N)" into buf; returns buf. */
+const char *dp_error_text(const struct dp_error *e, const char *path, char *buf, size_t len);
+const char *dp_status_name(enum dp_status s);
+/* Fill err (may be NULL) and return st: for callers that report their own
+ * failures in the same shape. */
+int dp_fail(struct dp_error *err, enum dp_status st, int64_t off, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* What the file says about one frame. */
+enum dp_page_state {
+	DP_PAGE_DATA = 0,   /* bytes are in the chunk */
+	DP_PAGE_ZERO = 1,   /* present, the format says it is all zero; no bytes in the chunk */
+	DP_PAGE_ABSENT = 2, /* belongs to guest RAM but is not stored (filtered, memsz tail) */
+};
+
+struct dp_options {
+	const char *format;   /* NULL: detect by content; else a name from dp_format_name() */
+	uint64_t raw_base;    /* raw images: guest-physical address of the first byte */
+	uint32_t page_size;   /* frame size to deliver; 0: the dump's own (4096 when it has none) */
+};
+
+/* One run of frames with one state, in guest-physical order. */
+struct dp_range {
+	uint64_t pfn;            /* first frame, in page_size units */
+	uint64_t npages;
+	enum dp_page_state state;
+	uint64_t file_offset;    /* of the first byte of the run; UINT64_MAX when not stored contiguously */
+};
+
+struct dp_detail {
+	const char *key;
+	const char *value;
+};
+
+struct dp_info {
+	const char *format;          /* short name, e.g. "elf" */
+	const char *variant;         /* one line, e.g. "ELF64 little-endian x86-64 core (QEMU)" */
+	const char *compression;     /* whole-file compression of the input ("gzip", "zstd") or NULL */
+	uint32_t page_size;          /* bytes per frame delivered */
+	uint32_t native_page_size;   /* page size the dump records, 0 if it records none */
+	int sequential;              /* read with dp_read_next only */
+	uint64_t pages;              /* present frames (with data or known zero) */
+	uint64_t absent_pages;
+	uint64_t partial_pages;      /* frames only partly covered by the file; missing bytes read as 0 */
+	uint64_t file_size;          /* bytes of the file as stored (compressed size when compressed) */
+	uint64_t data_bytes;         /* bytes that will be read for page data (for progress) */
+	size_t nunits;               /* random access: number of units; sequential: 0 */
+	size_t nranges;
+	const struct dp_range *ranges;
+	size_t ndetails;
+	const struct dp_detail *details;
+	size_t nwarnings;
+	const char *const *warnings;
+};
+
+struct dp_chunk {
+	uint64_t pfn;              /* frame number of the first page */
+	size_t npages;
+	const uint8_t *data;       /* npages * page_size bytes (slots of non-DATA pages undefined), or NULL */
+	const uint8_t *state;      /* NULL: every page is `uniform`; else one dp_page_state per page */
+	enum dp_page_state uniform;
+	const uint64_t *pfns;      /* NULL: pfn, pfn+1, ...; else one frame number per page */
+	uint64_t bytes;            /* input bytes this unit consumed (for progress) */
+};
+
+struct dp_dump;
+struct dp_reader;
+
+int dp_open(const char *path, const struct dp_options *opt, struct dp_dump **out, struct dp_error *err);
+void dp_close(struct dp_dump *d);
+const struct dp_info *dp_get_info(const struct dp_dump *d);
+const char *dp_get_path(const struct dp_dump *d);
+
+int dp_reader_open(struct dp_dump *d, struct dp_reader **out, struct dp_error *err);
+void dp_reader_close(struct dp_reader *r);
+
+/* Random-access dumps only: unit 0 .. nunits-1, any order, any thread (own reader). */
+int dp_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c, struct dp_error *err);
+
+/* Every dump: the next unit; DP_END after the last.  The caller serialises
+ * calls on one dump (sequential dumps keep their position in the dump). */
+int dp_read_next(struct dp_reader *r, struct dp_chunk *c, struct dp_error *err);
+
+/* The formats this library knows, in probe order. */
+size_t dp_format_count(void);
+const char *dp_format_name(size_t i);
+const char *dp_format_description(size_t i);
+int dp_format_readable(size_t i);  /* 0: recognised only ("not supported yet") */
+
+#endif

@@ -1,0 +1,387 @@
+/*
+ * ELF cores: QEMU dump-guest-memory / virsh dump --memory-only, Linux
+ * /proc/vmcore and makedumpfile -E, VirtualBox dumpvmcore, vmss2core.
+ *
+ * Guest frames come from PT_LOAD p_paddr.  [p_offset, +p_filesz) holds the
+ * data; the tail up to p_memsz belongs to guest RAM but is not stored
+ * (absent, never zero).  Headers whose p_offset is all ones (QEMU paging
+ * mode, physical address outside RAM) describe nothing stored and are
+ * skipped.  Data wins over absent tails, and earlier headers over later
+ * ones, where physical ranges repeat.
+ */
+#include "dp_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define ET_CORE 4
+#define PT_LOAD 1
+#define PT_NOTE 4
+#define PN_XNUM 0xffffu
+#define MAX_STREAM_PHDRS_BYTES (256u << 20)
+
+struct elf {
+	bool is64, be;
+	uint16_t machine;
+	uint64_t phoff, shoff;
+	uint32_t phnum;
+	uint16_t phentsize, shentsize, shnum;
+	uint32_t flags;
+};
+
+static uint16_t g16(const struct elf *e, const uint8_t *p) { return e->be ? dp_be16(p) : dp_le16(p); }
+static uint32_t g32(const struct elf *e, const uint8_t *p) { return e->be ? dp_be32(p) : dp_le32(p); }
+static uint64_t g64(const struct elf *e, const uint8_t *p) { return e->be ? dp_be64(p) : dp_le64(p); }
+
+static enum dp_probe elf_probe(const uint8_t *h, size_t n, const char *path)
+{
+	(void)path;
+	/* ELF magic; the e_type and the rest are checked by open, so that a
+	 * non-core ELF gets a precise message instead of "unknown format". */
+	return n >= 4 && memcmp(h, "\177ELF", 4) == 0 ? DP_PROBE_YES : DP_PROBE_NO;
+}
+
+static const char *machine_name(uint16_t m)
+{
+	switch (m) {
+	case 3: return "i386";
+	case 62: return "x86-64";
+	case 183: return "AArch64";
+	case 40: return "ARM";
+	case 22: return "s390";
+	case 21: return "PowerPC64";
+	case 20: return "PowerPC";
+	case 243: return "RISC-V";
+	case 258: return "LoongArch";
+	case 8: return "MIPS";
+	}
+	return "unknown machine";
+}
+
+struct notes_seen {
+	bool qemu, core, vmcoreinfo, vbox, xen;
+	uint32_t pagesize;
+	unsigned ncpu;
+};
+
+static void scan_vmcoreinfo(const uint8_t *p, size_t n, struct notes_seen *ns)
+{
+	/* KEY=VALUE lines; only PAGESIZE matters for page enumeration */
+	size_t i = 0;
+	while (i < n) {
+		size_t j = i;
+		while (j < n && p[j] != '\n')
+			j++;
+		if (j - i > 9 && memcmp(p + i, "PAGESIZE=", 9) == 0) {
+			uint64_t v = 0;
+			for (size_t k = i + 9; k < j && p[k] >= '0' && p[k] <= '9' && v < (1u << 30); k++)
+				v = v * 10 + (uint64_t)(p[k] - '0');
+			ns->pagesize = (uint32_t)v;
+		}
+		i = j + 1;
+	}
+}
+
+static int parse_notes(struct dp_dump *d, const struct elf *e, uint64_t off, uint64_t size,
+		       struct notes_seen *ns, struct dp_error *err)
+{
+	if (size == 0)
+		return DP_OK;
+	if (size > (64u << 20))
+		return dp_fail(err, DP_E_CORRUPT, (int64_t)off, "PT_NOTE segment of %llu bytes is implausibly large",
+			       (unsigned long long)size);
+	uint8_t *buf = malloc((size_t)size);
+	if (!buf)
+		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
+	int rc = dp_src_read(d, off, buf, (size_t)size, "ELF note segment", err);
+	if (rc) {
+		free(buf);
+		return rc;
+	}
+	uint64_t pos = 0;
+	while (pos + 12 <= size) {
+		uint32_t namesz = g32(e, buf + pos), descsz = g32(e, buf + pos + 4);
+		uint64_t name_at = pos + 12;
+		uint64_t desc_at = name_at + (((uint64_t)namesz + 3) & ~3ull);
+		uint64_t next = desc_at + (((uint64_t)descsz + 3) & ~3ull);
+		if (namesz == 0 && descsz == 0 && g32(e, buf + pos + 8) == 0)
+			break; /* padding at the end of the segment */
+		if (desc_at > size || next > size + 3) {
+			rc = dp_fail(err, DP_E_CORRUPT, (int64_t)(off + pos),
+				     "ELF note (name %u bytes, data %u bytes) runs past its PT_NOTE segment",
+				     namesz, descsz);
+			break;
+		}
+		if (desc_at + descsz > size) {
+			rc = dp_fail(err, DP_E_CORRUPT, (int64_t)(off + pos),
+				     "ELF note data runs past its PT_NOTE segment");
+			break;
+		}
+		const char *name = (const char *)buf + name_at;
+		size_t nl = namesz ? namesz - 1 : 0;
+		if (namesz && buf[name_at + namesz - 1] != 0)
+			nl = namesz;
+#define IS(s) (nl == sizeof(s) - 1 && memcmp(name, s, nl) == 0)
+		if (IS("QEMU"))
+			ns->qemu = true;
+		else if (IS("CORE")) {
+			ns->core = true;
+			if (g32(e, buf + pos + 8) == 1)
+				ns->ncpu++;
+		} else if (IS("VMCOREINFO")) {
+			ns->vmcoreinfo = true;
+			scan_vmcoreinfo(buf + desc_at, descsz, ns);
+		} else if (IS("VBCORE") || IS("VBCPU"))
+			ns->vbox = true;
+		else if (IS("Xen"))
+			ns->xen = true;
+#undef IS
+		pos = next;
+	}
+	free(buf);
+	return rc;
+}
+
+static int read_ehdr(struct dp_dump *d, struct elf *e, struct dp_error *err)
+{
+	uint8_t h[64];
+	uint64_t size = d->src.size;
+	if (size != UINT64_MAX && size < 52)
+		return dp_fail(err, DP_E_TRUNCATED, (int64_t)size,
+			       "ELF header: file is %llu bytes, shorter than an ELF header",
+			       (unsigned long long)size);
+	int rc = dp_src_read(d, 0, h, 16, "ELF header", err);
+	if (rc)
+		return rc;
+	if (h[4] != 1 && h[4] != 2)
+		return dp_fail(err, DP_E_CORRUPT, 4, "ELF class %u is neither ELF32 nor ELF64", h[4]);
+	if (h[5] != 1 && h[5] != 2)
+		return dp_fail(err, DP_E_CORRUPT, 5, "ELF data encoding %u is neither little- nor big-endian",
+			       h[5]);
+	e->is64 = h[4] == 2;
+	e->be = h[5] == 2;
+	size_t ehsize = e->is64 ? 64 : 52;
+	if ((rc = dp_src_read(d, 16, h + 16, ehsize - 16, "ELF header", err)))
+		return rc;
+	if (h[6] != 1) {
+		if (h[6] != 0)
+			return dp_fail(err, DP_E_CORRUPT, 6, "ELF version %u is not 1", h[6]);
+		dp_add_warning(d, "ELF header version is 0 (VirtualBox writes this); read as version 1");
+	}
+	uint16_t type = g16(e, h + 16);
+	if (type != ET_CORE)
+		return dp_fail(err, DP_E_UNSUPPORTED, 16,
+			       "ELF file is not a core dump (e_type %u, a core is 4): not a memory dump", type);
+	e->machine = g16(e, h + 18);
+	if (e->is64) {
+		e->phoff = g64(e, h + 0x20);
+		e->shoff = g64(e, h + 0x28);
+		e->flags = g32(e, h + 0x30);
+		e->phentsize = g16(e, h + 0x36);
+		e->phnum = g16(e, h + 0x38);
+		e->shentsize = g16(e, h + 0x3a);
+		e->shnum = g16(e, h + 0x3c);
+	} else {
+		e->phoff = g32(e, h + 0x1c);
+		e->shoff = g32(e, h + 0x20);
+		e->flags = g32(e, h + 0x24);
+		e->phentsize = g16(e, h + 0x2a);
+		e->phnum = g16(e, h + 0x2c);
+		e->shentsize = g16(e, h + 0x2e);
+		e->shnum = g16(e, h + 0x30);
+	}
+	if (e->phnum == PN_XNUM) {
+		/* extended numbering: the count is sh_info of section header 0 */
+		uint8_t sh[64];
+		size_t shsz = e->is64 ? 64 : 40;
+		if (e->shoff == 0)
+			return dp_fail(err, DP_E_CORRUPT, e->is64 ? 0x28 : 0x20,
+				       "e_phnum is PN_XNUM but there is no section header 0 to hold the count");
+		if (e->shentsize != shsz)
+			return dp_fail(err, DP_E_CORRUPT, e->is64 ? 0x3a : 0x2e,
+				       "section header size %u, expected %zu", e->shentsize, shsz);
+		if ((rc = dp_src_read(d, e->shoff, sh, shsz, "section header 0 (program header count)", err)))
+			return rc;
+		e->phnum = g32(e, sh + (e->is64 ? 44 : 28));
+	}
+	if (e->phnum == 0)
+		return dp_fail(err, DP_E_UNSUPPORTED, e->is64 ? 0x38 : 0x2c,
+			       "ELF core has no program headers, so no memory segments%s",
+			       e->shnum ? " (a Xen xl/xm dump-core keeps memory in sections: "
+					  "not supported yet)"
+					: "");
+	size_t want = e->is64 ? 56 : 32;
+	if (e->phentsize != want)
+		return dp_fail(err, DP_E_CORRUPT, e->is64 ? 0x36 : 0x2a,
+			       "program header size %u, expected %zu for ELF%d", e->phentsize, want,
+			       e->is64 ? 64 : 32);
+	if (e->phoff < ehsize)
+		return dp_fail(err, DP_E_CORRUPT, e->is64 ? 0x20 : 0x1c,
+			       "program headers at offset %llu overlap the ELF header",
+			       (unsigned long long)e->phoff);
+	return DP_OK;
+}
+
+static int elf_open(struct dp_dump *d, struct dp_error *err)
+{
+	struct elf e = { 0 };
+	int rc = read_ehdr(d, &e, err);
+	if (rc)
+		return rc;
+
+	uint64_t tbl = (uint64_t)e.phnum * e.phentsize, tend;
+	const uint64_t fsize = d->src.size;
+	if (dp_add_overflows(e.phoff, tbl, &tend) || (fsize != UINT64_MAX && tend > fsize))
+		return dp_fail(err, DP_E_TRUNCATED, (int64_t)(e.phoff > fsize ? fsize : e.phoff),
+			       "program header table (%u entries at offset %llu) runs past the end of "
+			       "the file (%llu bytes)",
+			       e.phnum, (unsigned long long)e.phoff, (unsigned long long)fsize);
+	uint8_t *own = NULL;
+	const uint8_t *ph;
+	if (dp_src_random(d)) {
+		ph = dp_src_ptr(d, e.phoff, tbl, "program headers", err);
+		if (!ph)
+			return err->status;
+	} else {
+		if (tbl > MAX_STREAM_PHDRS_BYTES)
+			return dp_fail(err, DP_E_UNSUPPORTED, (int64_t)e.phoff,
+				       "%u program headers: too many to read from a stream", e.phnum);
+		own = malloc((size_t)tbl);
+		if (!own)
+			return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
+		if ((rc = dp_src_read(d, e.phoff, own, (size_t)tbl, "program headers", err))) {
+			free(own);
+			return rc;
+		}
+		ph = own;
+	}
+
+	/* notes first: they may set the page size */
+	struct notes_seen ns = { 0 };
+	unsigned nload = 0, nnote = 0, nskipped = 0;
+	const uint64_t all_ones = e.is64 ? UINT64_MAX : UINT32_MAX;
+	for (uint32_t i = 0; i < e.phnum && !rc; i++) {
+		const uint8_t *p = ph + (size_t)i * e.phentsize;
+		uint64_t at = e.phoff + (uint64_t)i * e.phentsize;
+		uint32_t type = g32(&e, p);
+		if (type != PT_NOTE)
+			continue;
+		uint64_t off = e.is64 ? g64(&e, p + 8) : g32(&e, p + 4);
+		uint64_t fsz = e.is64 ? g64(&e, p + 32) : g32(&e, p + 16);
+		uint64_t end;
+		nnote++;
+		if (dp_add_overflows(off, fsz, &end) || (fsize != UINT64_MAX && end > fsize))
+			rc = dp_fail(err, DP_E_TRUNCATED, (int64_t)at,
+				     "PT_NOTE %u: notes at offset %llu..%llu lie past the end of the file "
+				     "(%llu bytes)",
+				     i, (unsigned long long)off, (unsigned long long)end, (unsigned long long)fsize);
+		else
+			rc = parse_notes(d, &e, off, fsz, &ns, err);
+	}
+
+	uint32_t ps = d->opt.page_size;
+	if (ns.pagesize && (ns.pagesize < 512 || (ns.pagesize & (ns.pagesize - 1))))
+		ns.pagesize = 0;
+	d->info.native_page_size = ns.pagesize;
+	if (!ps)
+		ps = ns.pagesize ? ns.pagesize : 4096;
+	d->info.page_size = ps;
+
+	/* data pieces first (they win over absent tails), then absent tails */
+	for (int pass = 0; pass < 2 && !rc; pass++)
+		for (uint32_t i = 0; i < e.phnum && !rc; i++) {
+			const uint8_t *p = ph + (size_t)i * e.phentsize;
+			uint64_t at = e.phoff + (uint64_t)i * e.phentsize;
+			if (g32(&e, p) != PT_LOAD)
+				continue;
+			uint64_t off, paddr, fsz, msz;
+			if (e.is64) {
+				off = g64(&e, p + 8);
+				paddr = g64(&e, p + 24);
+				fsz = g64(&e, p + 32);
+				msz = g64(&e, p + 40);
+			} else {
+				off = g32(&e, p + 4);
+				paddr = g32(&e, p + 12);
+				fsz = g32(&e, p + 16);
+				msz = g32(&e, p + 20);
+			}
+			uint64_t end;
+			if (pass == 0) {
+				nload++;
+				if (off == all_ones) {
+					nskipped++;
+					continue;
+				}
+				if (fsz > msz) {
+					rc = dp_fail(err, DP_E_CORRUPT, (int64_t)at,
+						     "PT_LOAD %u: p_filesz %llu exceeds p_memsz %llu", i,
+						     (unsigned long long)fsz, (unsigned long long)msz);
+					break;
+				}
+				if (dp_add_overflows(paddr, msz, &end)) {
+					rc = dp_fail(err, DP_E_CORRUPT, (int64_t)at,
+						     "PT_LOAD %u: physical range 0x%llx + %llu wraps the address space",
+						     i, (unsigned long long)paddr, (unsigned long long)msz);
+					break;
+				}
+				if (dp_add_overflows(off, fsz, &end)) {
+					rc = dp_fail(err, DP_E_CORRUPT, (int64_t)at,
+						     "PT_LOAD %u: p_offset %llu + p_filesz %llu overflows", i,
+						     (unsigned long long)off, (unsigned long long)fsz);
+					break;
+				}
+				if (fsz && fsize != UINT64_MAX && end > fsize) {
+					rc = dp_fail(err, DP_E_TRUNCATED, (int64_t)at,
+						     "PT_LOAD %u (physical 0x%llx): data at offset %llu..%llu lies "
+						     "past the end of the file (%llu bytes; %llu missing)",
+						     i, (unsigned long long)paddr, (unsigned long long)off,
+						     (unsigned long long)end, (unsigned long long)fsize,
+						     (unsigned long long)(end - (off > fsize ? off : fsize)));
+					break;
+				}
+				if (fsz)
+					rc = dp_map_add(d, paddr, fsz, off, err);
+			} else if (off != all_ones && msz > fsz) {
+				rc = dp_map_add_absent(d, paddr + fsz, msz - fsz, err);
+			}
+		}
+	free(own);
+	if (rc)
+		return rc;
+	if (nload == 0)
+		return dp_fail(err, DP_E_UNSUPPORTED, (int64_t)e.phoff,
+			       "ELF core has %u program headers but no PT_LOAD: it holds no memory", e.phnum);
+
+	const char *producer = ns.vbox ? "VirtualBox dumpvmcore"
+			     : ns.qemu ? "QEMU dump-guest-memory"
+			     : ns.xen ? "Xen"
+			     : ns.vmcoreinfo ? "Linux kdump (/proc/vmcore or makedumpfile -E)"
+					     : "producer unknown";
+	dp_set_variant(d, "ELF%d %s-endian %s core, %s", e.is64 ? 64 : 32, e.be ? "big" : "little",
+		       machine_name(e.machine), producer);
+	dp_add_detail(d, "elf", "ELF%d %s-endian, e_machine %u (%s)", e.is64 ? 64 : 32,
+		      e.be ? "big" : "little", e.machine, machine_name(e.machine));
+	dp_add_detail(d, "program headers", "%u at offset %llu: %u PT_LOAD, %u PT_NOTE", e.phnum,
+		      (unsigned long long)e.phoff, nload, nnote);
+	if (nskipped)
+		dp_add_detail(d, "skipped", "%u PT_LOAD with p_offset all ones (nothing stored)", nskipped);
+	dp_add_detail(d, "notes", "%s%s%s%s%s", ns.core ? "CORE " : "", ns.qemu ? "QEMU " : "",
+		      ns.vmcoreinfo ? "VMCOREINFO " : "", ns.vbox ? "VBCORE " : "",
+		      (ns.core || ns.qemu || ns.vmcoreinfo || ns.vbox) ? "" : "none");
+	if (ns.ncpu)
+		dp_add_detail(d, "cpus", "%u (NT_PRSTATUS notes)", ns.ncpu);
+	if (ns.pagesize)
+		dp_add_detail(d, "vmcoreinfo page size", "%u", ns.pagesize);
+	if ((e.flags & 1) && ns.vmcoreinfo && !ns.qemu)
+		dp_add_warning(d, "ELF e_flags bit 0 is set: makedumpfile marks an incomplete dump this way; "
+				  "memory after the failure point is missing");
+	return dp_map_finish(d, err);
+}
+
+const struct dp_format_ops elf_ops = {
+	.name = "elf",
+	.description = "ELF core (QEMU dump-guest-memory, virsh dump --memory-only, kdump, VirtualBox)",
+	.probe = elf_probe,
+	.open = elf_open,
+};

@@ -1,0 +1,47 @@
+# TAP helpers for shell tests (sourced).  Each test script prints TAP.
+# Paths: $TOP (repository), $BIN (programs), $BUILD (build folder), $TB (built test helpers),
+# $TMPD (a scratch folder removed at exit).
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+case "${BINDIR:-bin}" in /*) BIN=${BINDIR} ;; *) BIN=$TOP/${BINDIR:-bin} ;; esac
+case "${B:-build}" in /*) BUILD=$B ;; *) BUILD=$TOP/${B:-build} ;; esac
+TB=$BUILD/tests
+_tap_n=0
+_tap_fail=0
+TMPD=$(mktemp -d "${TMPDIR:-/tmp}/samepage-test.XXXXXX")
+_tap_cleanup_hooks=""
+at_exit() { _tap_cleanup_hooks="$1; $_tap_cleanup_hooks"; }
+_tap_exit() {
+	rc=$?
+	eval "$_tap_cleanup_hooks" 2>/dev/null || true
+	rm -rf "$TMPD"
+	exit $rc
+}
+trap _tap_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+ok() { # ok COND-EXIT-STATUS DESCRIPTION
+	_tap_n=$((_tap_n + 1))
+	if [ "$1" -eq 0 ]; then echo "ok $_tap_n - $2"; else
+		echo "not ok $_tap_n - $2"; _tap_fail=$((_tap_fail + 1)); fi
+}
+is() { # is GOT WANT DESCRIPTION
+	_tap_n=$((_tap_n + 1))
+	if [ "$1" = "$2" ]; then echo "ok $_tap_n - $3"; else
+		echo "not ok $_tap_n - $3"; echo "#   got '$1', want '$2'"
+		_tap_fail=$((_tap_fail + 1)); fi
+}
+like() { # like TEXT REGEX DESCRIPTION
+	_tap_n=$((_tap_n + 1))
+	if printf '%s' "$1" | grep -Eq -- "$2"; then echo "ok $_tap_n - $3"; else
+		echo "not ok $_tap_n - $3"; echo "#   '$1' does not match /$2/"
+		_tap_fail=$((_tap_fail + 1)); fi
+}
+skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+done_testing() { echo "1..$_tap_n"; [ "$_tap_fail" -eq 0 ]; }
+
+# Serialise tests that change or depend on host KSM state (one KSM per host).
+ksm_lock() {
+	exec 9>"${TMPDIR:-/tmp}/samepage-ksm.lock"
+	flock 9
+}
