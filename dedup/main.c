@@ -337,8 +337,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": internal error, results withheld: %s\n", why);
 		status = 1;
 	} else if (nrows == 0) {
-		fprintf(stderr, PROG ": no dump could be analyzed\n");
-		status = 1;
+		status = 1; /* each failure was reported above */
 	} else {
 		struct dd_report rep = { dd_hash_name(o.hash), &t, rows, nrows, failed, nfailed };
 		if (o.out == OUT_JSON)

@@ -25,10 +25,14 @@ const char *dp_status_name(enum dp_status s)
 
 const char *dp_error_text(const struct dp_error *e, const char *path, char *buf, size_t len)
 {
+	/* say whether the file is cut short or holds impossible values */
+	const char *kind = e->status == DP_E_TRUNCATED ? "truncated: "
+			 : e->status == DP_E_CORRUPT   ? "corrupt: "
+						       : "";
 	if (e->offset >= 0)
-		snprintf(buf, len, "%s: %s (at offset %lld)", path, e->msg, (long long)e->offset);
+		snprintf(buf, len, "%s: %s%s (at offset %lld)", path, kind, e->msg, (long long)e->offset);
 	else
-		snprintf(buf, len, "%s: %s", path, e->msg);
+		snprintf(buf, len, "%s: %s%s", path, kind, e->msg);
 	return buf;
 }
 

@@ -73,9 +73,9 @@ static int raw_read_next(struct dp_reader *r, struct dp_chunk *c, struct dp_erro
 		int rc = dp_src_read(d, off + got, buf + got, ps, "raw image", err);
 		if (rc == DP_E_TRUNCATED) {
 			uint64_t end = d->src.size; /* known now */
-			if (end == UINT64_MAX || end < off + got)
+			if (end == UINT64_MAX)
 				return rc;
-			size_t part = (size_t)(end - (off + got));
+			size_t part = end > off + got ? (size_t)(end - (off + got)) : 0;
 			if (part) {
 				memset(buf + got + part, 0, ps - part);
 				got += ps;
