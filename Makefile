@@ -26,9 +26,11 @@ SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover
 endif
 
 # codec and hash libraries of the analysis side
-LIB_PKGS := libcrypto zlib libzstd libxxhash
+LIB_PKGS := libcrypto zlib libzstd libxxhash lzo2 snappy liblzma
+# libbz2 has no pkg-config file on Debian 12
+LIB_NOPC_LIBS := -lbz2
 LIB_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(LIB_PKGS))
-LIB_LIBS   = $(shell $(PKG_CONFIG) --libs $(LIB_PKGS))
+LIB_LIBS   = $(shell $(PKG_CONFIG) --libs $(LIB_PKGS)) $(LIB_NOPC_LIBS)
 VIRT_CFLAGS = $(shell $(PKG_CONFIG) --cflags libvirt)
 VIRT_LIBS   = $(shell $(PKG_CONFIG) --libs libvirt)
 
@@ -57,7 +59,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
 FIX_BIN  := $(FIX_SRC:tests/formats/%.c=$(B)/tests/formats/%)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
-.PHONY: all deps check test demo bench clean tests-build FORCE
+.PHONY: all deps check test demo bench fuzz clean tests-build FORCE
 all: $(PROGS)
 
 # Rebuild everything when the flags change (e.g. a SANITIZE build).
@@ -112,7 +114,25 @@ $(B)/bench/%: bench/%.c $(FLAGS_FILE)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LIB_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(LIB_LIBS) -lkdumpfile -lm
 
-tests-build: $(PROGS) $(UNIT_BIN) $(FIX_BIN)
+# libFuzzer target over the whole probe list (clang; sanitizers always on)
+FUZZ_CC ?= clang
+FUZZ_BIN := $(B)/fuzz/fuzz_dump
+FUZZ_SECONDS ?= 60
+$(FUZZ_BIN): tests/fuzz/fuzz_dump.c $(DP_SRC) $(wildcard dumpparse/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE \
+	  -Idumpparse $(LIB_CFLAGS) -o $@ tests/fuzz/fuzz_dump.c $(DP_SRC) $(LIB_LIBS) -lm
+
+# `make fuzz`: fuzz for FUZZ_SECONDS from the corpus; new inputs and crashes
+# land in $(B)/fuzz/ (copy crashes into tests/fuzz/corpus/ once fixed).
+fuzz: deps
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+	@mkdir -p $(B)/fuzz/work $(B)/fuzz/crashes
+	@cp tests/fuzz/corpus/* $(B)/fuzz/work/ 2>/dev/null || true
+	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	  -artifact_prefix=$(B)/fuzz/crashes/ $(B)/fuzz/work
+
+tests-build: $(PROGS) $(UNIT_BIN) $(FIX_BIN) $(FUZZ_BIN)
 
 deps:
 	@scripts/deps

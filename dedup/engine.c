@@ -38,7 +38,9 @@ struct job {
 	atomic_size_t next_unit;
 	atomic_uint_fast64_t done_bytes;
 	atomic_bool failed;
-	atomic_uint finished;
+	unsigned finished;     /* workers done, under done_lock */
+	pthread_mutex_t done_lock;
+	pthread_cond_t done_cond;
 	pthread_mutex_t lock;  /* sequential reads; first error */
 	struct dp_error err;
 	bool have_err;
@@ -109,6 +111,18 @@ static int process_chunk(struct worker *w, struct dd_hasher *hs, const struct dp
 	const uint32_t ps = j->e->page_size;
 	uint8_t digest[DD_DIGEST];
 
+	if (!c->state && c->uniform != DP_PAGE_DATA) {
+		/* a run without data: count it at once */
+		if (c->uniform == DP_PAGE_ABSENT)
+			w->st.absent_pages += c->npages;
+		else {
+			w->st.pages += c->npages;
+			w->st.zero_pages += c->npages;
+			w->st.known_zero += c->npages;
+		}
+		atomic_fetch_add(&j->done_bytes, c->bytes);
+		return DP_OK;
+	}
 	for (size_t i = 0; i < c->npages; i++) {
 		enum dp_page_state s = c->state ? (enum dp_page_state)c->state[i] : c->uniform;
 		if (s == DP_PAGE_ABSENT) {
@@ -181,7 +195,10 @@ static void *work(void *arg)
 out:
 	dp_reader_close(r);
 	dd_hasher_free(hs);
-	atomic_fetch_add(&j->finished, 1);
+	pthread_mutex_lock(&j->done_lock);
+	j->finished++;
+	pthread_cond_signal(&j->done_cond);
+	pthread_mutex_unlock(&j->done_lock);
 	return NULL;
 }
 
@@ -212,6 +229,8 @@ int dd_engine_add_dump(struct dd_engine *e, struct dp_dump *d, struct dd_dump_st
 
 	struct job j = { .e = e, .d = d, .info = info };
 	pthread_mutex_init(&j.lock, NULL);
+	pthread_mutex_init(&j.done_lock, NULL);
+	pthread_cond_init(&j.done_cond, NULL);
 	uint8_t *zero = calloc(1, e->page_size);
 	j.local = dd_table_new();
 	struct worker *ws = calloc(e->threads, sizeof *ws);
@@ -234,11 +253,23 @@ int dd_engine_add_dump(struct dd_engine *e, struct dp_dump *d, struct dd_dump_st
 		rc = dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "cannot start worker threads");
 		goto out;
 	}
-	while (atomic_load(&j.finished) < started) {
-		struct timespec ts = { 0, 200 * 1000 * 1000 };
-		report(e, &j, t0);
-		nanosleep(&ts, NULL);
+	/* wake on the last worker, or every 200 ms for the progress line */
+	pthread_mutex_lock(&j.done_lock);
+	while (j.finished < started) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 200 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		if (pthread_cond_timedwait(&j.done_cond, &j.done_lock, &ts) != 0 && j.finished < started) {
+			pthread_mutex_unlock(&j.done_lock);
+			report(e, &j, t0);
+			pthread_mutex_lock(&j.done_lock);
+		}
 	}
+	pthread_mutex_unlock(&j.done_lock);
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(ws[i].tid, NULL);
 	report(e, &j, t0);
@@ -282,6 +313,8 @@ out:
 	free(zero);
 	dd_table_free(j.local);
 	pthread_mutex_destroy(&j.lock);
+	pthread_mutex_destroy(&j.done_lock);
+	pthread_cond_destroy(&j.done_cond);
 	return rc;
 }
 

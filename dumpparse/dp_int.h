@@ -130,6 +130,12 @@ int dp_src_read(struct dp_dump *d, uint64_t off, void *buf, size_t len, const ch
 const uint8_t *dp_src_ptr(struct dp_dump *d, uint64_t off, uint64_t len, const char *what,
 			  struct dp_error *err);
 bool dp_src_random(const struct dp_dump *d);
+/* mapped input: make [p, p+len) resident before it is read */
+void dp_src_prefault(const uint8_t *p, size_t len);
+/* Replace the input by another file (a companion that holds the memory, such
+ * as a VMware .vmem): the old source is closed, offsets then refer to the new
+ * file, and d->info.compression / file_size / sequential are updated. */
+int dp_src_switch(struct dp_dump *d, const char *path, struct dp_error *err);
 
 /* info helpers */
 int dp_add_detail(struct dp_dump *d, const char *key, const char *fmt, ...)
@@ -157,6 +163,22 @@ size_t dp_src_head(struct dp_dump *d, uint8_t *buf, size_t len, struct dp_error 
 const char *dp_src_compression(const struct dp_dump *d);
 void dp_map_free(struct dp_dump *d);
 int dp_map_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c, struct dp_error *err);
+
+/* ---- stream decompressors (dp_codec.c): compressed data inside a file ---- */
+enum dp_codec_kind { DP_CODEC_NONE = 0, DP_CODEC_GZIP, DP_CODEC_BZIP2, DP_CODEC_XZ, DP_CODEC_LZOP, DP_CODEC_ZSTD };
+struct dp_codec;
+/* by magic; DP_CODEC_NONE when none matches */
+enum dp_codec_kind dp_codec_detect(const uint8_t *p, size_t n);
+const char *dp_codec_name(enum dp_codec_kind k);
+/* base: file offset of the first compressed byte (for error offsets) */
+int dp_codec_new(enum dp_codec_kind kind, uint64_t base, struct dp_codec **out, struct dp_error *err);
+void dp_codec_free(struct dp_codec *c);
+/* Decode from in[0, inlen) into out[0, outcap); *inused and *outlen say how
+ * much was consumed and produced.  in_end: no more input follows.  Returns
+ * DP_OK, DP_END when the compressed data has ended and nothing more comes
+ * out, or an error (truncation only when in_end). */
+int dp_codec_run(struct dp_codec *c, const uint8_t *in, size_t inlen, bool in_end, size_t *inused,
+		 uint8_t *out, size_t outcap, size_t *outlen, struct dp_error *err);
 
 /* overflow-safe helpers */
 static inline bool dp_add_overflows(uint64_t a, uint64_t b, uint64_t *sum)

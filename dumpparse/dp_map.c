@@ -70,7 +70,8 @@ static int resolve(struct dp_dump *d, struct dp_map_piece **outp, size_t *nout, 
 	struct dp_map_piece *s = malloc((n ? n : 1) * sizeof *s);
 	if (!s)
 		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
-	memcpy(s, d->in, n * sizeof *s);
+	if (n)
+		memcpy(s, d->in, n * sizeof *s);
 	qsort(s, n, sizeof *s, cmp_paddr);
 	bool overlap = false;
 	for (size_t i = 1; i < n && !overlap; i++)
@@ -330,17 +331,23 @@ int dp_map_finish(struct dp_dump *d, struct dp_error *err)
 			       e->kind == DP_EXT_DATA ? e->off : NO_OFF, err);
 		if (rc)
 			return rc;
-		nunits += (size_t)((e->npages + DP_UNIT_PAGES - 1) / DP_UNIT_PAGES);
+		/* absent runs cost nothing to read: one unit however long */
+		nunits += e->kind == DP_EXT_ABSENT ? 1 : (size_t)((e->npages + DP_UNIT_PAGES - 1) / DP_UNIT_PAGES);
 	}
 	d->units = malloc((nunits ? nunits : 1) * sizeof *d->units);
 	if (!d->units)
 		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
 	size_t k = 0;
-	for (size_t i = 0; i < d->next; i++)
+	for (size_t i = 0; i < d->next; i++) {
+		if (d->ext[i].kind == DP_EXT_ABSENT) {
+			d->units[k++] = (struct dp_unit){ (uint32_t)i, 0, d->ext[i].npages };
+			continue;
+		}
 		for (uint64_t f = 0; f < d->ext[i].npages; f += DP_UNIT_PAGES) {
 			uint64_t n = d->ext[i].npages - f;
 			d->units[k++] = (struct dp_unit){ (uint32_t)i, f, n < DP_UNIT_PAGES ? n : DP_UNIT_PAGES };
 		}
+	}
 	d->nunits = nunits;
 	if (!d->src.map) {
 		/* a stream is read front to back */
@@ -373,7 +380,10 @@ int dp_map_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c, struc
 		c->bytes = len;
 		if (d->src.map) {
 			c->data = dp_src_ptr(d, off, len, "page data", err);
-			return c->data ? DP_OK : err->status;
+			if (!c->data)
+				return err->status;
+			dp_src_prefault(c->data, len);
+			return DP_OK;
 		}
 		uint8_t *buf = dp_reader_buf(r, len, err);
 		if (!buf)

@@ -3,7 +3,10 @@
  * random.  Anything else — a pipe, standard input, a gzip or zstd file — is a
  * stream: decoded front to back, with the first DP_STREAM_KEEP bytes kept so
  * that headers can be read again.  Whole-file compression is recognised by
- * its magic, never by the file name.
+ * its magic, never by the file name.  A bare zlib stream (LiME compress=1)
+ * has only a two-byte header that raw memory could match by chance, so it
+ * is taken for compression only when its first decoded bytes are a LiME or
+ * AVML range header.
  */
 #include "dp_int.h"
 
@@ -17,7 +20,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
-enum { CODEC_NONE, CODEC_GZIP, CODEC_ZSTD };
+enum { CODEC_NONE, CODEC_GZIP, CODEC_ZSTD, CODEC_ZLIB };
 
 #define IN_BUF (1u << 20)
 
@@ -41,6 +44,21 @@ struct dp_stream {
 
 bool dp_src_random(const struct dp_dump *d) { return d->src.map != NULL; }
 
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+
+void dp_src_prefault(const uint8_t *p, size_t len)
+{
+	/* Map a whole unit's page-cache pages in one call instead of taking a
+	 * fault every few pages while hashing; this is most of the cost of
+	 * reading a cached file through a mapping.  Older kernels refuse the
+	 * advice, and then the faults happen as before. */
+	uintptr_t a = (uintptr_t)p & ~(uintptr_t)4095;
+	size_t l = len + (size_t)((uintptr_t)p - a);
+	madvise((void *)a, l, MADV_POPULATE_READ);
+}
+
 const char *dp_src_compression(const struct dp_dump *d)
 {
 	if (!d->src.stream)
@@ -48,6 +66,7 @@ const char *dp_src_compression(const struct dp_dump *d)
 	switch (d->src.stream->codec) {
 	case CODEC_GZIP: return "gzip";
 	case CODEC_ZSTD: return "zstd";
+	case CODEC_ZLIB: return "zlib";
 	}
 	return NULL;
 }
@@ -98,7 +117,12 @@ static ssize_t decode(struct dp_dump *d, uint8_t *buf, size_t len, struct dp_err
 			memcpy(buf + got, s->in + s->in_pos, n);
 			s->in_pos += n;
 			got += n;
-		} else if (s->codec == CODEC_GZIP) {
+		} else if (s->codec == CODEC_GZIP || s->codec == CODEC_ZLIB) {
+			const char *cn = s->codec == CODEC_GZIP ? "gzip" : "zlib";
+			if (s->z_member_done && s->codec == CODEC_ZLIB) {
+				s->eof = 1; /* one stream; bytes after it are not read */
+				break;
+			}
 			if (s->z_member_done) {
 				/* another gzip member may follow (concatenated .gz files) */
 				if (avail == 0) {
@@ -111,7 +135,7 @@ static ssize_t decode(struct dp_dump *d, uint8_t *buf, size_t len, struct dp_err
 			}
 			if (avail == 0) {
 				dp_fail(err, DP_E_TRUNCATED, (int64_t)s->raw_read,
-					"gzip stream ends before its end marker");
+					"%s stream ends before its end marker", cn);
 				return -1;
 			}
 			s->zs.next_in = s->in + s->in_pos;
@@ -128,7 +152,7 @@ static ssize_t decode(struct dp_dump *d, uint8_t *buf, size_t len, struct dp_err
 			else if (zr != Z_OK && zr != Z_BUF_ERROR) {
 				dp_fail(err, DP_E_CORRUPT,
 					(int64_t)(s->raw_read - (s->in_len - s->in_pos)),
-					"gzip data is corrupt: %s", s->zs.msg ? s->zs.msg : "inflate failed");
+					"%s data is corrupt: %s", cn, s->zs.msg ? s->zs.msg : "inflate failed");
 				return -1;
 			}
 		} else {
@@ -206,17 +230,44 @@ static ssize_t consume(struct dp_dump *d, uint8_t *buf, size_t len, struct dp_er
 	return (ssize_t)done;
 }
 
-int dp_src_open(struct dp_dump *d, struct dp_error *err)
+/* A zlib header (RFC 1950) whose stream starts with a LiME/AVML header. */
+static bool zlib_lime(const uint8_t *p, size_t n)
+{
+	if (n < 2 || (p[0] & 0x0f) != 8 || (p[0] >> 4) > 7 || ((unsigned)p[0] << 8 | p[1]) % 31 ||
+	    (p[1] & 0x20))
+		return false;
+	uint8_t out[8];
+	z_stream z;
+	memset(&z, 0, sizeof z);
+	if (inflateInit(&z) != Z_OK)
+		return false;
+	z.next_in = (Bytef *)(uintptr_t)p;
+	z.avail_in = (uInt)n;
+	z.next_out = out;
+	z.avail_out = sizeof out;
+	int zr = inflate(&z, Z_SYNC_FLUSH);
+	size_t got = sizeof out - z.avail_out;
+	inflateEnd(&z);
+	if ((zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) || got < 8)
+		return false;
+	uint32_t m = dp_le32(out), v = dp_le32(out + 4);
+	return (m == 0x4C694D45u && v == 1) || (m == 0x4C4D5641u && v == 2) ||
+	       (dp_be32(out) == 0x4C694D45u && dp_be32(out + 4) == 1);
+}
+
+#define ZLIB_PEEK 4096u
+
+static int open_path(struct dp_dump *d, const char *path, struct dp_error *err)
 {
 	struct stat st;
 	int fd;
 
-	if (strcmp(d->path, "-") == 0) {
+	if (strcmp(path, "-") == 0) {
 		fd = dup(0);
 		if (fd < 0)
 			return io_fail(d, err, "standard input");
 	} else {
-		fd = open(d->path, O_RDONLY | O_CLOEXEC);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			return dp_fail(err, DP_E_IO, DP_NO_OFFSET, "cannot open: %s", strerror(errno));
 	}
@@ -229,13 +280,14 @@ int dp_src_open(struct dp_dump *d, struct dp_error *err)
 	d->src.stored_size = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
 
 	if (S_ISREG(st.st_mode)) {
-		uint8_t m[4] = { 0 };
+		uint8_t m[ZLIB_PEEK] = { 0 };
 		ssize_t n = pread(fd, m, sizeof m, 0);
 		if (n < 0)
 			return dp_fail(err, DP_E_IO, DP_NO_OFFSET, "cannot read: %s", strerror(errno));
 		bool gz = n >= 2 && m[0] == 0x1f && m[1] == 0x8b;
 		bool zst = n >= 4 && dp_le32(m) == 0xFD2FB528u;
-		if (!gz && !zst) {
+		bool zl = !gz && !zst && zlib_lime(m, (size_t)n);
+		if (!gz && !zst && !zl) {
 			d->src.size = (uint64_t)st.st_size;
 			if (st.st_size == 0)
 				return DP_OK; /* empty: probing reports it */
@@ -260,7 +312,7 @@ int dp_src_open(struct dp_dump *d, struct dp_error *err)
 		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
 
 	/* Peek at the raw magic to pick a decoder. */
-	while (s->in_len < 4 && !s->in_eof) {
+	while (s->in_len < ZLIB_PEEK && !s->in_eof) {
 		ssize_t n = read(fd, s->in + s->in_len, IN_BUF - s->in_len);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -281,7 +333,31 @@ int dp_src_open(struct dp_dump *d, struct dp_error *err)
 		s->zd = ZSTD_createDStream();
 		if (!s->zd)
 			return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "zstd: cannot initialise");
+	} else if (zlib_lime(s->in, s->in_len)) {
+		s->codec = CODEC_ZLIB;
+		if (inflateInit(&s->zs) != Z_OK)
+			return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "zlib: cannot initialise");
+		s->zs_live = 1;
 	}
+	return DP_OK;
+}
+
+int dp_src_open(struct dp_dump *d, struct dp_error *err)
+{
+	return open_path(d, d->path, err);
+}
+
+int dp_src_switch(struct dp_dump *d, const char *path, struct dp_error *err)
+{
+	dp_src_close(d);
+	memset(&d->src, 0, sizeof d->src);
+	d->src.fd = -1;
+	int rc = open_path(d, path, err);
+	if (rc)
+		return rc;
+	d->info.compression = dp_src_compression(d);
+	d->info.file_size = d->src.stored_size;
+	d->info.sequential = !dp_src_random(d);
 	return DP_OK;
 }
 
