@@ -10,6 +10,7 @@
  *   machine N              (default 62, x86-64)
  *   type N                 e_type (default 4, ET_CORE)
  *   version N              e_ident[EI_VERSION] (default 1)
+ *   flags N                e_flags (default 0)
  *   phoff N                where the program headers go (default: right after the ELF header)
  *   xnum                   store the program header count in section 0 (PN_XNUM)
  *   note NAME TEXT         a note of type 0 whose data is TEXT (\n allowed)
@@ -47,7 +48,7 @@ struct seg {
 };
 
 static int is64 = 1, be = 0, xnum = 0;
-static unsigned machine = 62, etype = 4, eversion = 1;
+static unsigned machine = 62, etype = 4, eversion = 1, eflags = 0;
 static uint64_t phoff_opt = 0;
 static int have_phoff = 0;
 static long long truncate_to = -1;
@@ -168,6 +169,8 @@ int main(int argc, char **argv)
 			etype = (unsigned)num(rest);
 		else if (!strcmp(p, "version"))
 			eversion = (unsigned)num(rest);
+		else if (!strcmp(p, "flags"))
+			eflags = (unsigned)num(rest);
 		else if (!strcmp(p, "phoff")) {
 			phoff_opt = num(rest);
 			have_phoff = 1;
@@ -252,6 +255,7 @@ int main(int argc, char **argv)
 	if (is64) {
 		put(f + 0x20, phoff, 8);
 		put(f + 0x28, shoff, 8);
+		put(f + 0x30, eflags, 4);
 		put(f + 0x34, ehsize, 2);
 		put(f + 0x36, phent, 2);
 		put(f + 0x38, phnum_field, 2);
@@ -260,6 +264,7 @@ int main(int argc, char **argv)
 	} else {
 		put(f + 0x1c, phoff, 4);
 		put(f + 0x20, shoff, 4);
+		put(f + 0x24, eflags, 4);
 		put(f + 0x28, ehsize, 2);
 		put(f + 0x2a, phent, 2);
 		put(f + 0x2c, phnum_field, 2);

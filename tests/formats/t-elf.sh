@@ -6,7 +6,7 @@
 DA=$BIN/dedup-analyze
 MK=$TB/formats/mkelf
 E=$TOP/tests/formats/elf
-for s in a b c d e; do "$MK" "$E/$s.spec" "$TMPD/$s.elf" || exit 1; done
+for s in a b c d e f g; do "$MK" "$E/$s.spec" "$TMPD/$s.elf" || exit 1; done
 cd "$TMPD" || exit 1
 
 # csv FILE... -> the CSV output without its header
@@ -44,6 +44,23 @@ is "$(csv e.elf)" "e.elf,elf,3,0,0,3,2,1,,32768
 TOTAL,,3,0,0,3,2,1,0,32768" "e: page size from VMCOREINFO"
 like "$("$DA" -q --json e.elf)" '"page_size": 16384' "e: JSON reports the page size"
 is "$(csv --page-size=4096 e.elf | tail -n 1)" "TOTAL,,12,0,0,12,2,10,0,8192" "e: --page-size=4096 overrides it"
+
+# f: kernel text repeats frames 0x100,0x101 of the RAM range (counted once);
+# System RAM 0x1000-0x3bff: frames 1, 2 and a partial frame 3 (3072 bytes of
+# a zero page: all zero); RAM at 0x100000: 11,12,13,0,13.
+# present 3 + 5 = 8; zero: frame 3 and one at 0x103 = 2; non-zero 6:
+# 1,1,11,12,13,13 -> distinct 4, intra 2
+is "$(csv f.elf)" "f.elf,elf,8,0,2,6,4,2,,16384
+TOTAL,,8,0,2,6,4,2,0,16384" "f: kdump-style core (kernel text overlap, partial end frame)"
+like "$("$DA" --info f.elf)" "overlap: +8192 bytes described more than once" "f: --info reports the repeated kernel text"
+like "$("$DA" --info f.elf)" "Linux kdump" "f: recognised as a kdump core"
+
+# g: frames 0,1 stored, 2..4 absent (memsz tail), 5,6 absent (nothing
+# stored), 7 (2) and 8 (zero) stored: present 4, absent 5, zero 1, distinct 2
+is "$(csv g.elf 2>/dev/null)" "g.elf,elf,4,5,1,3,2,1,,8192
+TOTAL,,4,5,1,3,2,1,0,8192" "g: makedumpfile -E layout: excluded pages are absent, not zero"
+"$DA" -q --csv g.elf 2> err.txt > /dev/null
+like "$(cat err.txt)" "^dedup-analyze: g.elf: warning: .*incomplete dump" "g: e_flags bit 0 gives a warning"
 
 # the same core compressed, piped, and with any number of workers
 gzip -c a.elf > a.elf.gz
