@@ -23,25 +23,41 @@ struct dd_hasher *dd_hasher_new(enum dd_hash h);
 void dd_hasher_free(struct dd_hasher *hs);
 void dd_hasher_page(struct dd_hasher *hs, const uint8_t *data, size_t len, uint8_t out[DD_DIGEST]);
 
-/* ---- content table: digest -> copies, dumps that hold it ---- */
+/* ---- content table: key -> copies, dumps that hold it ---- */
+#define DD_KEY 16 /* digest bytes compared: all of XXH128, the first 128 bits of SHA1 */
+#define DD_MAX_DUMPS ((1u << 28) - 1)
+
+/* what a page holds (kept per content, for the top contents report) */
+enum dd_class { DD_CLASS_OTHER, DD_CLASS_ZERO, DD_CLASS_BYTE, DD_CLASS_PATTERN, DD_CLASS_TEXT };
+const char *dd_class_name(enum dd_class c);
+enum dd_class dd_classify(const uint8_t *page, size_t len);
+
 struct dd_entry {
-	uint8_t digest[DD_DIGEST];
-	uint32_t count;   /* copies over all dumps merged so far */
-	uint32_t ndumps;  /* dumps holding at least one copy */
+	uint8_t key[DD_KEY];
+	uint32_t count;           /* copies in all committed dumps */
+	unsigned int ndumps : 28; /* committed dumps holding at least one copy */
+	unsigned int cls : 4;     /* enum dd_class of the first copy */
+	uint32_t cur;             /* copies in the dump being read */
 };
 
 struct dd_table;
 struct dd_table *dd_table_new(void);
 void dd_table_free(struct dd_table *t);
-/* Thread-safe.  Adds `count` copies; 1 if the digest was new, 0 if not, -1
- * when out of memory or a counter would overflow. */
-int dd_table_add(struct dd_table *t, const uint8_t digest[DD_DIGEST], uint32_t count);
-/* Adds every entry of src to dst as one more dump (ndumps + 1). -1 on failure. */
-int dd_table_merge_dump(struct dd_table *dst, const struct dd_table *src);
+/* Thread-safe.  One more copy of `key` in the dump being read; `page` (may
+ * be NULL) classifies a new content.  Returns 1 for the first copy in this
+ * dump, 0 for a later one, -1 when a limit is hit (out of memory, 2^24
+ * contents in one shard, 2^32 copies). */
+int dd_table_add(struct dd_table *t, const uint8_t *key, const uint8_t *page, size_t len);
+/* End of a dump: fold its copies in (0), or forget them (rollback). */
+int dd_table_commit(struct dd_table *t);
+int dd_table_rollback(struct dd_table *t);
 uint64_t dd_table_size(const struct dd_table *t);
 uint64_t dd_table_bytes(const struct dd_table *t);
 /* Calls fn for every entry; stops early when fn returns non-zero. */
 int dd_table_each(const struct dd_table *t, int (*fn)(const struct dd_entry *e, void *arg), void *arg);
+/* A stable 32-bit id per entry, and back. */
+uint32_t dd_table_id(const struct dd_table *t, const struct dd_entry *e);
+const struct dd_entry *dd_table_get(const struct dd_table *t, uint32_t id);
 
 /* ---- per-dump results (DESIGN.md, "Metrics") ---- */
 struct dd_dump_stats {

@@ -2,9 +2,10 @@
  * The engine.  One dump at a time, all worker threads take units of it:
  * random-access dumps by an atomic unit counter (no lock on the hot path),
  * sequential ones under the dump's lock (decoding is serial there, hashing
- * is not: each thread hashes its own chunk outside the lock).  Pages go into
- * a per-dump table first and are merged into the global one only when the
- * whole dump was read, so a dump that fails half-way leaves no trace.
+ * is not: each thread hashes its own chunk outside the lock).  Pages count
+ * in the content table as copies of the current dump until the whole dump
+ * was read (commit); a dump that fails half-way is rolled back and leaves
+ * no trace.
  */
 #include "dedup.h"
 
@@ -33,7 +34,6 @@ struct job {
 	struct dd_engine *e;
 	struct dp_dump *d;
 	const struct dp_info *info;
-	struct dd_table *local;
 	const uint8_t *zero;
 	atomic_size_t next_unit;
 	atomic_uint_fast64_t done_bytes;
@@ -142,7 +142,7 @@ static int process_chunk(struct worker *w, struct dd_hasher *hs, const struct dp
 		}
 		w->st.nonzero_pages++;
 		dd_hasher_page(hs, p, ps, digest);
-		int rc = dd_table_add(j->local, digest, 1);
+		int rc = dd_table_add(j->e->table, digest, p, ps);
 		if (rc < 0)
 			return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET,
 				       "out of memory in the content table (or a content with 2^32 copies)");
@@ -232,10 +232,9 @@ int dd_engine_add_dump(struct dd_engine *e, struct dp_dump *d, struct dd_dump_st
 	pthread_mutex_init(&j.done_lock, NULL);
 	pthread_cond_init(&j.done_cond, NULL);
 	uint8_t *zero = calloc(1, e->page_size);
-	j.local = dd_table_new();
 	struct worker *ws = calloc(e->threads, sizeof *ws);
 	int rc = DP_OK;
-	if (!zero || !j.local || !ws) {
+	if (!zero || !ws) {
 		rc = dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
 		goto out;
 	}
@@ -290,14 +289,9 @@ int dd_engine_add_dump(struct dd_engine *e, struct dp_dump *d, struct dd_dump_st
 	}
 	out->intra_pages = out->nonzero_pages - out->distinct_pages;
 	out->seconds = now() - t0;
-	if (dd_table_size(j.local) != out->distinct_pages) {
-		rc = dp_fail(err, DP_E_IO, DP_NO_OFFSET, "internal error: per-dump table size %llu != %llu",
-			     (unsigned long long)dd_table_size(j.local),
-			     (unsigned long long)out->distinct_pages);
-		goto out;
-	}
-	if (dd_table_merge_dump(e->table, j.local)) {
-		rc = dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory merging into the content table");
+	if (dd_table_commit(e->table)) {
+		rc = dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET,
+			     "content table limit reached (2^32 copies of one content or 2^28 dumps)");
 		goto out;
 	}
 	e->ndumps++;
@@ -309,9 +303,10 @@ int dd_engine_add_dump(struct dd_engine *e, struct dp_dump *d, struct dd_dump_st
 	e->sum.sum_distinct += out->distinct_pages;
 	e->sum.intra_pages += out->intra_pages;
 out:
+	if (rc && dd_table_rollback(e->table))
+		rc = dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory undoing a failed dump");
 	free(ws);
 	free(zero);
-	dd_table_free(j.local);
 	pthread_mutex_destroy(&j.lock);
 	pthread_mutex_destroy(&j.done_lock);
 	pthread_cond_destroy(&j.done_cond);

@@ -1,8 +1,16 @@
 /*
- * Content table: open addressing with linear probing, split into shards by
- * the first digest byte so that threads rarely meet on a lock.  Digests are
- * cryptographic or strong non-cryptographic hashes, so their bytes are used
- * directly as bucket positions.
+ * Content table.  256 shards chosen by the first key byte, each with its own
+ * lock; within a shard the entries sit in one array in insertion order and
+ * an open-addressing index of 32-bit slots (24-bit entry number + 8-bit key
+ * tag) finds them.  The index grows by half when 3/4 full and the entry
+ * array by an eighth, so memory stays between 33 and 40 bytes per distinct
+ * content: 28 for the entry, 5 to 8 for its index slot, at most 3.5 of slack.
+ *
+ * A dump is added in two steps.  While it is read, copies go to each entry's
+ * `cur` counter only; dd_table_commit() folds them into `count`/`ndumps`,
+ * dd_table_rollback() forgets them and drops the entries the dump created
+ * (they are the tail of each shard's array).  A dump that fails half-way
+ * therefore leaves no trace, without a second table.
  */
 #include "dedup.h"
 
@@ -11,24 +19,32 @@
 #include <string.h>
 
 #define NSHARD 256
-#define MIN_CAP 64
+#define MAX_ENTRIES ((1u << 24) - 1) /* per shard: entry number + 1 fits 24 bits */
+#define MIN_SLOTS 64
 
 struct shard {
 	pthread_mutex_t lock;
 	struct dd_entry *e;
-	uint64_t cap, n; /* cap is a power of two */
+	uint32_t n, cap;     /* entries used / allocated */
+	uint32_t mark;       /* entries committed before the current dump */
+	uint32_t *slot;
+	uint32_t nslots;
 };
 
 struct dd_table {
 	struct shard s[NSHARD];
+	int failed;          /* a limit was hit: results must not be used */
 };
 
-static uint64_t slot_of(const uint8_t *d)
+static uint64_t key_hash(const uint8_t *k)
 {
 	uint64_t v;
-	memcpy(&v, d + 4, sizeof v);
+	memcpy(&v, k + 8, sizeof v);
 	return v;
 }
+
+/* position in [0, n) from a 64-bit hash, without division */
+static uint32_t home(uint64_t h, uint32_t n) { return (uint32_t)(((unsigned __int128)h * n) >> 64); }
 
 struct dd_table *dd_table_new(void)
 {
@@ -46,92 +62,134 @@ void dd_table_free(struct dd_table *t)
 		return;
 	for (int i = 0; i < NSHARD; i++) {
 		free(t->s[i].e);
+		free(t->s[i].slot);
 		pthread_mutex_destroy(&t->s[i].lock);
 	}
 	free(t);
 }
 
-static int grow(struct shard *s)
+static void place(uint32_t *slot, uint32_t nslots, const struct dd_entry *e, uint32_t idx)
 {
-	uint64_t cap = s->cap ? s->cap * 2 : MIN_CAP;
-	struct dd_entry *ne = calloc(cap, sizeof *ne);
-	if (!ne)
+	uint32_t j = home(key_hash(e->key), nslots);
+	while (slot[j])
+		j = j + 1 == nslots ? 0 : j + 1;
+	slot[j] = (idx + 1) << 8 | e->key[1];
+}
+
+static int reindex(struct shard *s, uint32_t nslots)
+{
+	uint32_t *ns = calloc(nslots, sizeof *ns);
+	if (!ns)
 		return -1;
-	for (uint64_t i = 0; i < s->cap; i++) {
-		const struct dd_entry *o = &s->e[i];
-		if (!o->count)
-			continue;
-		uint64_t j = slot_of(o->digest) & (cap - 1);
-		while (ne[j].count)
-			j = (j + 1) & (cap - 1);
-		ne[j] = *o;
-	}
-	free(s->e);
-	s->e = ne;
-	s->cap = cap;
+	for (uint32_t i = 0; i < s->n; i++)
+		place(ns, nslots, &s->e[i], i);
+	free(s->slot);
+	s->slot = ns;
+	s->nslots = nslots;
 	return 0;
 }
 
-/* Find or create the entry; caller holds the lock.  NULL when out of memory. */
-static struct dd_entry *lookup(struct shard *s, const uint8_t *d, int *created)
+static int make_room(struct shard *s)
 {
-	if ((s->n + 1) * 4 > s->cap * 3 && grow(s))
-		return NULL;
-	uint64_t mask = s->cap - 1, j = slot_of(d) & mask;
-	for (;;) {
-		struct dd_entry *e = &s->e[j];
-		if (!e->count) {
-			memcpy(e->digest, d, DD_DIGEST);
-			s->n++;
-			*created = 1;
-			return e;
-		}
-		if (memcmp(e->digest, d, DD_DIGEST) == 0) {
-			*created = 0;
-			return e;
-		}
-		j = (j + 1) & mask;
+	if (s->n >= MAX_ENTRIES)
+		return -1;
+	if ((uint64_t)(s->n + 1) * 4 > (uint64_t)s->nslots * 3) {
+		uint64_t ns = s->nslots ? (uint64_t)s->nslots + s->nslots / 2 : MIN_SLOTS;
+		if (ns > UINT32_MAX || reindex(s, (uint32_t)ns))
+			return -1;
 	}
+	if (s->n == s->cap) {
+		uint64_t nc = (uint64_t)s->cap + s->cap / 8 + 16;
+		if (nc > MAX_ENTRIES)
+			nc = MAX_ENTRIES;
+		struct dd_entry *ne = realloc(s->e, (size_t)nc * sizeof *ne);
+		if (!ne)
+			return -1;
+		s->e = ne;
+		s->cap = (uint32_t)nc;
+	}
+	return 0;
 }
 
-int dd_table_add(struct dd_table *t, const uint8_t digest[DD_DIGEST], uint32_t count)
+int dd_table_add(struct dd_table *t, const uint8_t *key, const uint8_t *page, size_t len)
 {
-	struct shard *s = &t->s[digest[0]];
-	int created = 0, rc;
+	struct shard *s = &t->s[key[0]];
+	int rc;
 	pthread_mutex_lock(&s->lock);
-	struct dd_entry *e = lookup(s, digest, &created);
-	if (!e || e->count > UINT32_MAX - count) {
+	struct dd_entry *e = NULL;
+	if (s->nslots) {
+		uint32_t j = home(key_hash(key), s->nslots);
+		for (uint32_t v; (v = s->slot[j]); j = j + 1 == s->nslots ? 0 : j + 1) {
+			if ((v & 0xff) != key[1])
+				continue;
+			struct dd_entry *c = &s->e[(v >> 8) - 1];
+			if (memcmp(c->key, key, DD_KEY) == 0) {
+				e = c;
+				break;
+			}
+		}
+	}
+	if (!e) {
+		if (make_room(s)) {
+			t->failed = 1;
+			pthread_mutex_unlock(&s->lock);
+			return -1;
+		}
+		e = &s->e[s->n];
+		memset(e, 0, sizeof *e);
+		memcpy(e->key, key, DD_KEY);
+		e->cls = page ? dd_classify(page, len) : DD_CLASS_OTHER;
+		place(s->slot, s->nslots, e, s->n);
+		s->n++;
+	}
+	if (e->cur == UINT32_MAX) {
+		t->failed = 1;
 		rc = -1;
 	} else {
-		e->count += count;
-		rc = created;
+		rc = e->cur == 0;
+		e->cur++;
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
 
-int dd_table_merge_dump(struct dd_table *dst, const struct dd_table *src)
+int dd_table_commit(struct dd_table *t)
 {
+	int rc = t->failed ? -1 : 0;
 	for (int i = 0; i < NSHARD; i++) {
-		const struct shard *ss = &src->s[i];
-		struct shard *ds = &dst->s[i];
-		pthread_mutex_lock(&ds->lock);
-		for (uint64_t j = 0; j < ss->cap; j++) {
-			const struct dd_entry *o = &ss->e[j];
-			if (!o->count)
+		struct shard *s = &t->s[i];
+		for (uint32_t k = 0; k < s->n; k++) {
+			struct dd_entry *e = &s->e[k];
+			if (!e->cur)
 				continue;
-			int created;
-			struct dd_entry *e = lookup(ds, o->digest, &created);
-			if (!e || e->count > UINT32_MAX - o->count) {
-				pthread_mutex_unlock(&ds->lock);
-				return -1;
+			if (e->count > UINT32_MAX - e->cur || e->ndumps == DD_MAX_DUMPS)
+				rc = -1;
+			else {
+				e->count += e->cur;
+				e->ndumps++;
 			}
-			e->count += o->count;
-			e->ndumps++;
+			e->cur = 0;
 		}
-		pthread_mutex_unlock(&ds->lock);
+		s->mark = s->n;
 	}
-	return 0;
+	return rc;
+}
+
+int dd_table_rollback(struct dd_table *t)
+{
+	int rc = 0;
+	for (int i = 0; i < NSHARD; i++) {
+		struct shard *s = &t->s[i];
+		for (uint32_t k = 0; k < s->mark; k++)
+			s->e[k].cur = 0;
+		if (s->n != s->mark) {
+			s->n = s->mark;
+			if (s->nslots && reindex(s, s->nslots))
+				rc = -1;
+		}
+	}
+	t->failed = 0;
+	return rc;
 }
 
 uint64_t dd_table_size(const struct dd_table *t)
@@ -144,20 +202,64 @@ uint64_t dd_table_size(const struct dd_table *t)
 
 uint64_t dd_table_bytes(const struct dd_table *t)
 {
-	uint64_t n = sizeof *t;
+	uint64_t n = 0;
 	for (int i = 0; i < NSHARD; i++)
-		n += t->s[i].cap * sizeof(struct dd_entry);
+		n += (uint64_t)t->s[i].cap * sizeof(struct dd_entry) + (uint64_t)t->s[i].nslots * sizeof(uint32_t);
 	return n;
 }
 
 int dd_table_each(const struct dd_table *t, int (*fn)(const struct dd_entry *e, void *arg), void *arg)
 {
 	for (int i = 0; i < NSHARD; i++)
-		for (uint64_t j = 0; j < t->s[i].cap; j++)
-			if (t->s[i].e[j].count) {
-				int rc = fn(&t->s[i].e[j], arg);
-				if (rc)
-					return rc;
-			}
+		for (uint32_t k = 0; k < t->s[i].n; k++) {
+			int rc = fn(&t->s[i].e[k], arg);
+			if (rc)
+				return rc;
+		}
 	return 0;
+}
+
+uint32_t dd_table_id(const struct dd_table *t, const struct dd_entry *e)
+{
+	/* entry id: shard in the top 8 bits, index in the low 24 */
+	const struct shard *s = &t->s[e->key[0]];
+	return (uint32_t)e->key[0] << 24 | (uint32_t)(e - s->e);
+}
+
+const struct dd_entry *dd_table_get(const struct dd_table *t, uint32_t id)
+{
+	const struct shard *s = &t->s[id >> 24];
+	uint32_t k = id & 0xffffff;
+	return k < s->n ? &s->e[k] : NULL;
+}
+
+/* ---- what a page holds, for the top contents report ---- */
+
+const char *dd_class_name(enum dd_class c)
+{
+	switch (c) {
+	case DD_CLASS_ZERO: return "zero";
+	case DD_CLASS_BYTE: return "single repeated byte";
+	case DD_CLASS_PATTERN: return "repeating pattern";
+	case DD_CLASS_TEXT: return "text-like";
+	case DD_CLASS_OTHER: break;
+	}
+	return "other";
+}
+
+enum dd_class dd_classify(const uint8_t *p, size_t len)
+{
+	size_t i;
+	for (i = 1; i < len && p[i] == p[0]; i++)
+		;
+	if (i == len)
+		return p[0] ? DD_CLASS_BYTE : DD_CLASS_ZERO;
+	/* a period that divides the page: p[i] == p[i + period] throughout */
+	for (size_t period = 2; period <= len / 2; period *= 2)
+		if (len % period == 0 && memcmp(p, p + period, len - period) == 0)
+			return DD_CLASS_PATTERN;
+	size_t text = 0;
+	for (i = 0; i < len; i++)
+		text += (p[i] >= 0x20 && p[i] < 0x7f) || p[i] == '\n' || p[i] == '\r' || p[i] == '\t';
+	return text * 10 >= len * 9 ? DD_CLASS_TEXT : DD_CLASS_OTHER;
 }

@@ -1,83 +1,144 @@
-/* Content table and engine totals: counts known by construction. */
+/* Content table: counts, commit and rollback, memory per distinct content,
+ * classification of page contents.  Numbers known by construction. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "dedup.h"
 #include "tap.h"
 
-static void digest_of(uint32_t k, uint8_t d[DD_DIGEST])
+static void key_of(uint32_t k, uint8_t d[DD_KEY])
 {
-	/* spread k over the digest like a real hash would */
+	/* spread k over the key like a real hash would */
 	uint64_t x = k * 0x9E3779B97F4A7C15ull + 1;
-	for (int i = 0; i < DD_DIGEST; i++) {
+	for (int i = 0; i < DD_KEY; i++) {
 		x ^= x >> 29;
 		x *= 0xBF58476D1CE4E5B9ull;
 		d[i] = (uint8_t)(x >> 56);
 	}
 }
 
+struct sums {
+	uint64_t count, ndumps, entries, cur;
+};
+
 static int sum_fn(const struct dd_entry *e, void *arg)
 {
-	uint64_t *s = arg;
-	s[0] += e->count;
-	s[1] += e->ndumps;
-	s[2]++;
+	struct sums *s = arg;
+	s->count += e->count;
+	s->ndumps += e->ndumps;
+	s->cur += e->cur;
+	s->entries++;
 	return 0;
+}
+
+static struct sums sums(const struct dd_table *t)
+{
+	struct sums s = { 0, 0, 0, 0 };
+	dd_table_each(t, sum_fn, &s);
+	return s;
 }
 
 int main(void)
 {
-	uint8_t d[DD_DIGEST];
+	uint8_t d[DD_KEY];
 
-	/* one table: 100000 contents, content k added k % 7 + 1 times */
+	/* one dump: 1,000,000 contents, content k added k % 7 + 1 times */
 	struct dd_table *t = dd_table_new();
-	uint64_t added = 0, news = 0;
-	for (uint32_t k = 0; k < 100000; k++) {
-		digest_of(k, d);
+	uint64_t added = 0, firsts = 0;
+	const uint32_t N = 1000000;
+	for (uint32_t k = 0; k < N; k++) {
+		key_of(k, d);
 		for (uint32_t c = 0; c < k % 7 + 1; c++) {
-			int r = dd_table_add(t, d, 1);
-			news += r == 1;
+			firsts += dd_table_add(t, d, NULL, 0) == 1;
 			added++;
 		}
 	}
-	is_u64(dd_table_size(t), 100000, "100000 distinct contents");
-	is_u64(news, 100000, "each reported new exactly once");
-	uint64_t s[3] = { 0, 0, 0 };
-	dd_table_each(t, sum_fn, s);
-	is_u64(s[0], added, "copies add up");
-	is_u64(s[2], 100000, "iteration visits every entry once");
-	ok(dd_table_bytes(t) / 100000 < 100, "memory per distinct content: %llu bytes",
-	   (unsigned long long)(dd_table_bytes(t) / 100000));
+	is_u64(dd_table_size(t), N, "1e6 distinct contents");
+	is_u64(firsts, N, "first copy in the dump reported once per content");
+	ok(dd_table_commit(t) == 0, "commit");
+	struct sums s = sums(t);
+	is_u64(s.count, added, "copies add up");
+	is_u64(s.ndumps, N, "each content in one dump");
+	is_u64(s.cur, 0, "nothing left in the current dump after commit");
+	double per = (double)dd_table_bytes(t) / N;
+	ok(per <= 40.0, "memory per distinct content %.1f bytes (<= 40)", per);
 
-	/* merging two per-dump tables into a global one */
-	struct dd_table *g = dd_table_new(), *a = dd_table_new(), *b = dd_table_new();
-	for (uint32_t k = 0; k < 1000; k++) { /* a: contents 0..999, twice each */
-		digest_of(k, d);
-		dd_table_add(a, d, 2);
+	for (uint32_t k = 0; k < 1000; k++) {
+		key_of(k, d);
+		dd_table_add(t, d, NULL, 0); /* old contents: cur 1 */
 	}
-	for (uint32_t k = 500; k < 1500; k++) { /* b: contents 500..1499, once each */
-		digest_of(k, d);
-		dd_table_add(b, d, 1);
-	}
-	ok(dd_table_merge_dump(g, a) == 0 && dd_table_merge_dump(g, b) == 0, "merge two dumps");
-	is_u64(dd_table_size(g), 1500, "global distinct = |a u b|");
-	memset(s, 0, sizeof s);
-	dd_table_each(g, sum_fn, s);
-	is_u64(s[0], 3000, "global copies = 2000 + 1000");
-	is_u64(s[1], 2000, "(content, dump) pairs = 1000 + 1000");
+	ok(dd_table_rollback(t) == 0, "rollback of a dump that only touched old contents");
+	s = sums(t);
+	is_u64(s.count, added, "rollback leaves old counts alone");
+	is_u64(s.cur, 0, "rollback clears the current dump");
+	is_u64(dd_table_size(t), N, "and creates nothing");
 
-	/* a counter never wraps: the add is refused */
-	struct dd_table *o = dd_table_new();
-	digest_of(1, d);
-	ok(dd_table_add(o, d, UINT32_MAX - 1) == 1, "near-full counter accepted");
-	ok(dd_table_add(o, d, 1) == 0, "up to 2^32-1 copies");
-	ok(dd_table_add(o, d, 1) == -1, "one more is refused, not wrapped");
+	/* a second dump: contents N-500000 .. N+499999, once each, then rolled back */
+	for (uint32_t k = N - 500000; k < N + 500000; k++) {
+		key_of(k, d);
+		dd_table_add(t, d, NULL, 0);
+	}
+	is_u64(dd_table_size(t), N + 500000, "second dump adds 500000 contents");
+	ok(dd_table_rollback(t) == 0, "roll it back");
+	is_u64(dd_table_size(t), N, "its new contents are gone");
+	key_of(N + 10, d);
+	is_u64(dd_table_add(t, d, NULL, 0), 1, "a dropped content can be added again");
+	key_of(5, d);
+	is_u64(dd_table_add(t, d, NULL, 0), 1, "an old content is new to the current dump");
+	is_u64(dd_table_add(t, d, NULL, 0), 0, "then not any more");
+	ok(dd_table_commit(t) == 0, "commit the third dump");
+	s = sums(t);
+	is_u64(s.count, added + 3, "copies of three dumps minus the rolled back one");
+	is_u64(s.ndumps, N + 2, "(content, dump) pairs");
+	is_u64(dd_table_size(t), N + 1, "distinct contents");
+	int found_all = 1;
+	for (uint32_t k = 0; k < N; k += 997) {
+		key_of(k, d);
+		if (dd_table_add(t, d, NULL, 0) != 1)
+			found_all = 0;
+	}
+	ok(found_all, "every old content is found after the index was rebuilt");
+	dd_table_rollback(t);
+
+	/* ids round-trip */
+	int ids = 1;
+	for (uint32_t k = 0; k < N; k += 4999) {
+		key_of(k, d);
+		dd_table_add(t, d, NULL, 0);
+	}
+	for (int sh = 0; sh < 256 && ids; sh++)
+		for (uint32_t k = 0; k < 4; k++) {
+			const struct dd_entry *e = dd_table_get(t, (uint32_t)sh << 24 | k);
+			if (e && dd_table_id(t, e) != ((uint32_t)sh << 24 | k))
+				ids = 0;
+		}
+	ok(ids, "entry ids round-trip");
+	ok(dd_table_get(t, 0xff000000u | 0xffffff) == NULL, "an id past the end is NULL");
+	dd_table_rollback(t);
+
+	/* classification */
+	uint8_t page[4096];
+	memset(page, 0, sizeof page);
+	is_u64(dd_classify(page, 4096), DD_CLASS_ZERO, "all zero");
+	memset(page, 0xa5, sizeof page);
+	is_u64(dd_classify(page, 4096), DD_CLASS_BYTE, "one repeated byte");
+	for (int i = 0; i < 4096; i++)
+		page[i] = (uint8_t)i; /* memload's content */
+	is_u64(dd_classify(page, 4096), DD_CLASS_PATTERN, "i mod 256 is a repeating pattern");
+	for (int i = 0; i < 4096; i++)
+		page[i] = "abcdefg hij\n"[i % 12];
+	is_u64(dd_classify(page, 4096), DD_CLASS_TEXT, "text with a period that does not divide the page");
+	uint32_t x = 2463534242u;
+	for (int i = 0; i < 4096; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		page[i] = (uint8_t)x;
+	}
+	is_u64(dd_classify(page, 4096), DD_CLASS_OTHER, "other");
+	is_str(dd_class_name(DD_CLASS_PATTERN), "repeating pattern", "class names");
 
 	dd_table_free(t);
-	dd_table_free(g);
-	dd_table_free(a);
-	dd_table_free(b);
-	dd_table_free(o);
 	dd_table_free(NULL);
 	return tap_done();
 }
