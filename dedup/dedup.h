@@ -47,9 +47,13 @@ void dd_table_free(struct dd_table *t);
  * be NULL) classifies a new content.  Returns 1 for the first copy in this
  * dump, 0 for a later one, -1 when a limit is hit (out of memory, 2^24
  * contents in one shard, 2^32 copies). */
-int dd_table_add(struct dd_table *t, const uint8_t *key, const uint8_t *page, size_t len);
-/* End of a dump: fold its copies in (0), or forget them (rollback). */
-int dd_table_commit(struct dd_table *t);
+int dd_table_add(struct dd_table *t, const uint8_t *key, const uint8_t *page, size_t len, uint32_t *id);
+/* The same for n copies of a content of a known class (fingerprints). */
+int dd_table_add_n(struct dd_table *t, const uint8_t *key, enum dd_class cls, uint32_t n, uint32_t *id);
+/* End of a dump: fold its copies in (0), or forget them (rollback).  commit
+ * calls fn (may be NULL) for each content of the dump, in ascending id order,
+ * with the copies it has in this dump. */
+int dd_table_commit(struct dd_table *t, void (*fn)(uint32_t id, uint32_t copies, void *arg), void *arg);
 int dd_table_rollback(struct dd_table *t);
 uint64_t dd_table_size(const struct dd_table *t);
 uint64_t dd_table_bytes(const struct dd_table *t);
@@ -91,8 +95,59 @@ struct dd_progress {
 
 typedef void (*dd_progress_fn)(const struct dd_progress *p, void *arg);
 
+/* ---- what the engine keeps per dump, on request ---- */
+enum { DD_COLLECT_IDS = 1, DD_COLLECT_PAGES = 2 };
+#define DD_ID_ZERO 0xFFFFFFFFu /* page map: a zero page */
+
+struct dd_dump_data {
+	char *name;
+	struct dd_dump_stats st;
+	/* DD_COLLECT_IDS: the dump's contents, ascending ids, with their copies */
+	uint32_t *ids, *copies;
+	uint64_t nids;
+	/* DD_COLLECT_PAGES: present frames ascending, content id or DD_ID_ZERO */
+	uint64_t *pfn;
+	uint32_t *pid;
+	uint64_t npages;
+};
+
+/* ---- fingerprints (fp.c): a dump's contents and page map, without its bytes ---- */
+struct dd_fp_content {
+	uint8_t key[DD_KEY];
+	uint32_t copies;
+	uint8_t cls;
+};
+
+struct dd_fp {
+	char *path;              /* of the dump it was made from */
+	uint32_t page_size;
+	enum dd_hash hash;
+	uint64_t pages, absent_pages, zero_pages, known_zero;
+	struct dd_fp_content *contents; /* sorted by key */
+	uint64_t ncontents;
+	int has_pages;
+	uint64_t *page_pfn;      /* ascending */
+	uint32_t *page_content;  /* index into contents, or DD_ID_ZERO */
+	uint64_t npages;
+};
+
+/* 1 when the file starts with the fingerprint magic */
+int dd_fp_probe(const char *path);
+int dd_fp_read(const char *path, struct dd_fp *fp, struct dp_error *err);
+void dd_fp_free(struct dd_fp *fp);
+
 struct dd_engine;
 struct dd_engine *dd_engine_new(unsigned threads, enum dd_hash hash, uint32_t page_size);
+void dd_engine_collect(struct dd_engine *e, unsigned what);
+size_t dd_engine_ndumps(const struct dd_engine *e);
+const struct dd_dump_data *dd_engine_dump(const struct dd_engine *e, size_t i);
+uint32_t dd_engine_page_size(const struct dd_engine *e);
+enum dd_hash dd_engine_hash(const struct dd_engine *e);
+int dd_engine_add_fp(struct dd_engine *e, const struct dd_fp *fp, struct dd_dump_stats *out,
+		     struct dp_error *err);
+/* Write dump i of the engine (collected with DD_COLLECT_IDS | DD_COLLECT_PAGES). */
+int dd_fp_write(const struct dd_engine *e, size_t i, const char *out, struct dp_error *err);
+int dd_cmp_u64(const void *a, const void *b);
 void dd_engine_free(struct dd_engine *e);
 void dd_engine_set_progress(struct dd_engine *e, dd_progress_fn fn, void *arg, size_t ndumps);
 

@@ -6,6 +6,11 @@
  * in the content table as copies of the current dump until the whole dump
  * was read (commit); a dump that fails half-way is rolled back and leaves
  * no trace.
+ *
+ * On request the engine also keeps, per dump, the sorted list of its
+ * contents with their copies (DD_COLLECT_IDS: pairwise, salting, placement,
+ * fingerprints) and its page map, frame -> content (DD_COLLECT_PAGES: 2 MiB
+ * what-if, diff, fingerprints).
  */
 #include "dedup.h"
 
@@ -21,9 +26,10 @@ struct dd_engine {
 	unsigned threads;
 	enum dd_hash hash;
 	uint32_t page_size;
+	unsigned collect;
 	struct dd_table *table;
-	uint64_t ndumps;
-	/* running sums over merged dumps */
+	struct dd_dump_data *dumps;
+	size_t ndumps, cap_dumps;
 	struct dd_totals sum;
 	dd_progress_fn progress;
 	void *progress_arg;
@@ -50,6 +56,10 @@ struct worker {
 	struct job *j;
 	pthread_t tid;
 	struct dd_dump_stats st;
+	/* page map pieces (DD_COLLECT_PAGES) */
+	uint64_t *pfn;
+	uint32_t *id;
+	size_t n, cap;
 };
 
 static double now(void)
@@ -76,13 +86,27 @@ struct dd_engine *dd_engine_new(unsigned threads, enum dd_hash hash, uint32_t pa
 	return e;
 }
 
+static void free_data(struct dd_dump_data *dd)
+{
+	free(dd->name);
+	free(dd->ids);
+	free(dd->copies);
+	free(dd->pfn);
+	free(dd->pid);
+}
+
 void dd_engine_free(struct dd_engine *e)
 {
 	if (!e)
 		return;
+	for (size_t i = 0; i < e->ndumps; i++)
+		free_data(&e->dumps[i]);
+	free(e->dumps);
 	dd_table_free(e->table);
 	free(e);
 }
+
+void dd_engine_collect(struct dd_engine *e, unsigned what) { e->collect = what; }
 
 void dd_engine_set_progress(struct dd_engine *e, dd_progress_fn fn, void *arg, size_t ndumps)
 {
@@ -92,6 +116,13 @@ void dd_engine_set_progress(struct dd_engine *e, dd_progress_fn fn, void *arg, s
 }
 
 const struct dd_table *dd_engine_table(const struct dd_engine *e) { return e->table; }
+size_t dd_engine_ndumps(const struct dd_engine *e) { return e->ndumps; }
+const struct dd_dump_data *dd_engine_dump(const struct dd_engine *e, size_t i)
+{
+	return i < e->ndumps ? &e->dumps[i] : NULL;
+}
+uint32_t dd_engine_page_size(const struct dd_engine *e) { return e->page_size; }
+enum dd_hash dd_engine_hash(const struct dd_engine *e) { return e->hash; }
 
 static void set_error(struct job *j, const struct dp_error *err)
 {
@@ -104,14 +135,35 @@ static void set_error(struct job *j, const struct dp_error *err)
 	atomic_store(&j->failed, true);
 }
 
+static int note_page(struct worker *w, uint64_t pfn, uint32_t id, struct dp_error *err)
+{
+	if (w->n == w->cap) {
+		size_t nc = w->cap ? w->cap * 2 : 4096;
+		uint64_t *p = realloc(w->pfn, nc * sizeof *p);
+		if (p)
+			w->pfn = p;
+		uint32_t *q = realloc(w->id, nc * sizeof *q);
+		if (q)
+			w->id = q;
+		if (!p || !q)
+			return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory for the page map");
+		w->cap = nc;
+	}
+	w->pfn[w->n] = pfn;
+	w->id[w->n++] = id;
+	return DP_OK;
+}
+
 static int process_chunk(struct worker *w, struct dd_hasher *hs, const struct dp_chunk *c,
 			 struct dp_error *err)
 {
 	struct job *j = w->j;
 	const uint32_t ps = j->e->page_size;
+	const bool pages = j->e->collect & DD_COLLECT_PAGES;
 	uint8_t digest[DD_DIGEST];
+	int rc;
 
-	if (!c->state && c->uniform != DP_PAGE_DATA) {
+	if (!c->state && c->uniform != DP_PAGE_DATA && (!pages || c->uniform == DP_PAGE_ABSENT)) {
 		/* a run without data: count it at once */
 		if (c->uniform == DP_PAGE_ABSENT)
 			w->st.absent_pages += c->npages;
@@ -125,28 +177,31 @@ static int process_chunk(struct worker *w, struct dd_hasher *hs, const struct dp
 	}
 	for (size_t i = 0; i < c->npages; i++) {
 		enum dp_page_state s = c->state ? (enum dp_page_state)c->state[i] : c->uniform;
+		uint64_t pfn = c->pfns ? c->pfns[i] : c->pfn + i;
 		if (s == DP_PAGE_ABSENT) {
 			w->st.absent_pages++;
 			continue;
 		}
 		w->st.pages++;
-		if (s == DP_PAGE_ZERO) {
+		const uint8_t *p = c->data ? c->data + i * (size_t)ps : NULL;
+		if (s == DP_PAGE_ZERO || memcmp(p, j->zero, ps) == 0) {
 			w->st.zero_pages++;
-			w->st.known_zero++;
-			continue;
-		}
-		const uint8_t *p = c->data + i * (size_t)ps;
-		if (memcmp(p, j->zero, ps) == 0) {
-			w->st.zero_pages++;
+			w->st.known_zero += s == DP_PAGE_ZERO;
+			if (pages && (rc = note_page(w, pfn, DD_ID_ZERO, err)))
+				return rc;
 			continue;
 		}
 		w->st.nonzero_pages++;
 		dd_hasher_page(hs, p, ps, digest);
-		int rc = dd_table_add(j->e->table, digest, p, ps);
+		uint32_t id;
+		rc = dd_table_add(j->e->table, digest, p, ps, &id);
 		if (rc < 0)
 			return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET,
-				       "out of memory in the content table (or a content with 2^32 copies)");
+				       "content table limit reached (out of memory, 2^24 contents in one "
+				       "of its 256 shards, or 2^32 copies of one content)");
 		w->st.distinct_pages += (uint64_t)rc;
+		if (pages && (rc = note_page(w, pfn, id, err)))
+			return rc;
 	}
 	w->st.bytes_read += c->bytes;
 	atomic_fetch_add(&j->done_bytes, c->bytes);
@@ -209,12 +264,125 @@ static void report(struct dd_engine *e, struct job *j, double t0)
 	struct dd_progress p = {
 		.done_bytes = atomic_load(&j->done_bytes),
 		.total_bytes = j->info->data_bytes,
-		.dump_index = (size_t)e->ndumps,
+		.dump_index = e->ndumps,
 		.ndumps = e->progress_ndumps,
 		.path = dp_get_path(j->d),
 		.elapsed = now() - t0,
 	};
 	e->progress(&p, e->progress_arg);
+}
+
+/* ---- committing a dump ---- */
+
+struct collect_ids {
+	struct dd_dump_data *dd;
+	uint64_t cap;
+	int oom;
+};
+
+static void collect_id(uint32_t id, uint32_t copies, void *arg)
+{
+	struct collect_ids *c = arg;
+	struct dd_dump_data *dd = c->dd;
+	if (c->oom)
+		return;
+	if (dd->nids == c->cap) {
+		uint64_t nc = c->cap ? c->cap * 2 : 1024;
+		uint32_t *a = realloc(dd->ids, nc * sizeof *a);
+		if (a)
+			dd->ids = a;
+		uint32_t *b = realloc(dd->copies, nc * sizeof *b);
+		if (b)
+			dd->copies = b;
+		if (!a || !b) {
+			c->oom = 1;
+			return;
+		}
+		c->cap = nc;
+	}
+	dd->ids[dd->nids] = id;
+	dd->copies[dd->nids++] = copies;
+}
+
+static void sort_pages(uint64_t *pfn, uint32_t *id, size_t n)
+{
+	/* pairs sorted by frame; small helper array keeps qsort simple */
+	struct pair {
+		uint64_t pfn;
+		uint32_t id;
+	} *v = malloc((n ? n : 1) * sizeof *v);
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		v[i] = (struct pair){ pfn[i], id[i] };
+	qsort(v, n, sizeof *v, dd_cmp_u64);
+	for (size_t i = 0; i < n; i++) {
+		pfn[i] = v[i].pfn;
+		id[i] = v[i].id;
+	}
+	free(v);
+}
+
+int dd_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x, y;
+	memcpy(&x, a, sizeof x);
+	memcpy(&y, b, sizeof y);
+	return x < y ? -1 : x > y;
+}
+
+/* Commit the current dump into the table and keep what was collected. */
+static int finish_dump(struct dd_engine *e, const char *name, struct dd_dump_stats *st, struct worker *ws,
+		       unsigned nw, struct dp_error *err)
+{
+	struct dd_dump_data dd;
+	memset(&dd, 0, sizeof dd);
+	dd.name = strdup(name);
+	if (!dd.name)
+		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
+	struct collect_ids c = { &dd, 0, 0 };
+	if (e->collect & DD_COLLECT_PAGES) {
+		size_t n = 0;
+		for (unsigned i = 0; i < nw; i++)
+			n += ws[i].n;
+		dd.pfn = malloc((n ? n : 1) * sizeof *dd.pfn);
+		dd.pid = malloc((n ? n : 1) * sizeof *dd.pid);
+		if (!dd.pfn || !dd.pid) {
+			free_data(&dd);
+			return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory for the page map");
+		}
+		for (unsigned i = 0; i < nw; i++) {
+			memcpy(dd.pfn + dd.npages, ws[i].pfn, ws[i].n * sizeof *dd.pfn);
+			memcpy(dd.pid + dd.npages, ws[i].id, ws[i].n * sizeof *dd.pid);
+			dd.npages += ws[i].n;
+		}
+		sort_pages(dd.pfn, dd.pid, dd.npages);
+	}
+	if (e->ndumps == e->cap_dumps) {
+		size_t nc = e->cap_dumps ? e->cap_dumps * 2 : 8;
+		struct dd_dump_data *a = realloc(e->dumps, nc * sizeof *a);
+		if (!a) {
+			free_data(&dd);
+			return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
+		}
+		e->dumps = a;
+		e->cap_dumps = nc;
+	}
+	if (dd_table_commit(e->table, (e->collect & DD_COLLECT_IDS) ? collect_id : NULL, &c) || c.oom) {
+		free_data(&dd);
+		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET,
+			       "content table limit reached (2^32 copies of one content or 2^28 dumps)");
+	}
+	dd.st = *st;
+	e->dumps[e->ndumps++] = dd;
+	e->sum.dumps++;
+	e->sum.pages += st->pages;
+	e->sum.absent_pages += st->absent_pages;
+	e->sum.zero_pages += st->zero_pages;
+	e->sum.nonzero_pages += st->nonzero_pages;
+	e->sum.sum_distinct += st->distinct_pages;
+	e->sum.intra_pages += st->intra_pages;
+	return DP_OK;
 }
 
 int dd_engine_add_dump(struct dd_engine *e, struct dp_dump *d, struct dd_dump_stats *out,
@@ -233,6 +401,7 @@ int dd_engine_add_dump(struct dd_engine *e, struct dp_dump *d, struct dd_dump_st
 	pthread_cond_init(&j.done_cond, NULL);
 	uint8_t *zero = calloc(1, e->page_size);
 	struct worker *ws = calloc(e->threads, sizeof *ws);
+	unsigned started = 0;
 	int rc = DP_OK;
 	if (!zero || !ws) {
 		rc = dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
@@ -241,7 +410,6 @@ int dd_engine_add_dump(struct dd_engine *e, struct dp_dump *d, struct dd_dump_st
 	j.zero = zero;
 
 	double t0 = now();
-	unsigned started = 0;
 	for (unsigned i = 0; i < e->threads; i++) {
 		ws[i].j = &j;
 		if (pthread_create(&ws[i].tid, NULL, work, &ws[i]) != 0)
@@ -289,27 +457,76 @@ int dd_engine_add_dump(struct dd_engine *e, struct dp_dump *d, struct dd_dump_st
 	}
 	out->intra_pages = out->nonzero_pages - out->distinct_pages;
 	out->seconds = now() - t0;
-	if (dd_table_commit(e->table)) {
-		rc = dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET,
-			     "content table limit reached (2^32 copies of one content or 2^28 dumps)");
-		goto out;
-	}
-	e->ndumps++;
-	e->sum.dumps++;
-	e->sum.pages += out->pages;
-	e->sum.absent_pages += out->absent_pages;
-	e->sum.zero_pages += out->zero_pages;
-	e->sum.nonzero_pages += out->nonzero_pages;
-	e->sum.sum_distinct += out->distinct_pages;
-	e->sum.intra_pages += out->intra_pages;
+	rc = finish_dump(e, dp_get_path(d), out, ws, started, err);
 out:
 	if (rc && dd_table_rollback(e->table))
 		rc = dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory undoing a failed dump");
+	for (unsigned i = 0; ws && i < e->threads; i++) {
+		free(ws[i].pfn);
+		free(ws[i].id);
+	}
 	free(ws);
 	free(zero);
 	pthread_mutex_destroy(&j.lock);
 	pthread_mutex_destroy(&j.done_lock);
 	pthread_cond_destroy(&j.done_cond);
+	return rc;
+}
+
+/* A dump given as a fingerprint (fp.c has read it). */
+int dd_engine_add_fp(struct dd_engine *e, const struct dd_fp *fp, struct dd_dump_stats *out,
+		     struct dp_error *err)
+{
+	memset(out, 0, sizeof *out);
+	if (fp->page_size != e->page_size)
+		return dp_fail(err, DP_E_USAGE, DP_NO_OFFSET,
+			       "fingerprint page size %u differs from the analysis page size %u", fp->page_size,
+			       e->page_size);
+	if (fp->hash != e->hash)
+		return dp_fail(err, DP_E_USAGE, DP_NO_OFFSET,
+			       "fingerprint was made with --hash=%s; analyze it with the same hash",
+			       dd_hash_name(fp->hash));
+	struct worker w;
+	memset(&w, 0, sizeof w);
+	uint32_t *gid = malloc((fp->ncontents ? fp->ncontents : 1) * sizeof *gid);
+	int rc = DP_OK;
+	if (!gid)
+		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
+	double t0 = now();
+	for (uint64_t i = 0; i < fp->ncontents && !rc; i++) {
+		const struct dd_fp_content *c = &fp->contents[i];
+		int r = dd_table_add_n(e->table, c->key, (enum dd_class)c->cls, c->copies, &gid[i]);
+		if (r < 0)
+			rc = dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "content table limit reached");
+		else
+			out->distinct_pages += (uint64_t)r;
+	}
+	if (!rc && out->distinct_pages != fp->ncontents)
+		rc = dp_fail(err, DP_E_CORRUPT, DP_NO_OFFSET, "fingerprint lists a content twice");
+	if (!rc && (e->collect & DD_COLLECT_PAGES)) {
+		if (!fp->has_pages)
+			rc = dp_fail(err, DP_E_UNSUPPORTED, DP_NO_OFFSET,
+				     "fingerprint has no page map (needed for --huge and --diff)");
+		for (uint64_t i = 0; i < fp->npages && !rc; i++) {
+			uint32_t ci = fp->page_content[i];
+			rc = note_page(&w, fp->page_pfn[i], ci == DD_ID_ZERO ? DD_ID_ZERO : gid[ci], err);
+		}
+	}
+	free(gid);
+	if (!rc) {
+		out->pages = fp->pages;
+		out->absent_pages = fp->absent_pages;
+		out->zero_pages = fp->zero_pages;
+		out->known_zero = fp->known_zero;
+		out->nonzero_pages = fp->pages - fp->zero_pages;
+		out->intra_pages = out->nonzero_pages - out->distinct_pages;
+		out->seconds = now() - t0;
+		rc = finish_dump(e, fp->path, out, &w, 1, err);
+	}
+	if (rc && dd_table_rollback(e->table))
+		rc = dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory undoing a failed dump");
+	free(w.pfn);
+	free(w.id);
 	return rc;
 }
 

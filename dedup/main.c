@@ -1,6 +1,7 @@
 /* dedup-analyze: the theoretical page-sharing potential of guest memory dumps. */
 #include <errno.h>
 #include <getopt.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #include "dedup.h"
 #include "dumpparse.h"
+#include "analysis.h"
 #include "report.h"
 
 #define PROG "dedup-analyze"
@@ -23,6 +25,12 @@ struct opts {
 	enum out_mode out;
 	bool info, quiet, progress;
 	struct dp_options dp;
+	/* analyses */
+	bool ksm, use_zero_pages, tps, pairs, degree, diff;
+	uint32_t max_page_sharing;
+	const char *salt_file, *save_fp;
+	uint64_t huge, host_cap;
+	size_t hosts, top;
 };
 
 static void usage(FILE *f)
@@ -43,8 +51,26 @@ static void usage(FILE *f)
 		"  -f, --format=NAME     read every DUMP as this format instead of detecting it\n"
 		"                        (raw images need it unless named .raw .vmem .mem .pmem)\n"
 		"      --raw-base=ADDR   guest-physical address of byte 0 of a raw image (default 0)\n"
+		"      --vmem=FILE       VMware .vmss/.vmsn: the memory file (default: the .vmem beside it)\n"
 		"      --page-size=N     page size to analyze (default: the dumps' own, else 4096)\n"
 		"      --list-formats    the formats this build knows\n"
+		"\n"
+		"Analyses (docs/analyses.md; each adds a section to text, JSON and CSV output):\n"
+		"      --ksm             what KSM would report at steady state for these guests\n"
+		"      --max-page-sharing=N   KSM's max_page_sharing (default 256)\n"
+		"      --use-zero-pages  KSM's use_zero_pages=1: zero pages go to ksm_zero_pages\n"
+		"      --tps             TPS what-if: full inter-VM, salt groups, intra-VM only\n"
+		"      --salt-groups=FILE  lines 'DUMP GROUP' (path or file name); implies --tps\n"
+		"      --huge[=SIZE]     huge page what-if (default 2M): splits needed for the savings\n"
+		"      --pairs           pairwise similarity of the dumps\n"
+		"      --hosts=K[:SIZE]  sharing-aware placement on K hosts of SIZE memory each\n"
+		"      --degree          copies-per-content histogram and most duplicated contents\n"
+		"      --top=N           how many most duplicated contents (default 10; implies --degree)\n"
+		"      --all             --ksm --tps --huge --pairs --degree\n"
+		"      --save-fp=DIR     write a fingerprint DIR/NAME.fp of each dump; .fp files are\n"
+		"                        accepted wherever dumps are\n"
+		"      --diff A B        pages unchanged, changed, new and gone from A to B (two dumps\n"
+		"                        or fingerprints of one VM)\n"
 		"  -q, --quiet           no progress display on a terminal\n"
 		"  -h, --help            this text\n"
 		"  -V, --version         version\n"
@@ -59,6 +85,30 @@ static int usage_error(const char *fmt, const char *arg)
 	fprintf(stderr, fmt, arg);
 	fprintf(stderr, "\nTry '" PROG " --help' for more information.\n");
 	return 2;
+}
+
+static bool parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	if (*s < '0' || *s > '9')
+		return false;
+	unsigned long long v = strtoull(s, &end, 10);
+	unsigned shift = 0;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	}
+	if (*end == 'i' && shift)
+		end++;
+	if (*end == 'B')
+		end++;
+	if (errno || *end || v == 0 || (shift && v > (UINT64_MAX >> shift)))
+		return false;
+	*out = (uint64_t)v << shift;
+	return true;
 }
 
 static bool parse_u64(const char *s, uint64_t *out)
@@ -176,6 +226,69 @@ static void print_info_json(FILE *f, const char *path, const struct dp_info *in,
 	fprintf(f, "]}");
 }
 
+/* Salt groups: lines "DUMP GROUP"; DUMP is the path as given, its file
+ * name, or another path to the same file.  Without a file every dump is its
+ * own group. */
+static int read_salt_groups(const char *file, const char *const *names, size_t n, size_t *group, size_t *ngroups)
+{
+	if (!file) {
+		for (size_t i = 0; i < n; i++)
+			group[i] = i;
+		*ngroups = n;
+		return 0;
+	}
+	FILE *f = fopen(file, "r");
+	if (!f) {
+		fprintf(stderr, PROG ": %s: cannot open: %s\n", file, strerror(errno));
+		return -1;
+	}
+	char line[4096], gname[1024][64];
+	size_t ng = 0, lineno = 0;
+	for (size_t i = 0; i < n; i++)
+		group[i] = SIZE_MAX;
+	int rc = 0;
+	while (fgets(line, sizeof line, f)) {
+		lineno++;
+		char d[2048], g[64];
+		char *p = line + strspn(line, " \t");
+		if (*p == '#' || *p == '\n' || *p == 0)
+			continue;
+		if (sscanf(p, "%2047s %63s", d, g) != 2) {
+			fprintf(stderr, PROG ": %s: line %zu: expected 'DUMP GROUP'\n", file, lineno);
+			rc = -1;
+			break;
+		}
+		size_t gi = 0;
+		while (gi < ng && strcmp(gname[gi], g) != 0)
+			gi++;
+		if (gi == ng) {
+			if (ng == 1024) {
+				fprintf(stderr, PROG ": %s: more than 1024 groups\n", file);
+				rc = -1;
+				break;
+			}
+			snprintf(gname[ng++], sizeof gname[0], "%s", g);
+		}
+		char *rd = realpath(d, NULL);
+		for (size_t i = 0; i < n; i++) {
+			const char *bn = strrchr(names[i], '/') ? strrchr(names[i], '/') + 1 : names[i];
+			char *rn = rd ? realpath(names[i], NULL) : NULL;
+			if (strcmp(names[i], d) == 0 || strcmp(bn, d) == 0 || (rn && strcmp(rn, rd) == 0))
+				group[i] = gi;
+			free(rn);
+		}
+		free(rd);
+	}
+	fclose(f);
+	for (size_t i = 0; i < n && !rc; i++)
+		if (group[i] == SIZE_MAX) {
+			fprintf(stderr, PROG ": %s: no salt group for %s\n", file, names[i]);
+			rc = -1;
+		}
+	*ngroups = ng;
+	return rc;
+}
+
 static void list_formats(void)
 {
 	for (size_t i = 0; i < dp_format_count(); i++)
@@ -185,8 +298,9 @@ static void list_formats(void)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { .hash = DD_HASH_SHA1, .out = OUT_TEXT };
-	enum { O_HASH = 256, O_JSON, O_CSV, O_INFO, O_RAWBASE, O_PAGESIZE, O_LIST };
+	struct opts o = { .hash = DD_HASH_SHA1, .out = OUT_TEXT, .max_page_sharing = 256 };
+	enum { O_HASH = 256, O_JSON, O_CSV, O_INFO, O_RAWBASE, O_PAGESIZE, O_LIST, O_VMEM, O_KSM, O_MPS,
+	       O_UZP, O_TPS, O_SALT, O_HUGE, O_PAIRS, O_HOSTS, O_DEGREE, O_TOP, O_ALL, O_SAVEFP, O_DIFF };
 	static const struct option lopts[] = {
 		{ "jobs", required_argument, 0, 'j' },    { "hash", required_argument, 0, O_HASH },
 		{ "json", no_argument, 0, O_JSON },        { "csv", no_argument, 0, O_CSV },
@@ -194,6 +308,14 @@ int main(int argc, char **argv)
 		{ "raw-base", required_argument, 0, O_RAWBASE },
 		{ "page-size", required_argument, 0, O_PAGESIZE },
 		{ "list-formats", no_argument, 0, O_LIST }, { "quiet", no_argument, 0, 'q' },
+		{ "vmem", required_argument, 0, O_VMEM },
+		{ "ksm", no_argument, 0, O_KSM },          { "max-page-sharing", required_argument, 0, O_MPS },
+		{ "use-zero-pages", no_argument, 0, O_UZP }, { "tps", no_argument, 0, O_TPS },
+		{ "salt-groups", required_argument, 0, O_SALT }, { "huge", optional_argument, 0, O_HUGE },
+		{ "pairs", no_argument, 0, O_PAIRS },      { "hosts", required_argument, 0, O_HOSTS },
+		{ "degree", no_argument, 0, O_DEGREE },    { "top", required_argument, 0, O_TOP },
+		{ "all", no_argument, 0, O_ALL },          { "save-fp", required_argument, 0, O_SAVEFP },
+		{ "diff", no_argument, 0, O_DIFF },
 		{ "help", no_argument, 0, 'h' },           { "version", no_argument, 0, 'V' },
 		{ 0, 0, 0, 0 },
 	};
@@ -232,7 +354,48 @@ int main(int argc, char **argv)
 				return usage_error("invalid page size '%s' (a power of two, 512..16M)", optarg);
 			o.dp.page_size = (uint32_t)v;
 			break;
+		case O_VMEM: o.dp.vmem_path = optarg; break;
 		case O_LIST: list_formats(); return 0;
+		case O_KSM: o.ksm = true; break;
+		case O_MPS:
+			if (!parse_u64(optarg, &v) || v < 2 || v > UINT32_MAX)
+				return usage_error("invalid max_page_sharing '%s' (2 or more)", optarg);
+			o.max_page_sharing = (uint32_t)v;
+			o.ksm = true;
+			break;
+		case O_UZP: o.use_zero_pages = o.ksm = true; break;
+		case O_TPS: o.tps = true; break;
+		case O_SALT: o.salt_file = optarg; o.tps = true; break;
+		case O_HUGE:
+			o.huge = 2u << 20;
+			if (optarg && !parse_size(optarg, &o.huge))
+				return usage_error("invalid huge page size '%s'", optarg);
+			break;
+		case O_PAIRS: o.pairs = true; break;
+		case O_HOSTS: {
+			char *colon = strchr(optarg, ':');
+			if (colon)
+				*colon = 0;
+			if (!parse_u64(optarg, &v) || v == 0 || v > 100000 || (colon && !parse_size(colon + 1, &o.host_cap)))
+				return usage_error("invalid --hosts '%s' (K or K:SIZE, e.g. 4:16G)", optarg);
+			o.hosts = (size_t)v;
+			break;
+		}
+		case O_DEGREE: o.degree = true; if (!o.top) o.top = 10; break;
+		case O_TOP:
+			if (!parse_u64(optarg, &v) || v > 1000000)
+				return usage_error("invalid --top '%s'", optarg);
+			o.top = (size_t)v;
+			o.degree = true;
+			break;
+		case O_ALL:
+			o.ksm = o.tps = o.pairs = o.degree = true;
+			o.huge = 2u << 20;
+			if (!o.top)
+				o.top = 10;
+			break;
+		case O_SAVEFP: o.save_fp = optarg; break;
+		case O_DIFF: o.diff = true; break;
 		case 'q': o.quiet = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf(PROG " (samepage) " VERSION "\n"); return 0;
@@ -241,6 +404,15 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return usage_error("%s", "no dump given");
+	if (o.diff && argc - optind != 2)
+		return usage_error("%s", "--diff takes exactly two dumps or fingerprints");
+	if (o.save_fp) {
+		struct stat st;
+		if (stat(o.save_fp, &st) != 0 && mkdir(o.save_fp, 0777) != 0) {
+			fprintf(stderr, PROG ": %s: cannot create: %s\n", o.save_fp, strerror(errno));
+			return 1;
+		}
+	}
 	if (!o.jobs) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		o.jobs = n > 0 ? (unsigned)n : 1;
@@ -272,10 +444,33 @@ int main(int argc, char **argv)
 
 	uint32_t page_size = o.dp.page_size;
 	bool first_json = true;
+	struct dd_fp *fps = calloc(n, sizeof *fps);
+	bool *is_fp = calloc(n, sizeof *is_fp);
+	if (!fps || !is_fp) {
+		fprintf(stderr, PROG ": out of memory\n");
+		return 1;
+	}
 	if (o.info && o.out == OUT_JSON)
 		printf("[");
 	for (size_t i = 0; i < n; i++) {
 		const char *path = argv[optind + i];
+		if (strcmp(path, "-") != 0 && dd_fp_probe(path)) {
+			if (dd_fp_read(path, &fps[i], &err)) {
+				FAIL(i, &err);
+				continue;
+			}
+			is_fp[i] = true;
+			if (o.info && o.out != OUT_JSON)
+				printf("%s:\n  format:         samepage fingerprint of %s\n  page size:      %u\n"
+				       "  present pages:  %llu\n  absent pages:   %llu\n  distinct:       %llu\n"
+				       "  page map:       %s\n",
+				       path, fps[i].path, fps[i].page_size, (unsigned long long)fps[i].pages,
+				       (unsigned long long)fps[i].absent_pages, (unsigned long long)fps[i].ncontents,
+				       fps[i].has_pages ? "yes" : "no");
+			if (!page_size)
+				page_size = fps[i].page_size;
+			continue;
+		}
 		if (dp_open(path, &o.dp, &dumps[i], &err)) {
 			FAIL(i, &err);
 			continue;
@@ -294,17 +489,9 @@ int main(int argc, char **argv)
 		if (!page_size)
 			page_size = in->page_size;
 	}
-	if (o.info) {
-		if (o.out == OUT_JSON)
-			printf("\n]\n");
-		for (size_t i = 0; i < n; i++)
-			dp_close(dumps[i]);
-		free(dumps);
-		free(rows);
-		free(failed);
-		free(msgs);
-		return status;
-	}
+	size_t *group = NULL, ngroups = 0;
+	if (o.info)
+		goto done_info;
 	if (!page_size)
 		page_size = 4096;
 
@@ -313,20 +500,57 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": out of memory\n");
 		return 1;
 	}
+	unsigned collect = 0;
+	if (o.tps || o.pairs || o.hosts || o.save_fp || o.diff)
+		collect |= DD_COLLECT_IDS;
+	if (o.huge || o.save_fp || o.diff)
+		collect |= DD_COLLECT_PAGES;
+	dd_engine_collect(e, collect);
 	if (o.progress)
 		dd_engine_set_progress(e, progress, NULL, n);
+	const char **names = calloc(n, sizeof *names);
+	if (!names) {
+		fprintf(stderr, PROG ": out of memory\n");
+		return 1;
+	}
 	for (size_t i = 0; i < n; i++) {
-		if (!dumps[i])
+		if (!dumps[i] && !is_fp[i])
 			continue;
 		struct dd_row *r = &rows[nrows];
 		r->path = argv[optind + i];
-		r->format = dp_get_info(dumps[i])->format;
-		int rc = dd_engine_add_dump(e, dumps[i], &r->st, &err);
+		int rc;
+		if (is_fp[i]) {
+			r->format = "fingerprint";
+			rc = dd_engine_add_fp(e, &fps[i], &r->st, &err);
+		} else {
+			r->format = dp_get_info(dumps[i])->format;
+			rc = dd_engine_add_dump(e, dumps[i], &r->st, &err);
+		}
 		if (o.progress)
 			fprintf(stderr, "\r\033[K");
 		if (rc) {
 			FAIL(i, &err);
 			continue;
+		}
+		names[nrows] = r->path;
+		if (o.save_fp) {
+			char out[4096];
+			const char *bn = strrchr(r->path, '/') ? strrchr(r->path, '/') + 1 : r->path;
+			if (strcmp(bn, "-") == 0)
+				bn = "stdin";
+			snprintf(out, sizeof out, "%s/%s.fp", o.save_fp, bn);
+			/* two inputs with one file name: number the later ones */
+			for (size_t k = 0; k < nrows; k++) {
+				const char *ob = strrchr(rows[k].path, '/') ? strrchr(rows[k].path, '/') + 1 : rows[k].path;
+				if (strcmp(ob, bn) == 0) {
+					snprintf(out, sizeof out, "%s/%s.%zu.fp", o.save_fp, bn, nrows);
+					break;
+				}
+			}
+			if (dd_fp_write(e, nrows, out, &err)) {
+				fprintf(stderr, PROG ": %s\n", err.msg);
+				status = 1;
+			}
 		}
 		nrows++;
 	}
@@ -338,22 +562,100 @@ int main(int argc, char **argv)
 		status = 1;
 	} else if (nrows == 0) {
 		status = 1; /* each failure was reported above */
+	} else if (o.diff) {
+		struct dd_diff df;
+		if (nrows != 2 || dd_diff_compute(e, &df)) {
+			fprintf(stderr, PROG ": --diff needs both inputs\n");
+			status = 1;
+		} else if (o.out == OUT_JSON)
+			dd_diff_json(stdout, &df, names[0], names[1], page_size);
+		else if (o.out == OUT_CSV)
+			dd_diff_csv(stdout, &df, names[0], names[1], page_size);
+		else
+			dd_diff_text(stdout, &df, names[0], names[1], page_size);
 	} else {
+		struct dd_ksm ksm;
+		struct dd_tps tps;
+		struct dd_huge huge;
+		struct dd_pair *pairs = NULL;
+		size_t npairs = 0;
+		struct dd_placement place;
+		struct dd_degree degree;
+		struct dd_analyses an = { .names = names, .nnames = nrows, .page_size = page_size };
+		memset(&place, 0, sizeof place);
+		memset(&degree, 0, sizeof degree);
+		bool any = o.ksm || o.tps || o.huge || o.pairs || o.hosts || o.degree;
+		if (o.ksm) {
+			dd_ksm_predict(e, o.max_page_sharing, o.use_zero_pages, &ksm);
+			an.ksm = &ksm;
+		}
+		if (o.tps) {
+			group = calloc(nrows, sizeof *group);
+			if (!group || read_salt_groups(o.salt_file, names, nrows, group, &ngroups) ||
+			    dd_tps_compute(e, group, ngroups, &tps))
+				status = 1;
+			else
+				an.tps = &tps;
+		}
+		if (o.huge) {
+			if (dd_huge_compute(e, o.huge, &huge)) {
+				fprintf(stderr, PROG ": --huge: size must be at least two pages\n");
+				status = 1;
+			} else
+				an.huge = &huge;
+		}
+		if (o.pairs) {
+			if (dd_pairs_compute(e, &pairs, &npairs))
+				status = 1;
+			else {
+				an.pairs = pairs;
+				an.npairs = npairs;
+			}
+		}
+		if (o.hosts) {
+			if (dd_place_compute(e, o.hosts, o.host_cap, &place))
+				status = 1;
+			else
+				an.place = &place;
+		}
+		if (o.degree) {
+			if (dd_degree_compute(e, o.top, &degree))
+				status = 1;
+			else
+				an.degree = &degree;
+		}
 		struct dd_report rep = { dd_hash_name(o.hash), &t, rows, nrows, failed, nfailed };
 		if (o.out == OUT_JSON)
-			dd_report_json(stdout, &rep);
-		else if (o.out == OUT_CSV)
+			dd_report_json(stdout, &rep, any ? &an : NULL);
+		else if (o.out == OUT_CSV) {
 			dd_report_csv(stdout, &rep);
-		else
+			if (any)
+				dd_analyses_csv(stdout, &an);
+		} else {
 			dd_report_text(stdout, &rep);
-		if (fflush(stdout) != 0 || ferror(stdout)) {
-			fprintf(stderr, PROG ": writing the report: %s\n", strerror(errno));
-			status = 1;
+			if (any)
+				dd_analyses_text(stdout, &an);
 		}
+		free(pairs);
+		dd_place_free(&place);
+		dd_degree_free(&degree);
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, PROG ": writing the report: %s\n", strerror(errno));
+		status = 1;
 	}
 	dd_engine_free(e);
-	for (size_t i = 0; i < n; i++)
+	free(names);
+done_info:
+	if (o.info && o.out == OUT_JSON)
+		printf("\n]\n");
+	free(group);
+	for (size_t i = 0; i < n; i++) {
 		dp_close(dumps[i]);
+		dd_fp_free(&fps[i]);
+	}
+	free(fps);
+	free(is_fp);
 	free(dumps);
 	free(rows);
 	free(failed);

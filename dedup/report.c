@@ -93,7 +93,7 @@ static void json_counts(FILE *f, const struct dd_dump_stats *s)
 		(unsigned long long)s->distinct_pages, (unsigned long long)s->intra_pages);
 }
 
-void dd_report_json(FILE *f, const struct dd_report *r)
+static void json_main(FILE *f, const struct dd_report *r)
 {
 	const struct dd_totals *t = r->totals;
 	fprintf(f, "{\n  \"page_size\": %u,\n  \"hash\": \"%s\",\n  \"dumps\": [", t->page_size, r->hash_name);
@@ -125,7 +125,15 @@ void dd_report_json(FILE *f, const struct dd_report *r)
 		dd_json_string(f, r->failed[i].error);
 		fprintf(f, "}");
 	}
-	fprintf(f, "%s]\n}\n", r->nfailed ? "\n  " : "");
+	fprintf(f, "%s]", r->nfailed ? "\n  " : "");
+}
+
+void dd_report_json(FILE *f, const struct dd_report *r, const struct dd_analyses *a)
+{
+	json_main(f, r);
+	if (a)
+		dd_analyses_json(f, a);
+	fprintf(f, "\n}\n");
 }
 
 static void csv_field(FILE *f, const char *s)

@@ -111,7 +111,12 @@ static int make_room(struct shard *s)
 	return 0;
 }
 
-int dd_table_add(struct dd_table *t, const uint8_t *key, const uint8_t *page, size_t len)
+int dd_table_add(struct dd_table *t, const uint8_t *key, const uint8_t *page, size_t len, uint32_t *id)
+{
+	return dd_table_add_n(t, key, page ? dd_classify(page, len) : DD_CLASS_OTHER, 1, id);
+}
+
+int dd_table_add_n(struct dd_table *t, const uint8_t *key, enum dd_class cls, uint32_t n, uint32_t *id)
 {
 	struct shard *s = &t->s[key[0]];
 	int rc;
@@ -138,22 +143,24 @@ int dd_table_add(struct dd_table *t, const uint8_t *key, const uint8_t *page, si
 		e = &s->e[s->n];
 		memset(e, 0, sizeof *e);
 		memcpy(e->key, key, DD_KEY);
-		e->cls = page ? dd_classify(page, len) : DD_CLASS_OTHER;
+		e->cls = cls;
 		place(s->slot, s->nslots, e, s->n);
 		s->n++;
 	}
-	if (e->cur == UINT32_MAX) {
+	if (e->cur > UINT32_MAX - n) {
 		t->failed = 1;
 		rc = -1;
 	} else {
 		rc = e->cur == 0;
-		e->cur++;
+		e->cur += n;
 	}
+	if (id)
+		*id = (uint32_t)key[0] << 24 | (uint32_t)(e - s->e);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
 
-int dd_table_commit(struct dd_table *t)
+int dd_table_commit(struct dd_table *t, void (*fn)(uint32_t id, uint32_t copies, void *arg), void *arg)
 {
 	int rc = t->failed ? -1 : 0;
 	for (int i = 0; i < NSHARD; i++) {
@@ -162,6 +169,8 @@ int dd_table_commit(struct dd_table *t)
 			struct dd_entry *e = &s->e[k];
 			if (!e->cur)
 				continue;
+			if (fn)
+				fn((uint32_t)i << 24 | k, e->cur, arg);
 			if (e->count > UINT32_MAX - e->cur || e->ndumps == DD_MAX_DUMPS)
 				rc = -1;
 			else {

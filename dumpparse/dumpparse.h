@@ -58,6 +58,12 @@ struct dp_options {
 	const char *format;   /* NULL: detect by content; else a name from dp_format_name() */
 	uint64_t raw_base;    /* raw images: guest-physical address of the first byte */
 	uint32_t page_size;   /* frame size to deliver; 0: the dump's own (4096 when it has none) */
+	const char *vmem_path; /* VMware checkpoints whose memory is in a separate file: that file;
+	                        * NULL: the .vmem beside the .vmss/.vmsn.  Borrowed until dp_open returns. */
+	const char *const *parts; /* split dumps (makedumpfile --split): the files of the dump (path may be
+	                           * among them); NULL: files beside path with the same header are taken.
+	                           * Borrowed until dp_open returns. */
+	size_t nparts;
 };
 
 /* One run of frames with one state, in guest-physical order. */
@@ -92,6 +98,12 @@ struct dp_info {
 	const struct dp_detail *details;
 	size_t nwarnings;
 	const char *const *warnings;
+	/* Frames that have no guest-physical address (e.g. QEMU RAM blocks of a
+	 * migration stream whose address is unknown) are numbered in address
+	 * spaces of their own: space k > 0 is spaces[k-1].  Guest-physical
+	 * frames are space 0; ranges lists space 0 only. */
+	size_t nspaces;
+	const char *const *spaces;
 };
 
 struct dp_chunk {
@@ -102,6 +114,7 @@ struct dp_chunk {
 	enum dp_page_state uniform;
 	const uint64_t *pfns;      /* NULL: pfn, pfn+1, ...; else one frame number per page */
 	uint64_t bytes;            /* input bytes this unit consumed (for progress) */
+	uint32_t space;            /* 0: guest-physical frames; k > 0: frames of dp_info.spaces[k-1] */
 };
 
 struct dp_dump;

@@ -16,7 +16,8 @@
  *   note NAME TEXT         a note of type 0 whose data is TEXT (\n allowed)
  *   load KEY=VALUE...      a PT_LOAD; keys:
  *        paddr=A           guest-physical address (default: after the previous one)
- *        data=P,P,...      page contents: 0 = zero page, k > 0 = pattern k (never zero)
+ *        data=P,P,...      page contents: 0 = zero page, k > 0 = pattern k (never zero);
+ *                          k*n repeats a content n times
  *        filesz=N          bytes stored (default: 4096 per data page)
  *        memsz=N           bytes of guest RAM (default: filesz)
  *        offset=N          file offset of the data (default: appended); offset=same:I
@@ -126,8 +127,16 @@ static void parse_load(char *args, uint32_t type)
 		} else if (!strcmp(k, "data")) {
 			char *save = NULL, *dup = strdup(v);
 			for (char *p = strtok_r(dup, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
-				s->pages = realloc(s->pages, (s->npages + 1) * sizeof *s->pages);
-				s->pages[s->npages++] = (uint32_t)num(p);
+				char *star = strchr(p, '*');
+				uint64_t times = 1;
+				if (star) {
+					*star = 0;
+					times = num(star + 1);
+				}
+				uint32_t content = (uint32_t)num(p);
+				s->pages = realloc(s->pages, (s->npages + times) * sizeof *s->pages);
+				while (times--)
+					s->pages[s->npages++] = content;
 			}
 			free(dup);
 		} else
