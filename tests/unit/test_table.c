@@ -17,6 +17,20 @@ static void key_of(uint32_t k, uint8_t d[DD_KEY])
 	}
 }
 
+struct seen_ids {
+	uint32_t id[8], copies[8];
+	int n;
+};
+
+static void collect_cb(uint32_t id, uint32_t copies, void *arg)
+{
+	struct seen_ids *s = arg;
+	if (s->n < 8) {
+		s->id[s->n] = id;
+		s->copies[s->n++] = copies;
+	}
+}
+
 struct sums {
 	uint64_t count, ndumps, entries, cur;
 };
@@ -49,13 +63,13 @@ int main(void)
 	for (uint32_t k = 0; k < N; k++) {
 		key_of(k, d);
 		for (uint32_t c = 0; c < k % 7 + 1; c++) {
-			firsts += dd_table_add(t, d, NULL, 0) == 1;
+			firsts += dd_table_add(t, d, NULL, 0, NULL) == 1;
 			added++;
 		}
 	}
 	is_u64(dd_table_size(t), N, "1e6 distinct contents");
 	is_u64(firsts, N, "first copy in the dump reported once per content");
-	ok(dd_table_commit(t) == 0, "commit");
+	ok(dd_table_commit(t, NULL, NULL) == 0, "commit");
 	struct sums s = sums(t);
 	is_u64(s.count, added, "copies add up");
 	is_u64(s.ndumps, N, "each content in one dump");
@@ -65,7 +79,7 @@ int main(void)
 
 	for (uint32_t k = 0; k < 1000; k++) {
 		key_of(k, d);
-		dd_table_add(t, d, NULL, 0); /* old contents: cur 1 */
+		dd_table_add(t, d, NULL, 0, NULL); /* old contents: cur 1 */
 	}
 	ok(dd_table_rollback(t) == 0, "rollback of a dump that only touched old contents");
 	s = sums(t);
@@ -76,17 +90,17 @@ int main(void)
 	/* a second dump: contents N-500000 .. N+499999, once each, then rolled back */
 	for (uint32_t k = N - 500000; k < N + 500000; k++) {
 		key_of(k, d);
-		dd_table_add(t, d, NULL, 0);
+		dd_table_add(t, d, NULL, 0, NULL);
 	}
 	is_u64(dd_table_size(t), N + 500000, "second dump adds 500000 contents");
 	ok(dd_table_rollback(t) == 0, "roll it back");
 	is_u64(dd_table_size(t), N, "its new contents are gone");
 	key_of(N + 10, d);
-	is_u64(dd_table_add(t, d, NULL, 0), 1, "a dropped content can be added again");
+	is_u64(dd_table_add(t, d, NULL, 0, NULL), 1, "a dropped content can be added again");
 	key_of(5, d);
-	is_u64(dd_table_add(t, d, NULL, 0), 1, "an old content is new to the current dump");
-	is_u64(dd_table_add(t, d, NULL, 0), 0, "then not any more");
-	ok(dd_table_commit(t) == 0, "commit the third dump");
+	is_u64(dd_table_add(t, d, NULL, 0, NULL), 1, "an old content is new to the current dump");
+	is_u64(dd_table_add(t, d, NULL, 0, NULL), 0, "then not any more");
+	ok(dd_table_commit(t, NULL, NULL) == 0, "commit the third dump");
 	s = sums(t);
 	is_u64(s.count, added + 3, "copies of three dumps minus the rolled back one");
 	is_u64(s.ndumps, N + 2, "(content, dump) pairs");
@@ -94,7 +108,7 @@ int main(void)
 	int found_all = 1;
 	for (uint32_t k = 0; k < N; k += 997) {
 		key_of(k, d);
-		if (dd_table_add(t, d, NULL, 0) != 1)
+		if (dd_table_add(t, d, NULL, 0, NULL) != 1)
 			found_all = 0;
 	}
 	ok(found_all, "every old content is found after the index was rebuilt");
@@ -104,7 +118,7 @@ int main(void)
 	int ids = 1;
 	for (uint32_t k = 0; k < N; k += 4999) {
 		key_of(k, d);
-		dd_table_add(t, d, NULL, 0);
+		dd_table_add(t, d, NULL, 0, NULL);
 	}
 	for (int sh = 0; sh < 256 && ids; sh++)
 		for (uint32_t k = 0; k < 4; k++) {
@@ -115,6 +129,27 @@ int main(void)
 	ok(ids, "entry ids round-trip");
 	ok(dd_table_get(t, 0xff000000u | 0xffffff) == NULL, "an id past the end is NULL");
 	dd_table_rollback(t);
+
+	/* commit reports each content of the dump once, ascending ids, with its copies */
+	struct dd_table *c = dd_table_new();
+	uint32_t cids[3];
+	for (uint32_t k = 0; k < 3; k++) {
+		key_of(k + 7, d);
+		for (uint32_t n = 0; n <= k; n++)
+			dd_table_add(c, d, NULL, 0, &cids[k]);
+	}
+	struct seen_ids sn = { .n = 0 };
+	ok(dd_table_commit(c, collect_cb, &sn) == 0 && sn.n == 3, "commit reports 3 contents");
+	int asc = 1, match = 0;
+	for (int i = 0; i < sn.n; i++) {
+		if (i && sn.id[i] <= sn.id[i - 1])
+			asc = 0;
+		for (uint32_t k = 0; k < 3; k++)
+			match += sn.id[i] == cids[k] && sn.copies[i] == k + 1;
+	}
+	ok(asc, "in ascending id order");
+	is_u64(match, 3, "with the ids dd_table_add gave and their copies");
+	dd_table_free(c);
 
 	/* classification */
 	uint8_t page[4096];
