@@ -45,3 +45,31 @@ ksm_lock() {
 	exec 9>"${TMPDIR:-/tmp}/samepage-ksm.lock"
 	flock 9
 }
+
+# KSM knobs: save every one that exists, restore them all (unmerging first,
+# since max_page_sharing can only change while nothing is merged).
+KSM=/sys/kernel/mm/ksm
+KSM_KNOBS="pages_to_scan sleep_millisecs max_page_sharing merge_across_nodes use_zero_pages smart_scan
+ advisor_mode advisor_max_cpu advisor_min_pages_to_scan advisor_max_pages_to_scan advisor_target_scan_time
+ stable_node_chains_prune_millisecs run"
+ksm_knob() { # current value (advisor_mode prints "[none] scan-time")
+	sed 's/.*\[\(.*\)\].*/\1/' "$KSM/$1"
+}
+ksm_save() {
+	: > "$TMPD/ksm.saved"
+	for k in $KSM_KNOBS; do
+		[ -e "$KSM/$k" ] && echo "$k $(ksm_knob "$k")" >> "$TMPD/ksm.saved"
+	done
+	at_exit ksm_restore
+}
+ksm_restore() {
+	[ -f "$TMPD/ksm.saved" ] || return 0
+	echo 2 > "$KSM/run" 2>/dev/null
+	while read -r k v; do
+		[ "$k" = run ] && continue
+		[ "$(ksm_knob "$k")" = "$v" ] || echo "$v" > "$KSM/$k" 2>/dev/null
+	done < "$TMPD/ksm.saved"
+	echo "$(sed -n 's/^run //p' "$TMPD/ksm.saved")" > "$KSM/run"
+	rm -f "$TMPD/ksm.saved"
+}
+ksm_set() { echo "$2" > "$KSM/$1"; }
