@@ -1,7 +1,9 @@
 /* dedup-analyze: the theoretical page-sharing potential of guest memory dumps. */
 #include <errno.h>
 #include <getopt.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,7 +25,7 @@ struct opts {
 	unsigned jobs;
 	enum dd_hash hash;
 	enum out_mode out;
-	bool info, quiet, progress;
+	bool info, quiet, progress, stats;
 	struct dp_options dp;
 	/* analyses */
 	bool ksm, use_zero_pages, tps, pairs, degree, diff;
@@ -72,6 +74,8 @@ static void usage(FILE *f)
 		"      --diff A B        pages unchanged, changed, new and gone from A to B (two dumps\n"
 		"                        or fingerprints of one VM)\n"
 		"  -q, --quiet           no progress display on a terminal\n"
+		"      --stats           resource use on stderr: time, MiB/s, content table bytes per\n"
+		"                        distinct content, peak RSS\n"
 		"  -h, --help            this text\n"
 		"  -V, --version         version\n"
 		"\n"
@@ -289,6 +293,30 @@ static int read_salt_groups(const char *file, const char *const *names, size_t n
 	return rc;
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void print_stats(const struct dd_engine *e, const struct dd_row *rows, size_t nrows, double t0)
+{
+	double secs = now_s() - t0;
+	uint64_t bytes = 0;
+	for (size_t i = 0; i < nrows; i++)
+		bytes += rows[i].st.bytes_read;
+	const struct dd_table *t = dd_engine_table(e);
+	uint64_t d = dd_table_size(t), tb = dd_table_bytes(t);
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	fprintf(stderr,
+		PROG ": stats: %zu dumps, %.1f MiB read in %.3f s (%.0f MiB/s); content table %llu bytes for "
+		"%llu contents (%.1f bytes each); peak RSS %ld KiB\n",
+		nrows, bytes / 1048576.0, secs, secs > 0 ? bytes / 1048576.0 / secs : 0, (unsigned long long)tb,
+		(unsigned long long)d, d ? (double)tb / (double)d : 0.0, ru.ru_maxrss);
+}
+
 static void list_formats(void)
 {
 	for (size_t i = 0; i < dp_format_count(); i++)
@@ -300,7 +328,7 @@ int main(int argc, char **argv)
 {
 	struct opts o = { .hash = DD_HASH_SHA1, .out = OUT_TEXT, .max_page_sharing = 256 };
 	enum { O_HASH = 256, O_JSON, O_CSV, O_INFO, O_RAWBASE, O_PAGESIZE, O_LIST, O_VMEM, O_KSM, O_MPS,
-	       O_UZP, O_TPS, O_SALT, O_HUGE, O_PAIRS, O_HOSTS, O_DEGREE, O_TOP, O_ALL, O_SAVEFP, O_DIFF };
+	       O_UZP, O_TPS, O_SALT, O_HUGE, O_PAIRS, O_HOSTS, O_DEGREE, O_TOP, O_ALL, O_SAVEFP, O_DIFF, O_STATS };
 	static const struct option lopts[] = {
 		{ "jobs", required_argument, 0, 'j' },    { "hash", required_argument, 0, O_HASH },
 		{ "json", no_argument, 0, O_JSON },        { "csv", no_argument, 0, O_CSV },
@@ -315,7 +343,7 @@ int main(int argc, char **argv)
 		{ "pairs", no_argument, 0, O_PAIRS },      { "hosts", required_argument, 0, O_HOSTS },
 		{ "degree", no_argument, 0, O_DEGREE },    { "top", required_argument, 0, O_TOP },
 		{ "all", no_argument, 0, O_ALL },          { "save-fp", required_argument, 0, O_SAVEFP },
-		{ "diff", no_argument, 0, O_DIFF },
+		{ "diff", no_argument, 0, O_DIFF },        { "stats", no_argument, 0, O_STATS },
 		{ "help", no_argument, 0, 'h' },           { "version", no_argument, 0, 'V' },
 		{ 0, 0, 0, 0 },
 	};
@@ -396,6 +424,7 @@ int main(int argc, char **argv)
 			break;
 		case O_SAVEFP: o.save_fp = optarg; break;
 		case O_DIFF: o.diff = true; break;
+		case O_STATS: o.stats = true; break;
 		case 'q': o.quiet = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf(PROG " (samepage) " VERSION "\n"); return 0;
@@ -495,6 +524,7 @@ int main(int argc, char **argv)
 	if (!page_size)
 		page_size = 4096;
 
+	double t0 = now_s();
 	struct dd_engine *e = dd_engine_new(o.jobs, o.hash, page_size);
 	if (!e) {
 		fprintf(stderr, PROG ": out of memory\n");
@@ -644,6 +674,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": writing the report: %s\n", strerror(errno));
 		status = 1;
 	}
+	if (o.stats)
+		print_stats(e, rows, nrows, t0);
 	dd_engine_free(e);
 	free(names);
 done_info:
