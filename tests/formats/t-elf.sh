@@ -76,6 +76,12 @@ for j in 1 2 3 8; do
 	is "$(csv -j "$j" a.elf b.elf c.elf d.elf)" "$(csv -j 2 a.elf b.elf c.elf d.elf)" "-j $j gives identical results"
 done
 
+# progress: on a terminal only
+script -qfec "$DA -j 1 a.elf b.elf" /dev/null > tty.txt 2>&1
+like "$(tr '\r' '\n' < tty.txt)" "\[2/2\] b\.elf: .* MiB/s .* pages/s +ETA" "progress line on a terminal"
+"$DA" a.elf b.elf > /dev/null 2> notty.txt
+is "$(cat notty.txt)" "" "no progress when stderr is not a terminal"
+
 # JSON: the contract's names and values
 j=$("$DA" -q --json a.elf b.elf)
 is "$(printf '%s' "$j" | python3 -c '
