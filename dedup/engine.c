@@ -177,7 +177,9 @@ static int process_chunk(struct worker *w, struct dd_hasher *hs, const struct dp
 	}
 	for (size_t i = 0; i < c->npages; i++) {
 		enum dp_page_state s = c->state ? (enum dp_page_state)c->state[i] : c->uniform;
-		uint64_t pfn = c->pfns ? c->pfns[i] : c->pfn + i;
+		/* frames of other address spaces (RAM blocks without a known
+		 * guest-physical address) are kept apart in the page map */
+		uint64_t pfn = (c->pfns ? c->pfns[i] : c->pfn + i) | (uint64_t)c->space << DD_SPACE_SHIFT;
 		if (s == DP_PAGE_ABSENT) {
 			w->st.absent_pages++;
 			continue;
