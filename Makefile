@@ -44,6 +44,7 @@ COL_SRC := $(sort $(wildcard collectors/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 FIX_SRC  := $(sort $(wildcard tests/formats/*.c))
 BENCH_SRC := $(sort $(wildcard bench/*.c))
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 
 DP_OBJ  := $(DP_SRC:%.c=$(B)/%.o)
 DD_OBJ  := $(DD_SRC:%.c=$(B)/%.o)
@@ -57,7 +58,17 @@ PROGS += $(BINDIR)/ksm-sample
 endif
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
 FIX_BIN  := $(FIX_SRC:tests/formats/%.c=$(B)/tests/formats/%)
+# kdfcmp compares page bytes with libkdumpfile, an independent reader; its
+# tests skip when the library is missing
+KDF_LIBS := $(shell $(PKG_CONFIG) --libs libkdumpfile 2>/dev/null)
+ifeq ($(KDF_LIBS),)
+FIX_BIN  := $(filter-out $(B)/tests/formats/kdfcmp,$(FIX_BIN))
+endif
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(B)/tests/tools/%)
+ifeq ($(KDF_LIBS),)
+TOOL_BIN := $(filter-out $(B)/tests/tools/kdiff,$(TOOL_BIN))
+endif
 
 .PHONY: all deps check test demo bench fuzz clean tests-build FORCE
 all: $(PROGS)
@@ -106,6 +117,10 @@ $(B)/tests/unit/%: tests/unit/%.c $(LIBDD) $(LIBDP) $(FLAGS_FILE)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) -Itests $(ALL_CFLAGS) $(LIB_CFLAGS) -o $@ $< $(LIBDD) $(LIBDP) $(ALL_LDFLAGS) $(LIB_LIBS) -lm
 
+$(B)/tests/formats/kdfcmp: tests/formats/kdfcmp.c $(LIBDP) $(FLAGS_FILE)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LIB_CFLAGS) -o $@ $< $(LIBDP) $(ALL_LDFLAGS) $(LIB_LIBS) $(KDF_LIBS) -lm
+
 $(B)/tests/formats/%: tests/formats/%.c $(FLAGS_FILE)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) -Itests $(ALL_CFLAGS) $(LIB_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(LIB_LIBS) -lm
@@ -132,7 +147,13 @@ fuzz: deps
 	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
 	  -artifact_prefix=$(B)/fuzz/crashes/ $(B)/fuzz/work
 
-tests-build: $(PROGS) $(UNIT_BIN) $(FIX_BIN) $(FUZZ_BIN)
+# Test helpers (not tests themselves): read dumps through libdumpparse, and
+# through libkdumpfile as the independent reader.
+$(B)/tests/tools/%: tests/tools/%.c $(LIBDP) $(FLAGS_FILE)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) -Itests $(ALL_CFLAGS) $(LIB_CFLAGS) -o $@ $< $(LIBDP) $(ALL_LDFLAGS) $(LIB_LIBS) $(KDF_LIBS) -lm
+
+tests-build: $(PROGS) $(UNIT_BIN) $(FIX_BIN) $(TOOL_BIN) $(FUZZ_BIN)
 
 deps:
 	@scripts/deps

@@ -184,6 +184,12 @@ static void print_info(FILE *f, const char *path, const struct dp_info *in)
 			fprintf(f, "\n");
 		}
 	}
+	if (in->nspaces) {
+		fprintf(f, "  frames without a guest-physical address, counted in spaces of their own (%zu):\n",
+			in->nspaces);
+		for (size_t i = 0; i < in->nspaces; i++)
+			fprintf(f, "    space %zu: %s\n", i + 1, in->spaces[i]);
+	}
 	for (size_t i = 0; i < in->nwarnings; i++)
 		fprintf(f, "  warning: %s\n", in->warnings[i]);
 }
@@ -222,7 +228,12 @@ static void print_info_json(FILE *f, const char *path, const struct dp_info *in,
 		fprintf(f, ": ");
 		dd_json_string(f, in->details[i].value);
 	}
-	fprintf(f, "}, \"warnings\": [");
+	fprintf(f, "}, \"spaces\": [");
+	for (size_t i = 0; i < in->nspaces; i++) {
+		fprintf(f, "%s", i ? ", " : "");
+		dd_json_string(f, in->spaces[i]);
+	}
+	fprintf(f, "], \"warnings\": [");
 	for (size_t i = 0; i < in->nwarnings; i++) {
 		fprintf(f, "%s", i ? ", " : "");
 		dd_json_string(f, in->warnings[i]);

@@ -116,6 +116,8 @@ struct dp_reader {
 	size_t statecap;
 	uint64_t *pfns;
 	size_t pfncap;
+	const uint8_t *held;      /* mapped bytes handed out by the last read, released on the next */
+	size_t heldlen;
 	void *priv;               /* the back end's */
 };
 
@@ -132,6 +134,8 @@ const uint8_t *dp_src_ptr(struct dp_dump *d, uint64_t off, uint64_t len, const c
 bool dp_src_random(const struct dp_dump *d);
 /* mapped input: make [p, p+len) resident before it is read */
 void dp_src_prefault(const uint8_t *p, size_t len);
+/* mapped input: drop [p, p+len) from this process (the page cache keeps it) */
+void dp_src_release(const uint8_t *p, size_t len);
 /* Replace the input by another file (a companion that holds the memory, such
  * as a VMware .vmem): the old source is closed, offsets then refer to the new
  * file, and d->info.compression / file_size / sequential are updated. */

@@ -367,6 +367,10 @@ int dp_map_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c, struc
 	uint32_t ps = d->info.page_size;
 	int rc;
 
+	if (r->held) {
+		dp_src_release(r->held, r->heldlen);
+		r->held = NULL;
+	}
 	c->pfn = e->pfn + u->first;
 	c->npages = (size_t)u->npages;
 	c->uniform = DP_PAGE_DATA;
@@ -383,6 +387,8 @@ int dp_map_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c, struc
 			if (!c->data)
 				return err->status;
 			dp_src_prefault(c->data, len);
+			r->held = c->data;
+			r->heldlen = len;
 			return DP_OK;
 		}
 		uint8_t *buf = dp_reader_buf(r, len, err);

@@ -1,6 +1,7 @@
 /*
  * Input sources.  A regular, uncompressed file is mapped whole and read at
- * random.  Anything else — a pipe, standard input, a gzip or zstd file — is a
+ * random.  Anything else — a pipe, standard input, a gzip, zstd, bzip2, xz or
+ * lzop file (the last three through dp_codec.c) — is a
  * stream: decoded front to back, with the first DP_STREAM_KEEP bytes kept so
  * that headers can be read again.  Whole-file compression is recognised by
  * its magic, never by the file name.  A bare zlib stream (LiME compress=1)
@@ -20,7 +21,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
-enum { CODEC_NONE, CODEC_GZIP, CODEC_ZSTD, CODEC_ZLIB };
+enum { CODEC_NONE, CODEC_GZIP, CODEC_ZSTD, CODEC_ZLIB, CODEC_EXT /* bzip2, xz, lzop: dp_codec.c */ };
 
 #define IN_BUF (1u << 20)
 
@@ -33,6 +34,9 @@ struct dp_stream {
 	int zs_live;
 	int z_member_done;
 	ZSTD_DStream *zd;
+	int zd_frame_end;        /* the last zstd call finished a frame */
+	struct dp_codec *ext;    /* CODEC_EXT */
+	enum dp_codec_kind ext_kind;
 	uint64_t pos;            /* decoded bytes consumed so far */
 	uint64_t raw_read;       /* bytes read from fd */
 	int eof;                 /* decoder has no more output */
@@ -59,6 +63,17 @@ void dp_src_prefault(const uint8_t *p, size_t len)
 	madvise((void *)a, l, MADV_POPULATE_READ);
 }
 
+void dp_src_release(const uint8_t *p, size_t len)
+{
+	/* Once hashed, a unit's pages need not stay mapped: without this a
+	 * process that read a 64 GiB dump would show 64 GiB resident.  Only
+	 * whole pages inside the range are dropped (neighbours may be in use). */
+	uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
+	uintptr_t b = ((uintptr_t)p + len) & ~(uintptr_t)4095;
+	if (b > a)
+		madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
 const char *dp_src_compression(const struct dp_dump *d)
 {
 	if (!d->src.stream)
@@ -67,6 +82,7 @@ const char *dp_src_compression(const struct dp_dump *d)
 	case CODEC_GZIP: return "gzip";
 	case CODEC_ZSTD: return "zstd";
 	case CODEC_ZLIB: return "zlib";
+	case CODEC_EXT: return dp_codec_name(d->src.stream->ext_kind);
 	}
 	return NULL;
 }
@@ -117,6 +133,16 @@ static ssize_t decode(struct dp_dump *d, uint8_t *buf, size_t len, struct dp_err
 			memcpy(buf + got, s->in + s->in_pos, n);
 			s->in_pos += n;
 			got += n;
+		} else if (s->codec == CODEC_EXT) {
+			size_t used = 0, made = 0;
+			int rc = dp_codec_run(s->ext, s->in + s->in_pos, avail, s->in_eof != 0, &used, buf + got,
+					      len - got, &made, err);
+			s->in_pos += used;
+			got += made;
+			if (rc == DP_END)
+				s->eof = 1;
+			else if (rc)
+				return -1;
 		} else if (s->codec == CODEC_GZIP || s->codec == CODEC_ZLIB) {
 			const char *cn = s->codec == CODEC_GZIP ? "gzip" : "zlib";
 			if (s->z_member_done && s->codec == CODEC_ZLIB) {
@@ -156,6 +182,11 @@ static ssize_t decode(struct dp_dump *d, uint8_t *buf, size_t len, struct dp_err
 				return -1;
 			}
 		} else {
+			if (avail == 0 && s->zd_frame_end) {
+				/* a called-again decoder would wait for the next frame's header */
+				s->eof = 1;
+				break;
+			}
 			if (avail == 0) {
 				/* ZSTD_decompressStream may still hold output */
 				ZSTD_inBuffer zin = { s->in, 0, 0 };
@@ -167,6 +198,7 @@ static ssize_t decode(struct dp_dump *d, uint8_t *buf, size_t len, struct dp_err
 					return -1;
 				}
 				got += zout.pos;
+				s->zd_frame_end = zr == 0;
 				if (zout.pos == 0) {
 					if (zr != 0) {
 						dp_fail(err, DP_E_TRUNCATED, (int64_t)s->raw_read,
@@ -187,6 +219,7 @@ static ssize_t decode(struct dp_dump *d, uint8_t *buf, size_t len, struct dp_err
 			}
 			s->in_pos += zin.pos;
 			got += zout.pos;
+			s->zd_frame_end = zr == 0;
 		}
 	}
 	return (ssize_t)got;
@@ -287,7 +320,9 @@ static int open_path(struct dp_dump *d, const char *path, struct dp_error *err)
 		bool gz = n >= 2 && m[0] == 0x1f && m[1] == 0x8b;
 		bool zst = n >= 4 && dp_le32(m) == 0xFD2FB528u;
 		bool zl = !gz && !zst && zlib_lime(m, (size_t)n);
-		if (!gz && !zst && !zl) {
+		enum dp_codec_kind ek = dp_codec_detect(m, (size_t)n);
+		bool ext = ek == DP_CODEC_BZIP2 || ek == DP_CODEC_XZ || ek == DP_CODEC_LZOP;
+		if (!gz && !zst && !zl && !ext) {
 			d->src.size = (uint64_t)st.st_size;
 			if (st.st_size == 0)
 				return DP_OK; /* empty: probing reports it */
@@ -333,6 +368,14 @@ static int open_path(struct dp_dump *d, const char *path, struct dp_error *err)
 		s->zd = ZSTD_createDStream();
 		if (!s->zd)
 			return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "zstd: cannot initialise");
+	} else if (dp_codec_detect(s->in, s->in_len) == DP_CODEC_BZIP2 ||
+		   dp_codec_detect(s->in, s->in_len) == DP_CODEC_XZ ||
+		   dp_codec_detect(s->in, s->in_len) == DP_CODEC_LZOP) {
+		s->codec = CODEC_EXT;
+		s->ext_kind = dp_codec_detect(s->in, s->in_len);
+		int rc = dp_codec_new(s->ext_kind, 0, &s->ext, err);
+		if (rc)
+			return rc;
 	} else if (zlib_lime(s->in, s->in_len)) {
 		s->codec = CODEC_ZLIB;
 		if (inflateInit(&s->zs) != Z_OK)
@@ -370,6 +413,7 @@ void dp_src_close(struct dp_dump *d)
 		if (s->zs_live)
 			inflateEnd(&s->zs);
 		ZSTD_freeDStream(s->zd);
+		dp_codec_free(s->ext);
 		free(s->in);
 		free(s->keep);
 		free(s);

@@ -1,6 +1,6 @@
 /*
  * ELF cores: QEMU dump-guest-memory / virsh dump --memory-only, Linux
- * /proc/vmcore and makedumpfile -E, VirtualBox dumpvmcore, vmss2core.
+ * /proc/vmcore and makedumpfile -E, VirtualBox dumpvmcore, vmss2core -N/-M.
  *
  * Guest frames come from PT_LOAD p_paddr.  [p_offset, +p_filesz) holds the
  * data; the tail up to p_memsz belongs to guest RAM but is not stored
@@ -8,6 +8,12 @@
  * mode, physical address outside RAM) describe nothing stored and are
  * skipped.  Data wins over absent tails, and earlier headers over later
  * ones, where physical ranges repeat.
+ *
+ * VirtualBox (notes "VBCORE"/"VBCPU") writes one PT_LOAD per guest range,
+ * MMIO ranges included with p_filesz 0: those are not RAM, so they are
+ * skipped rather than counted absent; its e_ident[EI_VERSION] is 0.
+ * Cores of virtual address spaces (process cores, vmss2core's per-vCPU
+ * "linear" cores) are refused: their p_paddr is not a guest frame.
  */
 #include "dp_int.h"
 
@@ -59,7 +65,7 @@ static const char *machine_name(uint16_t m)
 }
 
 struct notes_seen {
-	bool qemu, core, vmcoreinfo, vbox, xen;
+	bool qemu, core, vmcoreinfo, vbox, xen, process;
 	uint32_t pagesize;
 	unsigned ncpu;
 };
@@ -126,8 +132,11 @@ static int parse_notes(struct dp_dump *d, const struct elf *e, uint64_t off, uin
 			ns->qemu = true;
 		else if (IS("CORE")) {
 			ns->core = true;
-			if (g32(e, buf + pos + 8) == 1)
+			uint32_t t = g32(e, buf + pos + 8);
+			if (t == 1)
 				ns->ncpu++;
+			else if (t == 6 || t == 0x46494c45u) /* NT_AUXV, NT_FILE: a process core */
+				ns->process = true;
 		} else if (IS("VMCOREINFO")) {
 			ns->vmcoreinfo = true;
 			scan_vmcoreinfo(buf + desc_at, descsz, ns);
@@ -208,7 +217,7 @@ static int read_ehdr(struct dp_dump *d, struct elf *e, struct dp_error *err)
 		return dp_fail(err, DP_E_UNSUPPORTED, e->is64 ? 0x38 : 0x2c,
 			       "ELF core has no program headers, so no memory segments%s",
 			       e->shnum ? " (a Xen xl/xm dump-core keeps memory in sections: "
-					  "not supported yet)"
+					  "read it with --format=xen-xc-core)"
 					: "");
 	size_t want = e->is64 ? 56 : 32;
 	if (e->phentsize != want)
@@ -258,7 +267,7 @@ static int elf_open(struct dp_dump *d, struct dp_error *err)
 
 	/* notes first: they may set the page size */
 	struct notes_seen ns = { 0 };
-	unsigned nload = 0, nnote = 0, nskipped = 0;
+	unsigned nload = 0, nnote = 0, nskipped = 0, nmmio = 0;
 	const uint64_t all_ones = e.is64 ? UINT64_MAX : UINT32_MAX;
 	for (uint32_t i = 0; i < e.phnum && !rc; i++) {
 		const uint8_t *p = ph + (size_t)i * e.phentsize;
@@ -278,6 +287,45 @@ static int elf_open(struct dp_dump *d, struct dp_error *err)
 		else
 			rc = parse_notes(d, &e, off, fsz, &ns, err);
 	}
+
+	if (!rc && ns.process)
+		rc = dp_fail(err, DP_E_UNSUPPORTED, (int64_t)e.phoff,
+			     "this is a process core (NT_AUXV/NT_FILE notes): a program's virtual memory, "
+			     "not guest-physical memory");
+	/* virtual-address cores: several segments at physical 0 with different
+	 * virtual addresses, or p_paddr = p_vaddr beyond any physical address */
+	unsigned at_zero = 0;
+	uint64_t zero_va = 0, high_pa = 0;
+	bool va_differs = false;
+	for (uint32_t i = 0; i < e.phnum && !rc; i++) {
+		const uint8_t *p = ph + (size_t)i * e.phentsize;
+		if (g32(&e, p) != PT_LOAD)
+			continue;
+		uint64_t off = e.is64 ? g64(&e, p + 8) : g32(&e, p + 4);
+		uint64_t va = e.is64 ? g64(&e, p + 16) : g32(&e, p + 8);
+		uint64_t pa = e.is64 ? g64(&e, p + 24) : g32(&e, p + 12);
+		uint64_t fsz = e.is64 ? g64(&e, p + 32) : g32(&e, p + 16);
+		if (fsz == 0 || off == all_ones)
+			continue;
+		if (pa == 0) {
+			if (at_zero++ == 0)
+				zero_va = va;
+			else if (va != zero_va)
+				va_differs = true;
+		}
+		if (pa == va && pa >= (1ull << 52) && !high_pa)
+			high_pa = pa;
+	}
+	/* QEMU paging-mode and kdump cores may map physical 0 at several virtual
+	 * addresses: their notes vouch for p_paddr */
+	bool physical_producer = ns.qemu || ns.vmcoreinfo || ns.vbox || ns.xen;
+	if (!rc && ((at_zero >= 2 && va_differs && !physical_producer) || high_pa))
+		rc = dp_fail(err, DP_E_UNSUPPORTED, (int64_t)e.phoff,
+			     "this core describes virtual addresses, not guest-physical memory (%s): a "
+			     "per-vCPU \"linear\" core as vmss2core writes without -M or -N, or a process core; "
+			     "convert the checkpoint with vmss2core -M (physical memory) or -N instead",
+			     high_pa ? "segments at p_paddr = p_vaddr beyond 2^52"
+				     : "several segments at p_paddr 0 with different p_vaddr");
 
 	uint32_t ps = d->opt.page_size;
 	if (ns.pagesize && (ns.pagesize < 512 || (ns.pagesize & (ns.pagesize - 1))))
@@ -313,6 +361,10 @@ static int elf_open(struct dp_dump *d, struct dp_error *err)
 					nskipped++;
 					continue;
 				}
+				if (ns.vbox && fsz == 0) {
+					nmmio++; /* VirtualBox MMIO range: not RAM */
+					continue;
+				}
 				if (fsz > msz) {
 					rc = dp_fail(err, DP_E_CORRUPT, (int64_t)at,
 						     "PT_LOAD %u: p_filesz %llu exceeds p_memsz %llu", i,
@@ -342,7 +394,7 @@ static int elf_open(struct dp_dump *d, struct dp_error *err)
 				}
 				if (fsz)
 					rc = dp_map_add(d, paddr, fsz, off, err);
-			} else if (off != all_ones && msz > fsz) {
+			} else if (off != all_ones && msz > fsz && !(ns.vbox && fsz == 0)) {
 				rc = dp_map_add_absent(d, paddr + fsz, msz - fsz, err);
 			}
 		}
@@ -366,6 +418,8 @@ static int elf_open(struct dp_dump *d, struct dp_error *err)
 		      (unsigned long long)e.phoff, nload, nnote);
 	if (nskipped)
 		dp_add_detail(d, "skipped", "%u PT_LOAD with p_offset all ones (nothing stored)", nskipped);
+	if (nmmio)
+		dp_add_detail(d, "mmio", "%u VirtualBox MMIO ranges (p_filesz 0): not guest RAM, not counted", nmmio);
 	dp_add_detail(d, "notes", "%s%s%s%s%s", ns.core ? "CORE " : "", ns.qemu ? "QEMU " : "",
 		      ns.vmcoreinfo ? "VMCOREINFO " : "", ns.vbox ? "VBCORE " : "",
 		      (ns.core || ns.qemu || ns.vmcoreinfo || ns.vbox) ? "" : "none");

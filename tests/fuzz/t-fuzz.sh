@@ -4,7 +4,7 @@
 # input that caused it is kept in $B/fuzz/crashes/.
 . "$(dirname "$0")/../lib.sh"
 FZ=$BUILD/fuzz/fuzz_dump
-[ -x "$FZ" ] || skip_all "fuzz target not built (needs clang with libFuzzer)"
+[ -x "$FZ" ] || bail "fuzz target not built (make tests-build; needs clang with libFuzzer)"
 secs=${FUZZ_TEST_SECONDS:-20}
 mkdir -p "$TMPD/work" "$BUILD/fuzz/crashes"
 cp "$TOP"/tests/fuzz/corpus/* "$TMPD/work/"

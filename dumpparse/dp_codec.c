@@ -1,0 +1,579 @@
+/*
+ * Stream decompressors for compressed data *inside* a dump file or for a
+ * whole file: gzip (zlib), bzip2 (libbz2), xz (liblzma), lzop (the lzop
+ * container around LZO1X blocks, decoded with liblzo2) and zstd (libzstd).
+ * These are the compressors libvirt pipes save images and `virsh dump`
+ * output through.  One push interface for all of them: the caller hands in
+ * compressed bytes as it has them and takes decoded bytes out; errors carry
+ * the offset of the compressed byte where decoding failed (base + consumed).
+ */
+#include "dp_int.h"
+
+#include <bzlib.h>
+#include <lzma.h>
+#include <lzo1x.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+#include <zstd.h>
+
+/* lzop container constants (lzop's own header and block framing) */
+#define LZOP_MAGIC_LEN 9
+#define LZOP_F_ADLER32_D 0x0001u
+#define LZOP_F_ADLER32_C 0x0002u
+#define LZOP_F_H_EXTRA_FIELD 0x0040u
+#define LZOP_F_CRC32_D 0x0100u
+#define LZOP_F_CRC32_C 0x0200u
+#define LZOP_F_MULTIPART 0x0400u
+#define LZOP_F_H_FILTER 0x0800u
+#define LZOP_F_H_CRC32 0x1000u
+#define LZOP_F_KNOWN 0x3fffu                /* lower flag bits; the top byte names the OS */
+#define LZOP_MAX_BLOCK (64u << 20)          /* lzop refuses larger blocks too */
+#define LZOP_HDR_MAX (LZOP_MAGIC_LEN + 64 + 255)
+
+static const uint8_t lzop_magic[LZOP_MAGIC_LEN] = { 0x89, 0x4c, 0x5a, 0x4f, 0x00, 0x0d, 0x0a, 0x1a, 0x0a };
+
+enum lzop_state { LZ_HEADER, LZ_EXTRA, LZ_BLOCK_HDR, LZ_BLOCK_DATA, LZ_OUTPUT, LZ_END };
+
+struct lzop {
+	enum lzop_state st;
+	uint8_t hdr[LZOP_HDR_MAX];
+	size_t nhdr;
+	uint32_t flags;
+	uint64_t extra_left;      /* bytes of the extra field (+ its checksum) still to skip */
+	uint32_t dst_len, src_len, dcheck;
+	size_t need;              /* bytes wanted for the current header piece */
+	uint8_t *cbuf;            /* one compressed block */
+	size_t ncbuf;
+	uint8_t *obuf;            /* its decoded bytes */
+	size_t nobuf, oout;
+	size_t bufcap;
+	uint64_t block_at;        /* input offset of the current block header */
+};
+
+struct dp_codec {
+	enum dp_codec_kind kind;
+	uint64_t base;            /* file offset of the first compressed byte */
+	uint64_t used;            /* compressed bytes consumed */
+	bool ended;
+	z_stream zs;
+	bool zs_live;
+	bool z_member_done;
+	bz_stream bz;
+	bool bz_live;
+	bool bz_member_done;
+	lzma_stream xz;
+	bool xz_live;
+	ZSTD_DStream *zd;
+	struct lzop lz;
+};
+
+enum dp_codec_kind dp_codec_detect(const uint8_t *p, size_t n)
+{
+	if (n >= 2 && p[0] == 0x1f && p[1] == 0x8b)
+		return DP_CODEC_GZIP;
+	if (n >= 4 && p[0] == 'B' && p[1] == 'Z' && p[2] == 'h' && p[3] >= '1' && p[3] <= '9')
+		return DP_CODEC_BZIP2;
+	if (n >= 6 && memcmp(p, "\xfd" "7zXZ\0", 6) == 0)
+		return DP_CODEC_XZ;
+	if (n >= LZOP_MAGIC_LEN && memcmp(p, lzop_magic, LZOP_MAGIC_LEN) == 0)
+		return DP_CODEC_LZOP;
+	if (n >= 4 && dp_le32(p) == 0xFD2FB528u)
+		return DP_CODEC_ZSTD;
+	return DP_CODEC_NONE;
+}
+
+const char *dp_codec_name(enum dp_codec_kind k)
+{
+	switch (k) {
+	case DP_CODEC_NONE: return "none";
+	case DP_CODEC_GZIP: return "gzip";
+	case DP_CODEC_BZIP2: return "bzip2";
+	case DP_CODEC_XZ: return "xz";
+	case DP_CODEC_LZOP: return "lzop";
+	case DP_CODEC_ZSTD: return "zstd";
+	}
+	return "?";
+}
+
+void dp_codec_free(struct dp_codec *c)
+{
+	if (!c)
+		return;
+	if (c->zs_live)
+		inflateEnd(&c->zs);
+	if (c->bz_live)
+		BZ2_bzDecompressEnd(&c->bz);
+	if (c->xz_live)
+		lzma_end(&c->xz);
+	ZSTD_freeDStream(c->zd);
+	free(c->lz.cbuf);
+	free(c->lz.obuf);
+	free(c);
+}
+
+int dp_codec_new(enum dp_codec_kind kind, uint64_t base, struct dp_codec **out, struct dp_error *err)
+{
+	struct dp_codec *c = calloc(1, sizeof *c);
+	*out = NULL;
+	if (!c)
+		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
+	c->kind = kind;
+	c->base = base;
+	int ok = 1;
+	switch (kind) {
+	case DP_CODEC_GZIP:
+		ok = inflateInit2(&c->zs, 15 + 16) == Z_OK;
+		c->zs_live = ok;
+		break;
+	case DP_CODEC_BZIP2:
+		ok = BZ2_bzDecompressInit(&c->bz, 0, 0) == BZ_OK;
+		c->bz_live = ok;
+		break;
+	case DP_CODEC_XZ: {
+		lzma_stream init = LZMA_STREAM_INIT;
+		c->xz = init;
+		ok = lzma_stream_decoder(&c->xz, UINT64_MAX, LZMA_CONCATENATED) == LZMA_OK;
+		c->xz_live = ok;
+		break;
+	}
+	case DP_CODEC_LZOP:
+		ok = lzo_init() == LZO_E_OK;
+		c->lz.need = LZOP_MAGIC_LEN + 16;
+		break;
+	case DP_CODEC_ZSTD:
+		c->zd = ZSTD_createDStream();
+		ok = c->zd != NULL;
+		break;
+	default:
+		ok = 0;
+	}
+	if (!ok) {
+		dp_codec_free(c);
+		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "%s: cannot set up the decoder",
+			       dp_codec_name(kind));
+	}
+	*out = c;
+	return DP_OK;
+}
+
+static int corrupt(struct dp_codec *c, uint64_t at, struct dp_error *err, const char *fmt, const char *why)
+{
+	return dp_fail(err, DP_E_CORRUPT, (int64_t)(c->base + at), fmt, dp_codec_name(c->kind), why);
+}
+
+/* ---- lzop ---- */
+
+/* Parse the lzop file header in hdr[0..n); 0 = need more bytes (set *need),
+ * 1 = complete (*len = bytes it takes), -1 = error (message in err). */
+static int lzop_header(struct dp_codec *c, const uint8_t *h, size_t n, size_t *need, size_t *len,
+		       struct dp_error *err)
+{
+	struct lzop *l = &c->lz;
+	size_t p = LZOP_MAGIC_LEN;
+#define NEED(k)                                \
+	do {                                   \
+		if (p + (k) > n) {             \
+			*need = p + (k);       \
+			return 0;              \
+		}                              \
+	} while (0)
+	NEED(4);
+	if (memcmp(h, lzop_magic, LZOP_MAGIC_LEN) != 0) {
+		corrupt(c, 0, err, "%s: %s", "the lzop magic is missing");
+		return -1;
+	}
+	uint16_t version = dp_be16(h + p);
+	p += 4; /* version, library version */
+	if (version < 0x0900) {
+		dp_fail(err, DP_E_UNSUPPORTED, (int64_t)c->base + LZOP_MAGIC_LEN,
+			"lzop: file format version 0x%04x is too old to read", version);
+		return -1;
+	}
+	if (version >= 0x0940) {
+		NEED(2);
+		p += 2; /* version needed to extract */
+	}
+	NEED(1);
+	uint8_t method = h[p++];
+	if (version >= 0x0940) {
+		NEED(1);
+		p++; /* level */
+	}
+	NEED(4);
+	l->flags = dp_be32(h + p);
+	p += 4;
+	if (method < 1 || method > 3) {
+		dp_fail(err, DP_E_UNSUPPORTED, (int64_t)(c->base + p - 5),
+			"lzop: compression method %u is not LZO1X (1..3)", method);
+		return -1;
+	}
+	if ((l->flags & LZOP_F_H_FILTER) || (l->flags & LZOP_F_MULTIPART)) {
+		dp_fail(err, DP_E_UNSUPPORTED, (int64_t)(c->base + p - 4),
+			"lzop: filtered or multi-part files (flags 0x%x) are not supported", l->flags);
+		return -1;
+	}
+	NEED(8); /* mode, mtime low */
+	p += 8;
+	if (version >= 0x0940) {
+		NEED(4);
+		p += 4;
+	}
+	NEED(1);
+	uint8_t namelen = h[p++];
+	NEED((size_t)namelen + 4);
+	p += namelen;
+	uint32_t want = dp_be32(h + p);
+	uint32_t got = (l->flags & LZOP_F_H_CRC32)
+			       ? (uint32_t)crc32(0, h + LZOP_MAGIC_LEN, (uInt)(p - LZOP_MAGIC_LEN))
+			       : (uint32_t)adler32(1, h + LZOP_MAGIC_LEN, (uInt)(p - LZOP_MAGIC_LEN));
+	if (want != got) {
+		dp_fail(err, DP_E_CORRUPT, (int64_t)(c->base + p),
+			"lzop: header checksum 0x%08x does not match its contents (0x%08x)", want, got);
+		return -1;
+	}
+	p += 4;
+	*len = p;
+	return 1;
+#undef NEED
+}
+
+static int lzop_grow(struct lzop *l, size_t n)
+{
+	if (n <= l->bufcap)
+		return 0;
+	uint8_t *a = realloc(l->cbuf, n), *b;
+	if (!a)
+		return -1;
+	l->cbuf = a;
+	b = realloc(l->obuf, n);
+	if (!b)
+		return -1;
+	l->obuf = b;
+	l->bufcap = n;
+	return 0;
+}
+
+static int lzop_run(struct dp_codec *c, const uint8_t *in, size_t inlen, bool in_end, size_t *inused,
+		    uint8_t *out, size_t outcap, size_t *outlen, struct dp_error *err)
+{
+	struct lzop *l = &c->lz;
+	size_t ip = 0, op = 0;
+
+	while (op < outcap) {
+		switch (l->st) {
+		case LZ_HEADER: {
+			size_t take = l->need - l->nhdr;
+			if (take > inlen - ip)
+				take = inlen - ip;
+			memcpy(l->hdr + l->nhdr, in + ip, take);
+			l->nhdr += take;
+			ip += take;
+			if (l->nhdr < l->need)
+				goto starve;
+			size_t need = 0, len = 0;
+			int r = lzop_header(c, l->hdr, l->nhdr, &need, &len, err);
+			if (r < 0)
+				return err->status;
+			if (r == 0) {
+				if (need > sizeof l->hdr)
+					return corrupt(c, 0, err, "%s: %s", "the header is too long");
+				l->need = need;
+				break;
+			}
+			/* the header may have been read past its end: give the rest back */
+			ip -= l->nhdr - len;
+			c->used += len;
+			l->nhdr = 0;
+			if (l->flags & LZOP_F_H_EXTRA_FIELD) {
+				l->st = LZ_EXTRA;
+				l->need = 4;
+			} else {
+				l->st = LZ_BLOCK_HDR;
+				l->need = 4;
+			}
+			break;
+		}
+		case LZ_EXTRA: {
+			if (l->need) { /* its length */
+				size_t take = l->need - l->nhdr;
+				if (take > inlen - ip)
+					take = inlen - ip;
+				memcpy(l->hdr + l->nhdr, in + ip, take);
+				l->nhdr += take;
+				ip += take;
+				c->used += take;
+				if (l->nhdr < l->need)
+					goto starve;
+				l->extra_left = (uint64_t)dp_be32(l->hdr) + 4;
+				l->need = 0;
+				l->nhdr = 0;
+			}
+			size_t take = inlen - ip;
+			if (take > l->extra_left)
+				take = (size_t)l->extra_left;
+			ip += take;
+			c->used += take;
+			l->extra_left -= take;
+			if (l->extra_left)
+				goto starve;
+			l->st = LZ_BLOCK_HDR;
+			l->need = 4;
+			break;
+		}
+		case LZ_BLOCK_HDR: {
+			if (l->nhdr == 0)
+				l->block_at = c->used;
+			size_t take = l->need - l->nhdr;
+			if (take > inlen - ip)
+				take = inlen - ip;
+			memcpy(l->hdr + l->nhdr, in + ip, take);
+			l->nhdr += take;
+			ip += take;
+			c->used += take;
+			if (l->nhdr < l->need)
+				goto starve;
+			uint32_t dst = dp_be32(l->hdr);
+			if (dst == 0) {
+				l->st = LZ_END;
+				break;
+			}
+			if (l->need == 4) {
+				size_t k = 8;
+				if (l->flags & LZOP_F_ADLER32_D)
+					k += 4;
+				if (l->flags & LZOP_F_CRC32_D)
+					k += 4;
+				l->need = k; /* the compressed-data checksums follow only when compressed */
+				break;
+			}
+			uint32_t src = dp_be32(l->hdr + 4);
+			size_t k = 8 + ((l->flags & LZOP_F_ADLER32_D) ? 4 : 0) + ((l->flags & LZOP_F_CRC32_D) ? 4 : 0);
+			if (src < dst && l->need == k) {
+				size_t extra = ((l->flags & LZOP_F_ADLER32_C) ? 4 : 0) + ((l->flags & LZOP_F_CRC32_C) ? 4 : 0);
+				if (extra) {
+					l->need = k + extra;
+					break;
+				}
+			}
+			if (dst > LZOP_MAX_BLOCK)
+				return corrupt(c, l->block_at, err, "%s: %s",
+					       "block of more than 64 MiB (lzop writes at most that)");
+			if (src > dst || src == 0)
+				return corrupt(c, l->block_at, err, "%s: %s",
+					       "block whose compressed size is 0 or exceeds its decoded size");
+			l->dst_len = dst;
+			l->src_len = src;
+			/* the decoded-data checksum is the one lzop writes by default */
+			l->dcheck = (l->flags & (LZOP_F_ADLER32_D | LZOP_F_CRC32_D)) ? dp_be32(l->hdr + 8) : 0;
+			if (lzop_grow(l, dst))
+				return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
+			l->ncbuf = 0;
+			l->nhdr = 0;
+			l->st = LZ_BLOCK_DATA;
+			break;
+		}
+		case LZ_BLOCK_DATA: {
+			size_t take = l->src_len - l->ncbuf;
+			if (take > inlen - ip)
+				take = inlen - ip;
+			memcpy(l->cbuf + l->ncbuf, in + ip, take);
+			l->ncbuf += take;
+			ip += take;
+			c->used += take;
+			if (l->ncbuf < l->src_len)
+				goto starve;
+			if (l->src_len == l->dst_len) {
+				memcpy(l->obuf, l->cbuf, l->dst_len);
+			} else {
+				lzo_uint n = l->dst_len;
+				int r = lzo1x_decompress_safe(l->cbuf, l->src_len, l->obuf, &n, NULL);
+				if (r != LZO_E_OK || n != l->dst_len)
+					return corrupt(c, l->block_at, err, "%s: %s",
+						       "an LZO1X block does not decode to its stated size");
+			}
+			if (l->flags & (LZOP_F_ADLER32_D | LZOP_F_CRC32_D)) {
+				uint32_t got = (l->flags & LZOP_F_ADLER32_D)
+						       ? (uint32_t)adler32(1, l->obuf, l->dst_len)
+						       : (uint32_t)crc32(0, l->obuf, l->dst_len);
+				if (got != l->dcheck)
+					return corrupt(c, l->block_at, err, "%s: %s",
+						       "a block's checksum does not match its decoded bytes");
+			}
+			l->nobuf = l->dst_len;
+			l->oout = 0;
+			l->st = LZ_OUTPUT;
+			break;
+		}
+		case LZ_OUTPUT: {
+			size_t n = l->nobuf - l->oout;
+			if (n > outcap - op)
+				n = outcap - op;
+			memcpy(out + op, l->obuf + l->oout, n);
+			op += n;
+			l->oout += n;
+			if (l->oout == l->nobuf) {
+				l->st = LZ_BLOCK_HDR;
+				l->need = 4;
+				l->nhdr = 0;
+			}
+			break;
+		}
+		case LZ_END:
+			c->ended = true;
+			goto done;
+		}
+		continue;
+	starve:
+		if (in_end && ip == inlen && l->st != LZ_END)
+			return dp_fail(err, DP_E_TRUNCATED, (int64_t)(c->base + c->used),
+				       "lzop: compressed data ends inside a %s",
+				       l->st == LZ_BLOCK_DATA ? "block" : "header");
+		break;
+	}
+done:
+	*inused = ip;
+	*outlen = op;
+	return c->ended && op == 0 ? DP_END : DP_OK;
+}
+
+/* ---- the push interface ---- */
+
+int dp_codec_run(struct dp_codec *c, const uint8_t *in, size_t inlen, bool in_end, size_t *inused,
+		 uint8_t *out, size_t outcap, size_t *outlen, struct dp_error *err)
+{
+	*inused = 0;
+	*outlen = 0;
+	if (c->ended)
+		return DP_END;
+	if (c->kind == DP_CODEC_LZOP)
+		return lzop_run(c, in, inlen, in_end, inused, out, outcap, outlen, err);
+
+	size_t ip = 0, op = 0;
+	while (op < outcap && !c->ended) {
+		size_t avail = inlen - ip;
+		size_t i0 = ip, o0 = op;
+		switch (c->kind) {
+		case DP_CODEC_GZIP: {
+			if (c->z_member_done) {
+				/* concatenated members; anything else after a member ends the data */
+				if (avail < 2) {
+					if (!in_end)
+						goto starve;
+					c->ended = true;
+					break;
+				}
+				if (in[ip] != 0x1f || in[ip + 1] != 0x8b) {
+					c->ended = true;
+					break;
+				}
+				inflateReset(&c->zs);
+				c->z_member_done = false;
+			}
+			if (avail == 0)
+				goto starve;
+			c->zs.next_in = (Bytef *)(uintptr_t)(in + ip);
+			c->zs.avail_in = (uInt)(avail > UINT32_MAX ? UINT32_MAX : avail);
+			c->zs.next_out = out + op;
+			c->zs.avail_out = (uInt)(outcap - op > UINT32_MAX ? UINT32_MAX : outcap - op);
+			uInt ai = c->zs.avail_in, ao = c->zs.avail_out;
+			int zr = inflate(&c->zs, Z_NO_FLUSH);
+			ip += ai - c->zs.avail_in;
+			op += ao - c->zs.avail_out;
+			if (zr == Z_STREAM_END)
+				c->z_member_done = true;
+			else if (zr != Z_OK && zr != Z_BUF_ERROR)
+				return corrupt(c, c->used + (ip - i0), err, "%s data is corrupt: %s",
+					       c->zs.msg ? c->zs.msg : "inflate failed");
+			break;
+		}
+		case DP_CODEC_BZIP2: {
+			if (c->bz_member_done) {
+				if (avail < 3) {
+					if (!in_end)
+						goto starve;
+					c->ended = true;
+					break;
+				}
+				if (in[ip] != 'B' || in[ip + 1] != 'Z' || in[ip + 2] != 'h') {
+					c->ended = true;
+					break;
+				}
+				BZ2_bzDecompressEnd(&c->bz);
+				c->bz_live = false;
+				memset(&c->bz, 0, sizeof c->bz);
+				if (BZ2_bzDecompressInit(&c->bz, 0, 0) != BZ_OK)
+					return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "bzip2: cannot restart");
+				c->bz_live = true;
+				c->bz_member_done = false;
+			}
+			if (avail == 0)
+				goto starve;
+			c->bz.next_in = (char *)(uintptr_t)(in + ip);
+			c->bz.avail_in = (unsigned)(avail > UINT32_MAX ? UINT32_MAX : avail);
+			c->bz.next_out = (char *)(out + op);
+			c->bz.avail_out = (unsigned)(outcap - op > UINT32_MAX ? UINT32_MAX : outcap - op);
+			unsigned ai = c->bz.avail_in, ao = c->bz.avail_out;
+			int br = BZ2_bzDecompress(&c->bz);
+			ip += ai - c->bz.avail_in;
+			op += ao - c->bz.avail_out;
+			if (br == BZ_STREAM_END)
+				c->bz_member_done = true;
+			else if (br != BZ_OK)
+				return corrupt(c, c->used + (ip - i0), err, "%s data is corrupt: %s",
+					       br == BZ_DATA_ERROR_MAGIC ? "bad magic" : "BZ2_bzDecompress failed");
+			break;
+		}
+		case DP_CODEC_XZ: {
+			c->xz.next_in = in + ip;
+			c->xz.avail_in = avail;
+			c->xz.next_out = out + op;
+			c->xz.avail_out = outcap - op;
+			lzma_ret xr = lzma_code(&c->xz, in_end ? LZMA_FINISH : LZMA_RUN);
+			ip += avail - c->xz.avail_in;
+			op += (outcap - o0) - c->xz.avail_out;
+			if (xr == LZMA_STREAM_END)
+				c->ended = true;
+			else if (xr == LZMA_BUF_ERROR && in_end)
+				return dp_fail(err, DP_E_TRUNCATED, (int64_t)(c->base + c->used + (ip - i0)),
+					       "xz: compressed data ends inside a block");
+			else if (xr != LZMA_OK && xr != LZMA_BUF_ERROR)
+				return corrupt(c, c->used + (ip - i0), err, "%s data is corrupt: %s",
+					       xr == LZMA_DATA_ERROR ? "data error"
+					       : xr == LZMA_FORMAT_ERROR ? "not xz"
+					       : xr == LZMA_MEM_ERROR ? "out of memory"
+								      : "lzma_code failed");
+			break;
+		}
+		case DP_CODEC_ZSTD: {
+			ZSTD_inBuffer zin = { in + ip, avail, 0 };
+			ZSTD_outBuffer zout = { out + op, outcap - op, 0 };
+			size_t zr = ZSTD_decompressStream(c->zd, &zout, &zin);
+			ip += zin.pos;
+			op += zout.pos;
+			if (ZSTD_isError(zr))
+				return corrupt(c, c->used + (ip - i0), err, "%s data is corrupt: %s",
+					       ZSTD_getErrorName(zr));
+			if (zr == 0 && ip == inlen && in_end)
+				c->ended = true;
+			break;
+		}
+		default:
+			return dp_fail(err, DP_E_USAGE, DP_NO_OFFSET, "no decoder");
+		}
+		c->used += ip - i0;
+		if (ip == i0 && op == o0) {
+			if (c->ended)
+				break;
+		starve:
+			if (in_end && ip == inlen)
+				return dp_fail(err, DP_E_TRUNCATED, (int64_t)(c->base + c->used),
+					       "%s: compressed data ends before its end marker",
+					       dp_codec_name(c->kind));
+			break;
+		}
+	}
+	*inused = ip;
+	*outlen = op;
+	return c->ended && op == 0 ? DP_END : DP_OK;
+}

@@ -1,0 +1,372 @@
+/*
+ * Xen domain cores written by `xl dump-core` (and `xm dump-core`): ELF64
+ * ET_CORE files with no program headers, only sections (the Xen document
+ * "dump-core format", version 0.1).
+ *
+ *   .note.Xen     notes named "Xen"; HEADER {magic, vcpus, nr_pages, page_size}
+ *                 and FORMAT_VERSION (major << 32 | minor) are required
+ *   .xen_pages    nr_pages pages of page_size bytes
+ *   .xen_pfn      u64 guest frame per page (HVM and other auto-translated guests)
+ *   .xen_p2m      {u64 pfn, u64 gmfn} per page (PV guests; pfn is the guest frame)
+ *
+ * The table order is unspecified.  An entry whose frame is all ones marks a
+ * padding page (written when the domain shrank during a live dump): not a
+ * guest page, counted in a detail.  Two entries for one frame are corrupt.
+ * All fields follow the byte order of e_ident (the dumping host's).
+ */
+#include "dp_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define ET_CORE 4
+#define SHT_NOTE 7
+#define SHDR64 64u
+#define XEN_NOTE_HEADER 0x2000001u
+#define XEN_NOTE_FORMAT 0x2000003u
+#define XC_CORE_MAGIC_PV 0xF00FEBEDu
+#define XC_CORE_MAGIC_HVM 0xF00FEBEEu
+#define INVALID_FRAME UINT64_MAX
+
+struct xen {
+	bool be;
+	uint64_t shoff;
+	uint16_t shnum, shentsize, shstrndx;
+};
+
+static uint16_t g16(const struct xen *x, const uint8_t *p) { return x->be ? dp_be16(p) : dp_le16(p); }
+static uint32_t g32(const struct xen *x, const uint8_t *p) { return x->be ? dp_be32(p) : dp_le32(p); }
+static uint64_t g64(const struct xen *x, const uint8_t *p) { return x->be ? dp_be64(p) : dp_le64(p); }
+
+/* ELF core, no program headers, some sections: a Xen dump-core.  Anything
+ * else that is ELF is left to the ELF back end after this one. */
+static enum dp_probe xen_probe(const uint8_t *h, size_t n, const char *path)
+{
+	(void)path;
+	if (n < 64 || memcmp(h, "\177ELF", 4) != 0 || (h[5] != 1 && h[5] != 2))
+		return DP_PROBE_NO;
+	struct xen x = { .be = h[5] == 2 };
+	if (g16(&x, h + 16) != ET_CORE)
+		return DP_PROBE_NO;
+	uint16_t phnum, shnum;
+	if (h[4] == 2) {
+		phnum = g16(&x, h + 0x38);
+		shnum = g16(&x, h + 0x3c);
+	} else if (h[4] == 1) {
+		phnum = g16(&x, h + 0x2c);
+		shnum = g16(&x, h + 0x30);
+	} else {
+		return DP_PROBE_NO;
+	}
+	return phnum == 0 && shnum != 0 ? DP_PROBE_YES : DP_PROBE_NO;
+}
+
+struct section {
+	uint64_t off, size, at;
+	uint32_t type;
+	bool found;
+};
+
+struct pfn_at {
+	uint64_t pfn, index;
+};
+
+static int cmp_pfn(const void *a, const void *b)
+{
+	const struct pfn_at *x = a, *y = b;
+	if (x->pfn != y->pfn)
+		return x->pfn < y->pfn ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static int section_in_file(struct dp_dump *d, const struct section *s, const char *name, struct dp_error *err)
+{
+	uint64_t end;
+	if (dp_add_overflows(s->off, s->size, &end))
+		return dp_fail(err, DP_E_CORRUPT, (int64_t)s->at, "section %s: offset %llu + size %llu overflows",
+			       name, (unsigned long long)s->off, (unsigned long long)s->size);
+	if (d->src.size != UINT64_MAX && end > d->src.size)
+		return dp_fail(err, DP_E_TRUNCATED, (int64_t)s->at,
+			       "section %s (%llu bytes at offset %llu) runs past the end of the file (%llu bytes; "
+			       "%llu missing)",
+			       name, (unsigned long long)s->size, (unsigned long long)s->off,
+			       (unsigned long long)d->src.size,
+			       (unsigned long long)(end - (s->off > d->src.size ? s->off : d->src.size)));
+	return DP_OK;
+}
+
+/* Borrowed (mapped) or owned (*own) bytes of a section. */
+static const uint8_t *section_bytes(struct dp_dump *d, const struct section *s, const char *name,
+				    uint8_t **own, struct dp_error *err)
+{
+	*own = NULL;
+	if (dp_src_random(d))
+		return dp_src_ptr(d, s->off, s->size, name, err);
+	if (s->size > (512u << 20)) {
+		dp_fail(err, DP_E_UNSUPPORTED, (int64_t)s->off, "section %s (%llu bytes) is too large to read from a stream",
+			name, (unsigned long long)s->size);
+		return NULL;
+	}
+	*own = malloc(s->size ? (size_t)s->size : 1);
+	if (!*own) {
+		dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
+		return NULL;
+	}
+	if (dp_src_read(d, s->off, *own, (size_t)s->size, name, err)) {
+		free(*own);
+		*own = NULL;
+		return NULL;
+	}
+	return *own;
+}
+
+static int xen_open(struct dp_dump *d, struct dp_error *err)
+{
+	uint8_t h[64];
+	int rc = dp_src_read(d, 0, h, 16, "ELF header", err);
+	if (rc)
+		return rc;
+	if (memcmp(h, "\177ELF", 4) != 0)
+		return dp_fail(err, DP_E_CORRUPT, 0, "not an ELF file");
+	if (h[5] != 1 && h[5] != 2)
+		return dp_fail(err, DP_E_CORRUPT, 5, "ELF data encoding %u is neither little- nor big-endian", h[5]);
+	if (h[4] != 2)
+		return dp_fail(err, DP_E_UNSUPPORTED, 4,
+			       "ELF class %u core without program headers: a Xen dump-core is always ELF64", h[4]);
+	struct xen x = { .be = h[5] == 2 };
+	if ((rc = dp_src_read(d, 16, h + 16, 48, "ELF header", err)))
+		return rc;
+	if (g16(&x, h + 16) != ET_CORE)
+		return dp_fail(err, DP_E_UNSUPPORTED, 16, "ELF file is not a core dump (e_type %u)", g16(&x, h + 16));
+	if (g16(&x, h + 0x38) != 0)
+		return dp_fail(err, DP_E_CORRUPT, 0x38, "a Xen dump-core has no program headers, this one has %u",
+			       g16(&x, h + 0x38));
+	x.shoff = g64(&x, h + 0x28);
+	x.shentsize = g16(&x, h + 0x3a);
+	x.shnum = g16(&x, h + 0x3c);
+	x.shstrndx = g16(&x, h + 0x3e);
+	if (x.shnum == 0)
+		return dp_fail(err, DP_E_CORRUPT, 0x3c, "ELF core has neither program headers nor sections");
+	if (x.shentsize != SHDR64)
+		return dp_fail(err, DP_E_CORRUPT, 0x3a, "section header size %u, expected %u", x.shentsize, SHDR64);
+	if (x.shstrndx >= x.shnum)
+		return dp_fail(err, DP_E_CORRUPT, 0x3e, "section name table index %u is not below the %u sections",
+			       x.shstrndx, x.shnum);
+	if (x.shoff < 64)
+		return dp_fail(err, DP_E_CORRUPT, 0x28, "section headers at offset %llu overlap the ELF header",
+			       (unsigned long long)x.shoff);
+	uint64_t tbl = (uint64_t)x.shnum * SHDR64, tend;
+	if (dp_add_overflows(x.shoff, tbl, &tend) || (d->src.size != UINT64_MAX && tend > d->src.size))
+		return dp_fail(err, DP_E_TRUNCATED, 0x28,
+			       "section header table (%u entries at offset %llu) runs past the end of the file "
+			       "(%llu bytes)",
+			       x.shnum, (unsigned long long)x.shoff, (unsigned long long)d->src.size);
+	if (!dp_src_random(d))
+		return dp_fail(err, DP_E_UNSUPPORTED, DP_NO_OFFSET,
+			       "a Xen dump-core keeps its section table at the end of the file, which a compressed "
+			       "or piped input cannot reach before the pages: decompress it first");
+	const uint8_t *sh = dp_src_ptr(d, x.shoff, tbl, "section headers", err);
+	if (!sh)
+		return err->status;
+
+	/* section names */
+	const uint8_t *ss = sh + (size_t)x.shstrndx * SHDR64;
+	struct section strtab = { g64(&x, ss + 24), g64(&x, ss + 32), x.shoff + (uint64_t)x.shstrndx * SHDR64,
+				  g32(&x, ss + 4), true };
+	if ((rc = section_in_file(d, &strtab, "section name table", err)))
+		return rc;
+	const uint8_t *names = dp_src_ptr(d, strtab.off, strtab.size, "section name table", err);
+	if (!names && strtab.size)
+		return err->status;
+
+	enum { S_NOTE, S_PAGES, S_PFN, S_P2M, S_N };
+	static const char *const want[S_N] = { ".note.Xen", ".xen_pages", ".xen_pfn", ".xen_p2m" };
+	struct section sec[S_N];
+	memset(sec, 0, sizeof sec);
+	for (uint16_t i = 0; i < x.shnum; i++) {
+		const uint8_t *p = sh + (size_t)i * SHDR64;
+		uint64_t at = x.shoff + (uint64_t)i * SHDR64;
+		uint32_t nm = g32(&x, p);
+		if (i == 0 || nm == 0)
+			continue;
+		if (nm >= strtab.size)
+			return dp_fail(err, DP_E_CORRUPT, (int64_t)at,
+				       "section %u: name offset %u lies outside the name table (%llu bytes)", i, nm,
+				       (unsigned long long)strtab.size);
+		const char *name = (const char *)names + nm;
+		size_t maxlen = (size_t)(strtab.size - nm);
+		if (!memchr(name, 0, maxlen))
+			return dp_fail(err, DP_E_CORRUPT, (int64_t)at, "section %u: name is not terminated", i);
+		for (int k = 0; k < S_N; k++) {
+			if (strcmp(name, want[k]) != 0)
+				continue;
+			if (sec[k].found)
+				return dp_fail(err, DP_E_CORRUPT, (int64_t)at, "two %s sections", want[k]);
+			sec[k] = (struct section){ g64(&x, p + 24), g64(&x, p + 32), at, g32(&x, p + 4), true };
+			if ((rc = section_in_file(d, &sec[k], want[k], err)))
+				return rc;
+		}
+	}
+	if (!sec[S_NOTE].found || !sec[S_PAGES].found)
+		return dp_fail(err, DP_E_CORRUPT, 0x28,
+			       "ELF core without program headers lacks the %s section of a Xen dump-core",
+			       !sec[S_NOTE].found ? ".note.Xen" : ".xen_pages");
+	if (sec[S_PFN].found == sec[S_P2M].found)
+		return dp_fail(err, DP_E_CORRUPT, (int64_t)(sec[S_PFN].found ? sec[S_P2M].at : 0x28),
+			       "a Xen dump-core has exactly one of .xen_pfn and .xen_p2m; this one has %s",
+			       sec[S_PFN].found ? "both" : "neither");
+	if (sec[S_NOTE].type != SHT_NOTE)
+		return dp_fail(err, DP_E_CORRUPT, (int64_t)sec[S_NOTE].at, ".note.Xen section has type %u, not SHT_NOTE",
+			       sec[S_NOTE].type);
+
+	/* notes */
+	const uint8_t *nb = dp_src_ptr(d, sec[S_NOTE].off, sec[S_NOTE].size, ".note.Xen", err);
+	if (!nb && sec[S_NOTE].size)
+		return err->status;
+	uint64_t magic = 0, nvcpu = 0, npages = 0, psz = 0, fmt = 0;
+	bool have_hdr = false, have_fmt = false;
+	uint64_t pos = 0, nsize = sec[S_NOTE].size;
+	while (pos + 12 <= nsize) {
+		uint64_t at = sec[S_NOTE].off + pos;
+		uint32_t namesz = g32(&x, nb + pos), descsz = g32(&x, nb + pos + 4), type = g32(&x, nb + pos + 8);
+		uint64_t desc_at = pos + 12 + (((uint64_t)namesz + 3) & ~3ull);
+		uint64_t next = desc_at + (((uint64_t)descsz + 3) & ~3ull);
+		if (desc_at + descsz > nsize)
+			return dp_fail(err, DP_E_CORRUPT, (int64_t)at,
+				       "Xen note (name %u bytes, data %u bytes) runs past the .note.Xen section", namesz,
+				       descsz);
+		bool xen = namesz == 4 && memcmp(nb + pos + 12, "Xen", 4) == 0;
+		if (xen && type == XEN_NOTE_HEADER) {
+			if (descsz < 32)
+				return dp_fail(err, DP_E_CORRUPT, (int64_t)at, "Xen header note has %u bytes, expected 32",
+					       descsz);
+			const uint8_t *q = nb + desc_at;
+			magic = g64(&x, q);
+			nvcpu = g64(&x, q + 8);
+			npages = g64(&x, q + 16);
+			psz = g64(&x, q + 24);
+			have_hdr = true;
+		} else if (xen && type == XEN_NOTE_FORMAT) {
+			if (descsz < 8)
+				return dp_fail(err, DP_E_CORRUPT, (int64_t)at,
+					       "Xen format-version note has %u bytes, expected 8", descsz);
+			fmt = g64(&x, nb + desc_at);
+			have_fmt = true;
+		}
+		pos = next;
+	}
+	uint64_t note_at = sec[S_NOTE].off;
+	if (!have_hdr)
+		return dp_fail(err, DP_E_CORRUPT, (int64_t)note_at, ".note.Xen has no Xen header note");
+	if (magic != XC_CORE_MAGIC_PV && magic != XC_CORE_MAGIC_HVM)
+		return dp_fail(err, DP_E_CORRUPT, (int64_t)note_at, "Xen header magic 0x%llx is neither 0x%x (PV) nor 0x%x (HVM)",
+			       (unsigned long long)magic, XC_CORE_MAGIC_PV, XC_CORE_MAGIC_HVM);
+	if (psz < 4096 || psz > (1u << 30) || (psz & (psz - 1)))
+		return dp_fail(err, DP_E_CORRUPT, (int64_t)note_at,
+			       "Xen header page size %llu is not a power of two between 4096 and 1 GiB",
+			       (unsigned long long)psz);
+	if (!have_fmt)
+		dp_add_warning(d, ".note.Xen has no format-version note; read as version 0.1");
+	else if ((fmt >> 32) != 0)
+		return dp_fail(err, DP_E_UNSUPPORTED, (int64_t)note_at, "Xen dump-core format version %llu.%llu: only 0.x is known",
+			       (unsigned long long)(fmt >> 32), (unsigned long long)(fmt & 0xffffffffu));
+
+	/* sizes */
+	bool p2m = sec[S_P2M].found;
+	const struct section *ts = &sec[p2m ? S_P2M : S_PFN];
+	unsigned esz = p2m ? 16 : 8;
+	if (npages > sec[S_PAGES].size / psz || npages * psz != sec[S_PAGES].size)
+		return dp_fail(err, DP_E_CORRUPT, (int64_t)sec[S_PAGES].at,
+			       ".xen_pages holds %llu bytes, the header promises %llu pages of %llu bytes",
+			       (unsigned long long)sec[S_PAGES].size, (unsigned long long)npages,
+			       (unsigned long long)psz);
+	if (ts->size != npages * esz)
+		return dp_fail(err, DP_E_CORRUPT, (int64_t)ts->at, "%s holds %llu bytes, expected %llu entries of %u bytes",
+			       want[p2m ? S_P2M : S_PFN], (unsigned long long)ts->size, (unsigned long long)npages, esz);
+
+	uint8_t *own;
+	const uint8_t *tb = section_bytes(d, ts, want[p2m ? S_P2M : S_PFN], &own, err);
+	if (!tb && npages)
+		return err->status;
+	struct pfn_at *pa = malloc((npages ? npages : 1) * sizeof *pa);
+	if (!pa) {
+		free(own);
+		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory for %llu frame entries",
+			       (unsigned long long)npages);
+	}
+	uint64_t n = 0, padding = 0, max_pfn = UINT64_MAX / psz;
+	rc = DP_OK;
+	for (uint64_t i = 0; i < npages; i++) {
+		uint64_t pfn = g64(&x, tb + i * esz);
+		if (pfn == INVALID_FRAME) {
+			padding++;
+			continue;
+		}
+		if (pfn >= max_pfn) {
+			rc = dp_fail(err, DP_E_CORRUPT, (int64_t)(ts->off + i * esz),
+				     "%s entry %llu: frame 0x%llx lies beyond the 64-bit address space",
+				     want[p2m ? S_P2M : S_PFN], (unsigned long long)i, (unsigned long long)pfn);
+			break;
+		}
+		pa[n++] = (struct pfn_at){ pfn, i };
+	}
+	free(own);
+	if (rc) {
+		free(pa);
+		return rc;
+	}
+	/* duplicates: sort a copy by frame */
+	struct pfn_at *sorted = malloc((n ? n : 1) * sizeof *sorted);
+	if (!sorted) {
+		free(pa);
+		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
+	}
+	memcpy(sorted, pa, n * sizeof *pa);
+	qsort(sorted, n, sizeof *sorted, cmp_pfn);
+	for (uint64_t i = 1; i < n; i++)
+		if (sorted[i].pfn == sorted[i - 1].pfn) {
+			rc = dp_fail(err, DP_E_CORRUPT, (int64_t)(ts->off + sorted[i].index * esz),
+				     "%s entries %llu and %llu both hold frame 0x%llx", want[p2m ? S_P2M : S_PFN],
+				     (unsigned long long)sorted[i - 1].index, (unsigned long long)sorted[i].index,
+				     (unsigned long long)sorted[i].pfn);
+			break;
+		}
+	free(sorted);
+
+	d->info.native_page_size = (uint32_t)psz;
+	d->info.page_size = d->opt.page_size ? d->opt.page_size : (uint32_t)psz;
+	/* one map piece per run of consecutive frames stored consecutively */
+	for (uint64_t i = 0; i < n && !rc;) {
+		uint64_t j = i + 1;
+		while (j < n && pa[j].pfn == pa[j - 1].pfn + 1 && pa[j].index == pa[j - 1].index + 1)
+			j++;
+		rc = dp_map_add(d, pa[i].pfn * psz, (j - i) * psz, sec[S_PAGES].off + pa[i].index * psz, err);
+		i = j;
+	}
+	free(pa);
+	if (rc)
+		return rc;
+
+	const char *kind = magic == XC_CORE_MAGIC_HVM ? "HVM" : "PV";
+	dp_set_variant(d, "Xen dump-core (xl/xm dump-core), ELF64 %s-endian, %s guest, frames in %s", x.be ? "big" : "little",
+		       kind, want[p2m ? S_P2M : S_PFN]);
+	dp_add_detail(d, "xen header", "magic 0x%llx (%s), %llu vcpus, %llu pages of %llu bytes",
+		      (unsigned long long)magic, kind, (unsigned long long)nvcpu, (unsigned long long)npages,
+		      (unsigned long long)psz);
+	if (have_fmt)
+		dp_add_detail(d, "format version", "%llu.%llu", (unsigned long long)(fmt >> 32),
+			      (unsigned long long)(fmt & 0xffffffffu));
+	dp_add_detail(d, "xen_pages", "%llu bytes at offset %llu", (unsigned long long)sec[S_PAGES].size,
+		      (unsigned long long)sec[S_PAGES].off);
+	if (padding)
+		dp_add_detail(d, "padding", "%llu entries with the invalid-frame marker (all ones): not guest pages",
+			      (unsigned long long)padding);
+	return dp_map_finish(d, err);
+}
+
+const struct dp_format_ops xen_ops = {
+	.name = "xen-xc-core",
+	.description = "Xen domain core (xl dump-core / xm dump-core ELF with .xen_pages)",
+	.probe = xen_probe,
+	.open = xen_open,
+};

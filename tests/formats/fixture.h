@@ -1,0 +1,431 @@
+/*
+ * Shared by the fixture builders (tests/formats/mk*.c): a guest model built
+ * from a text spec, the expected analysis of that model, and a map of the
+ * fields a builder wrote (so that tests can damage exactly one of them).
+ *
+ * Spec lines ('#' starts a comment):
+ *   ram PFN N CONTENT        N present frames from PFN
+ *   bytes ADDR LEN CONTENT   a byte range (LiME): frames it covers only partly
+ *                            read as zero in the rest
+ *   absent PFN N             frames of guest RAM the file does not store
+ *   mmio PFN N               a device range (VirtualBox): not RAM
+ *   KEY VALUE                a builder option
+ * CONTENT: zero | same:K | seq:K | cycle:K:M | ids:A,B,C...  Page K > 0 is
+ * 4096 pseudo-random bytes seeded with K, page 0 is all zero.
+ *
+ * Expectations (--expect FILE): "pages N", "absent N", "zero N",
+ * "nonzero N", "distinct N", "intra N", "partial N", then "range START
+ * PAGES STATE" per run of frames, computed from the model alone.
+ */
+#ifndef FIXTURE_H
+#define FIXTURE_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FX_PS 4096u
+
+static inline void fx_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+static inline void fx_die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "fixture: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+	exit(2);
+}
+
+static inline void *fx_alloc(size_t n)
+{
+	void *p = calloc(1, n ? n : 1);
+	if (!p)
+		fx_die("out of memory");
+	return p;
+}
+
+/* deterministic page contents */
+static inline void fx_fill(uint64_t id, uint8_t *p, size_t n)
+{
+	if (id == 0) {
+		memset(p, 0, n);
+		return;
+	}
+	uint64_t x = id * 0x9E3779B97F4A7C15ull ^ 0xD1B54A32D192ED03ull;
+	for (size_t i = 0; i < n; i += 8) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		for (size_t k = 0; k < 8 && i + k < n; k++)
+			p[i + k] = (uint8_t)(x >> (8 * k));
+	}
+}
+
+/* ---- model ---- */
+enum { FX_DATA, FX_ABSENT, FX_MMIO };
+
+struct fx_seg {                   /* as written in the spec, in order */
+	int kind;
+	uint64_t addr, len;       /* bytes */
+	char content[256];
+};
+
+struct fx_frame {
+	uint64_t pfn;
+	uint8_t *data;            /* FX_PS bytes, NULL when absent */
+	uint32_t cov;             /* bytes covered by data */
+	int absent;
+};
+
+struct fx_opt {
+	char key[64], val[256];
+};
+
+struct fx_model {
+	struct fx_seg *seg;
+	size_t nseg;
+	struct fx_opt *opt;
+	size_t nopt;
+};
+
+static inline uint64_t fx_num(const char *s)
+{
+	char *e;
+	errno = 0;
+	unsigned long long v = strtoull(s, &e, 0);
+	if (errno || *e)
+		fx_die("bad number '%s'", s);
+	return v;
+}
+
+/* content id of page i of a segment */
+static inline uint64_t fx_content_id(const char *c, uint64_t i, uint64_t n)
+{
+	if (strcmp(c, "zero") == 0)
+		return 0;
+	if (strncmp(c, "same:", 5) == 0)
+		return fx_num(c + 5);
+	if (strncmp(c, "seq:", 4) == 0)
+		return fx_num(c + 4) + i;
+	if (strncmp(c, "cycle:", 6) == 0) {
+		char buf[64];
+		snprintf(buf, sizeof buf, "%s", c + 6);
+		char *colon = strchr(buf, ':');
+		if (!colon)
+			fx_die("cycle:K:M expected, got '%s'", c);
+		*colon = 0;
+		uint64_t k = fx_num(buf), m = fx_num(colon + 1);
+		return m ? k + i % m : k;
+	}
+	if (strncmp(c, "ids:", 4) == 0) {
+		const char *p = c + 4;
+		for (uint64_t k = 0; k < i; k++) {
+			p = strchr(p, ',');
+			if (!p)
+				fx_die("ids list '%s' shorter than %llu", c, (unsigned long long)n);
+			p++;
+		}
+		char buf[32];
+		size_t l = strcspn(p, ",");
+		if (l >= sizeof buf)
+			fx_die("bad ids list");
+		memcpy(buf, p, l);
+		buf[l] = 0;
+		return fx_num(buf);
+	}
+	fx_die("unknown content '%s'", c);
+}
+
+static inline void fx_read_spec(const char *path, struct fx_model *m)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		fx_die("%s: %s", path, strerror(errno));
+	char line[1024];
+	memset(m, 0, sizeof *m);
+	m->seg = fx_alloc(1024 * sizeof *m->seg);
+	m->opt = fx_alloc(256 * sizeof *m->opt);
+	while (fgets(line, sizeof line, f)) {
+		char *h = strchr(line, '#');
+		if (h)
+			*h = 0;
+		char a[64] = "", b[256] = "", c[256] = "", d[256] = "";
+		int n = sscanf(line, "%63s %255s %255s %255s", a, b, c, d);
+		if (n <= 0)
+			continue;
+		if (strcmp(a, "ram") == 0 || strcmp(a, "absent") == 0 || strcmp(a, "mmio") == 0 ||
+		    strcmp(a, "bytes") == 0) {
+			if (m->nseg >= 1024)
+				fx_die("too many segments");
+			struct fx_seg *s = &m->seg[m->nseg++];
+			bool bytes = strcmp(a, "bytes") == 0;
+			s->kind = a[0] == 'a' ? FX_ABSENT : a[0] == 'm' ? FX_MMIO : FX_DATA;
+			if (n < 3 || ((s->kind == FX_DATA) && n < 4))
+				fx_die("bad line: %s", line);
+			s->addr = bytes ? fx_num(b) : fx_num(b) * FX_PS;
+			s->len = bytes ? fx_num(c) : fx_num(c) * FX_PS;
+			snprintf(s->content, sizeof s->content, "%s", s->kind == FX_DATA ? d : "zero");
+		} else {
+			if (m->nopt >= 256)
+				fx_die("too many options");
+			snprintf(m->opt[m->nopt].key, sizeof m->opt[0].key, "%s", a);
+			snprintf(m->opt[m->nopt].val, sizeof m->opt[0].val, "%s", b);
+			m->nopt++;
+		}
+	}
+	fclose(f);
+}
+
+static inline void fx_free_model(struct fx_model *m)
+{
+	free(m->seg);
+	free(m->opt);
+	memset(m, 0, sizeof *m);
+}
+
+static inline const char *fx_opt(const struct fx_model *m, const char *key, const char *def)
+{
+	for (size_t i = m->nopt; i-- > 0;)
+		if (strcmp(m->opt[i].key, key) == 0)
+			return m->opt[i].val;
+	return def;
+}
+
+static inline uint64_t fx_optn(const struct fx_model *m, const char *key, uint64_t def)
+{
+	const char *v = fx_opt(m, key, NULL);
+	return v ? fx_num(v) : def;
+}
+
+/* The bytes of segment s from offset o (within the segment), n bytes. */
+static inline void fx_seg_bytes(const struct fx_seg *s, uint64_t o, uint8_t *out, size_t n)
+{
+	uint8_t page[FX_PS];
+	uint64_t npages = (s->len + FX_PS - 1) / FX_PS;
+	while (n) {
+		/* content pages are aligned to the segment's start */
+		uint64_t i = o / FX_PS, in = o % FX_PS;
+		fx_fill(fx_content_id(s->content, i, npages), page, FX_PS);
+		size_t k = FX_PS - in < n ? (size_t)(FX_PS - in) : n;
+		memcpy(out, page + in, k);
+		out += k;
+		o += k;
+		n -= k;
+	}
+}
+
+/* ---- expected frames ---- */
+static inline int fx_cmp_frame_pfn(const void *a, const void *b)
+{
+	const struct fx_frame *x = a, *y = b;
+	return x->pfn < y->pfn ? -1 : x->pfn > y->pfn;
+}
+
+static inline int fx_cmp_data(const void *a, const void *b)
+{
+	const struct fx_frame *const *x = a, *const *y = b;
+	return memcmp((*x)->data, (*y)->data, FX_PS);
+}
+
+/* Frames of the model: data segments first (they win), absent ones after;
+ * frames shared by two byte ranges are merged. */
+static inline struct fx_frame *fx_frames(const struct fx_model *m, size_t *nout)
+{
+	size_t cap = 16, n = 0;
+	struct fx_frame *f = fx_alloc(cap * sizeof *f);
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < m->nseg; i++) {
+			const struct fx_seg *s = &m->seg[i];
+			if ((pass == 0) != (s->kind == FX_DATA) || s->kind == FX_MMIO)
+				continue;
+			uint64_t a = s->addr, b = s->addr + s->len;
+			for (uint64_t pfn = a / FX_PS; pfn * FX_PS < b; pfn++) {
+				uint64_t fa = pfn * FX_PS > a ? pfn * FX_PS : a;
+				uint64_t fb = (pfn + 1) * FX_PS < b ? (pfn + 1) * FX_PS : b;
+				size_t k;
+				for (k = 0; k < n && f[k].pfn != pfn; k++)
+					;
+				if (k == n) {
+					if (n == cap) {
+						cap *= 2;
+						f = realloc(f, cap * sizeof *f);
+						if (!f)
+							fx_die("out of memory");
+					}
+					memset(&f[n], 0, sizeof f[n]);
+					f[n].pfn = pfn;
+					f[n].absent = s->kind != FX_DATA;
+					if (s->kind == FX_DATA)
+						f[n].data = fx_alloc(FX_PS);
+					n++;
+				} else if (s->kind != FX_DATA || f[k].absent) {
+					continue; /* first description wins */
+				}
+				if (s->kind == FX_DATA) {
+					fx_seg_bytes(s, fa - a, f[k].data + (fa - pfn * FX_PS), (size_t)(fb - fa));
+					f[k].cov += (uint32_t)(fb - fa);
+				}
+			}
+		}
+	qsort(f, n, sizeof *f, fx_cmp_frame_pfn);
+	*nout = n;
+	return f;
+}
+
+static inline void fx_write_expect(const struct fx_model *m, const char *path)
+{
+	size_t n;
+	struct fx_frame *f = fx_frames(m, &n);
+	uint64_t pages = 0, absent = 0, zero = 0, partial = 0;
+	const struct fx_frame **nz = fx_alloc(n * sizeof *nz);
+	size_t nnz = 0;
+	static const uint8_t zpage[FX_PS];
+	for (size_t i = 0; i < n; i++) {
+		if (f[i].absent) {
+			absent++;
+			continue;
+		}
+		pages++;
+		if (f[i].cov < FX_PS)
+			partial++;
+		if (memcmp(f[i].data, zpage, FX_PS) == 0)
+			zero++;
+		else
+			nz[nnz++] = &f[i];
+	}
+	qsort(nz, nnz, sizeof *nz, fx_cmp_data);
+	uint64_t distinct = 0;
+	for (size_t i = 0; i < nnz; i++)
+		if (i == 0 || memcmp(nz[i]->data, nz[i - 1]->data, FX_PS) != 0)
+			distinct++;
+	FILE *o = fopen(path, "w");
+	if (!o)
+		fx_die("%s: %s", path, strerror(errno));
+	fprintf(o, "pages %llu\nabsent %llu\nzero %llu\nnonzero %llu\ndistinct %llu\nintra %llu\npartial %llu\n",
+		(unsigned long long)pages, (unsigned long long)absent, (unsigned long long)zero,
+		(unsigned long long)nnz, (unsigned long long)distinct, (unsigned long long)(nnz - distinct),
+		(unsigned long long)partial);
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		while (j < n && f[j].pfn == f[j - 1].pfn + 1 && f[j].absent == f[i].absent)
+			j++;
+		fprintf(o, "range %llu %llu %s\n", (unsigned long long)(f[i].pfn * FX_PS), (unsigned long long)(j - i),
+			f[i].absent ? "absent" : "data");
+		i = j;
+	}
+	fclose(o);
+	for (size_t i = 0; i < n; i++)
+		free(f[i].data);
+	free(f);
+	free(nz);
+}
+
+/* ---- output buffer and field map ---- */
+struct fx_buf {
+	uint8_t *p;
+	size_t len, cap;
+	FILE *map;                /* "NAME OFFSET SIZE" lines, or NULL */
+};
+
+static inline void fx_reserve(struct fx_buf *b, size_t n)
+{
+	if (b->len + n <= b->cap)
+		return;
+	while (b->len + n > b->cap)
+		b->cap = b->cap ? b->cap * 2 : 65536;
+	b->p = realloc(b->p, b->cap);
+	if (!b->p)
+		fx_die("out of memory");
+}
+
+static inline size_t fx_put(struct fx_buf *b, const void *p, size_t n)
+{
+	fx_reserve(b, n);
+	size_t at = b->len;
+	if (p)
+		memcpy(b->p + at, p, n);
+	else
+		memset(b->p + at, 0, n);
+	b->len += n;
+	return at;
+}
+
+static inline void fx_field(struct fx_buf *b, const char *name, size_t off, size_t size)
+{
+	if (b->map)
+		fprintf(b->map, "%s %zu %zu\n", name, off, size);
+}
+
+static inline void fx_set_le(uint8_t *p, uint64_t v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline void fx_set_be(uint8_t *p, uint64_t v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		p[n - 1 - i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline size_t fx_le(struct fx_buf *b, uint64_t v, unsigned n)
+{
+	uint8_t t[8];
+	fx_set_le(t, v, n);
+	return fx_put(b, t, n);
+}
+
+static inline void fx_align(struct fx_buf *b, size_t a)
+{
+	while (b->len % a)
+		fx_put(b, NULL, 1);
+}
+
+static inline void fx_write_file(const char *path, const void *p, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f || (n && fwrite(p, 1, n, f) != n) || fclose(f) != 0)
+		fx_die("%s: cannot write", path);
+}
+
+/* Common command line: mkX SPEC OUT [--expect FILE] [--map FILE] */
+struct fx_args {
+	const char *spec, *out, *expect, *map;
+};
+
+static inline void fx_args(int argc, char **argv, struct fx_args *a)
+{
+	memset(a, 0, sizeof *a);
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--expect") == 0 && i + 1 < argc)
+			a->expect = argv[++i];
+		else if (strcmp(argv[i], "--map") == 0 && i + 1 < argc)
+			a->map = argv[++i];
+		else if (!a->spec)
+			a->spec = argv[i];
+		else if (!a->out)
+			a->out = argv[i];
+		else
+			fx_die("usage: %s SPEC OUT [--expect FILE] [--map FILE]", argv[0]);
+	}
+	if (!a->spec || !a->out)
+		fx_die("usage: %s SPEC OUT [--expect FILE] [--map FILE]", argv[0]);
+}
+
+static inline FILE *fx_open_map(const struct fx_args *a)
+{
+	if (!a->map)
+		return NULL;
+	FILE *f = fopen(a->map, "w");
+	if (!f)
+		fx_die("%s: %s", a->map, strerror(errno));
+	return f;
+}
+
+#endif

@@ -1,0 +1,152 @@
+#!/bin/sh
+# kdump-compressed dumps built from specs (mkkdump, with the real zlib, lzo,
+# snappy and zstd libraries): every codec, 32/64-bit and both byte orders,
+# header versions 0-7, block sizes, the shared zero page, filtered and
+# never-written pages, the flattened framing, split dumps, streams.  The
+# numbers are known by construction; every file libkdumpfile can open is
+# also compared page by page with it (tests/tools/kdiff).
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/common.sh"
+[ -x "$MK/mkkdump" ] || bail "fixture builder not built (make tests-build)"
+KD=$TB/tools/kdiff
+cd "$TMPD" || exit 1
+
+# 14 frames: 1,2,0,1 | hole | filtered | 3, u4 (stored raw), 0, 5, 5 | 2 holes | 6
+# present 10 (zero 2), absent 1, distinct {1,2,3,4,5,6} = 6, intra 2
+cat > base.spec <<'EOF'
+pages 1,2,0,1,-,x,3,u4,0,5,5,-,-,6
+EOF
+mk() { # NAME SPEC-LINES...: build NAME from base.spec plus lines
+	_n=$1; shift
+	{ cat base.spec; for _l in "$@"; do echo "$_l"; done; } > "$_n.spec"
+	"$MK/mkkdump" "$_n.spec" "$_n" --expect "$_n.exp" --map "$_n.map"
+}
+# counts (CSV) against the builder's expectation; check_expect also compares
+# ranges and --info, and is used for a representative subset (it is slower)
+counts_ok() { # NAME EXPECT DESCRIPTION [options]
+	_n=$1 _e=$2 _desc=$3; shift 3
+	_want=$(awk '$1 ~ /^(pages|absent|zero|nonzero|distinct|intra)$/ { v[$1] = $2 }
+		END { print v["pages"] "," v["absent"] "," v["zero"] "," v["nonzero"] "," v["distinct"] "," v["intra"] }' "$_e")
+	_got=$("$DA" -q --csv "$@" "$_n" 2>/dev/null | sed -n 2p | cut -d, -f3-8)
+	is "$_got" "$_want" "$_desc"
+}
+kdiff_ok() { # DESCRIPTION FILE [PARTS...]: libkdumpfile reads the same bytes
+	_desc=$1; shift
+	[ -x "$KD" ] || { ok 0 "$_desc # SKIP libkdumpfile (libkdumpfile-dev) missing"; return; }
+	_out=$("$KD" "$@" 2>&1)
+	_rc=$?
+	[ $_rc -eq 77 ] && { ok 0 "$_desc # SKIP libkdumpfile cannot open it"; return; }
+	[ $_rc -eq 0 ] || echo "$_out" | sed 's/^/# /'
+	ok $_rc "$_desc"
+}
+
+for codec in zlib lzo snappy zstd raw; do
+	for bits in 64 32; do
+		for endian in le be; do
+			n=k-$codec-$bits-$endian
+			mk "$n" "codec $codec" "bits $bits" "endian $endian"
+			if [ "$bits-$endian" = 64-le ] || [ "$codec" = zlib ]; then
+				check_expect "$n" "$n.exp" "$codec, $bits-bit $endian: counts and ranges"
+			else
+				counts_ok "$n" "$n.exp" "$codec, $bits-bit $endian: counts"
+			fi
+			kdiff_ok "$codec, $bits-bit $endian: same bytes as libkdumpfile" "$n"
+		done
+	done
+done
+like "$(info_line k-snappy-64-le 'pages stored')" "^0 zlib, 0 lzo, 7 snappy, 0 zstd, 1 uncompressed, 2 shared zero page" \
+	"--info counts the pages per codec"
+like "$(info_line k-zstd-32-be variant)" "^kdump-compressed v6, 32-bit big-endian ppc, zstd pages" "--info: variant names version, layout, codec"
+is "$(info_line k-zlib-64-le format)" kdump "detected as kdump"
+is "$(info_line k-zlib-64-le 'header version')" 6 "--info: header version"
+
+# header versions: 0 has no sub header, 1 dump level, 2 split, 3 vmcoreinfo, 6 64-bit frame numbers
+for v in 0 1 2 3 4 5 6; do
+	mk v$v "version $v"
+	counts_ok v$v v$v.exp "header version $v"
+done
+mk v7 "version 7"
+counts_ok v7 v7.exp "header version 7 (newer than known) is read as 6"
+like "$(info_line v7 warning)" "header version 7 is newer than 6" "version 7: warned"
+kdiff_ok "version 1: same bytes as libkdumpfile" v1
+kdiff_ok "version 4: same bytes as libkdumpfile" v4
+
+# 32-bit sub header with 64-bit fields 8-aligned (ARM, MIPS makedumpfile)
+mk pad "bits 32" "sub pad" "machine armv7l"
+check_expect pad pad.exp "32-bit padded sub header (ARM)"
+like "$(info_line pad 'header layout')" "padded sub header" "--info says which sub header layout"
+mk pack "bits 32" "machine armv7l"
+counts_ok pack pack.exp "32-bit packed sub header (i386, QEMU)"
+
+# block sizes: frames are blocks; --page-size=4096 splits them
+mk b16k "block 16384"
+check_expect b16k b16k.exp "16 KiB blocks"
+kdiff_ok "16 KiB blocks: same bytes as libkdumpfile" b16k
+mk b64k "block 65536" "codec zstd"
+check_expect b64k b64k.exp "64 KiB blocks (QEMU aarch64 style)"
+is "$("$DA" -q --csv --page-size=4096 b64k 2>/dev/null | sed -n 2p)" "b64k,kdump,160,16,32,128,96,32,,393216" \
+	"64 KiB blocks read as 4 KiB frames: 16 frames per block"
+"$DA" -q --page-size=131072 b64k > /dev/null 2> big.err
+is "$?:$(cat big.err)" "1:dedup-analyze: b64k: page size 131072 is larger than this dump's block size 65536: analyze with 65536 or less" \
+	"frames larger than a block are refused"
+
+# zero pages stored like any other page; descriptors never written (ENOSPC)
+mk nz nozeropage
+counts_ok nz nz.exp "no shared zero page: zero pages found by content"
+mk inc "incomplete 2"
+check_expect inc inc.exp "incomplete dump: unwritten descriptors are absent"
+like "$("$DA" --info inc 2>/dev/null)" "warning: incomplete dump \(header says so\): 2 page descriptor" "incomplete dump: warned"
+kdiff_ok "incomplete dump: absent where libkdumpfile has no data" inc
+
+# old diskdump: one bitmap (nothing filtered)
+cat > dd.spec <<'EOF'
+pages 1,2,0,1,-,3,u4,0,5,5,-,-,6
+diskdump
+EOF
+"$MK/mkkdump" dd.spec dd --expect dd.exp
+counts_ok dd dd.exp "DISKDUMP signature, single bitmap"
+
+# dump level: filtered frames are absent, never zero; the warning says so
+mk l31 "level 31"
+check_expect l31 l31.exp "dump level 31: filtered frame counted as absent"
+like "$(info_line l31 'dump level')" "^31 \(filtered out: cache, cache-private, user, free; zero pages stored once and shared\)" \
+	"--info: dump level and what it filtered"
+like "$(info_line l31 warning)" "dump level 31 .*1 frame\(s\) of RAM are not in the file.*absent.*biased" \
+	"--info: warns that the numbers are biased"
+like "$("$DA" --json l31 2>/dev/null)" '"absent_pages": 1,' "JSON reports the absent page"
+kdiff_ok "dump level 31: same bytes, absent where libkdumpfile has no data" l31
+
+# the flattened framing: in order, shuffled with a rewritten header, piped, compressed
+mk flat flat
+check_expect flat flat.exp "flattened: counts and ranges"
+is "$(info_line flat format)" kdump-flattened "detected as kdump-flattened"
+like "$(info_line flat flattened)" "^format version 1, [0-9]+ record\(s\)$" "--info: flattened version and records"
+mk flatsh flat shuffle "codec lzo"
+counts_ok flatsh flatsh.exp "flattened, records out of order, a later record overwrites an earlier one"
+want=$("$DA" -q --csv flat 2>/dev/null | tail -n 1)
+is "$(cat flat | "$DA" -q --csv - 2>/dev/null | tail -n 1)" "$want" "flattened from a pipe"
+gzip -c flat > flat.gz
+is "$("$DA" -q --csv flat.gz 2>/dev/null | tail -n 1)" "$want" "flattened, gzip-compressed"
+like "$(info_line flat.gz input)" "temporary copy" "--info: a stream is read through a temporary copy"
+gzip -c k-zstd-64-le > kz.gz
+is "$("$DA" -q --csv kz.gz 2>/dev/null | tail -n 1)" "$("$DA" -q --csv k-zstd-64-le 2>/dev/null | tail -n 1)" \
+	"kdump-compressed, gzip-compressed"
+is "$(cat k-lzo-32-be | "$DA" -q --csv - 2>/dev/null | tail -n 1)" "$("$DA" -q --csv k-lzo-32-be 2>/dev/null | tail -n 1)" \
+	"kdump-compressed from a pipe"
+
+# split dumps: one dump in three files
+mk sp "split 3" "level 31"
+check_expect sp.1 sp.exp "split dump: the first part reads all three"
+like "$(info_line sp.1 'split part')" "^sp.1: frames 0..4, 4 descriptors" "--info lists the parts"
+kdiff_ok "split dump: same bytes as libkdumpfile reading the three files" sp.1 sp.2 sp.3
+damaged sp.2 "a later part given alone" "part 4..9 of a split dump: its first part .*sp.1 reads all parts"
+mkdir lone && cp sp.1 sp.3 lone/
+damaged lone/sp.1 "a part missing" "split dump: no part holds frames 4..9 .found 2 part"
+NDAMAGED=0
+
+# any number of workers
+for j in 1 2 3; do
+	is "$("$DA" -q --csv -j $j k-zlib-64-le flat sp.1 b16k 2>/dev/null)" \
+	   "$("$DA" -q --csv -j 2 k-zlib-64-le flat sp.1 b16k 2>/dev/null)" "-j $j gives identical results"
+done
+done_testing

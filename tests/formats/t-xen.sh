@@ -1,0 +1,106 @@
+#!/bin/sh
+# Xen dump-core (xl/xm dump-core ELF with sections): .xen_pfn and .xen_p2m,
+# any entry order, the invalid-frame marker, both byte orders, larger pages,
+# page bytes compared with libkdumpfile, and damaged files.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/common.sh"
+[ -x "$MK/mkxen" ] || bail "fixture builder not built (make tests-build)"
+cd "$TMPD" || exit 1
+
+cat > base.spec <<'EOF'
+ram 0 8 seq:1
+ram 0x20 4 cycle:50:2
+ram 0x100000 3 ids:0,7,7
+EOF
+mk() { # mk NAME OPTION-LINES...
+	_n=$1
+	shift
+	{ cat base.spec; for l in "$@"; do echo "$l"; done; } > "$_n.spec"
+	"$MK/mkxen" "$_n.spec" "$_n.core" --expect "$_n.exp" --map "$_n.map"
+}
+mk hvm
+mk hvm-shuf "order shuffle"
+mk hvm-rev "order reverse"
+mk pv "table p2m" "order shuffle"
+mk pad "padding 3"
+mk pvpad "table p2m" "padding 2"
+mk be "endian be"
+mk bepv "endian be" "table p2m" "order reverse"
+mk nofmt "format none"
+cat > big.spec <<'EOF2'
+ram 0 4 seq:1
+ram 0x40 2 cycle:60:3
+pagesize 8192
+order shuffle
+EOF2
+"$MK/mkxen" big.spec big.core --expect big.exp
+for n in hvm hvm-shuf hvm-rev pv pad pvpad be bepv nofmt; do
+	check_expect "$n.core" "$n.exp" "$n: counts and ranges"
+done
+check_expect big.core big.exp "8 KiB Xen pages read as 4 KiB frames" --page-size=4096
+is "$(info_line big.core 'page size')" "8192 (the dump records 8192)" "8 KiB pages: the dump's page size by default"
+
+is "$(info_line hvm.core format)" xen-xc-core "detected as xen-xc-core (before the ELF back end)"
+like "$(info_line hvm.core variant)" "^Xen dump-core \(xl/xm dump-core\), ELF64 little-endian, HVM guest, frames in \.xen_pfn" "HVM variant"
+like "$(info_line pv.core variant)" "PV guest, frames in \.xen_p2m" "PV variant"
+like "$(info_line be.core variant)" "ELF64 big-endian" "big-endian variant"
+like "$(info_line hvm.core 'xen header')" "magic 0xf00febee \(HVM\), 1 vcpus, 15 pages of 4096 bytes" "--info shows the Xen header"
+is "$(info_line hvm.core 'format version')" "0.1" "--info shows the format version"
+like "$(info_line pad.core padding)" "^3 entries with the invalid-frame marker" "invalid-frame entries are reported"
+like "$(info_line pad.core 'xen header')" "18 pages" "padding entries are in the header count"
+like "$(info_line nofmt.core warning)" "no format-version note" "missing format note: warning"
+is "$(info_line hvm.core ranges | head -1)" "" "(ranges listed below)"
+is "$("$DA" --info hvm.core | grep -c '^    0x')" 3 "--info lists 3 ranges"
+
+# the same pages through libkdumpfile
+if [ -x "$MK/kdfcmp" ]; then
+	for n in hvm hvm-shuf pv pad pvpad; do
+		out=$("$MK/kdfcmp" "$n.core" kphys)
+		rc=$?
+		if [ $rc -eq 77 ]; then
+			ok 0 "# SKIP libkdumpfile cannot open $n: $out"
+		else
+			is "$rc $out" "0 compared 15 pages, 0 differ, 0 unreadable, 0 of 3 holes readable; libkdumpfile page map $(echo "$out" | sed -n 's/.*page map \(-*[0-9]*\).*/\1/p'), libdumpparse 15" "$n: page bytes equal libkdumpfile's"
+		fi
+	done
+else
+	ok 0 "# SKIP libkdumpfile comparison: kdfcmp not built"
+fi
+
+# an ELF core with program headers is still the ELF back end's
+printf '' > /dev/null
+# ---- damaged cores ----
+M=hvm.map P=pv.map
+size=$(wc -c < hvm.core)
+truncated hvm.core 40 "inside the ELF header" "ELF header.*(file ends|shorter than an ELF header)"
+truncated hvm.core $(( $(field $M sh.pages) + 10 )) "inside the section headers" "section header table .* runs past the end"
+truncated hvm.core $(( $(field $M pages) + 3 * 4096 )) "inside .xen_pages (section table lost)" "runs past the end"
+v=$(variant hvm.core pagesoff); poke "$v" $(field $M sh.pages.offset) $((size - 8192)) 8; damaged "$v" ".xen_pages past the end" "section \.xen_pages .* runs past the end of the file"
+v=$(variant hvm.core pageswrap); poke "$v" $(field $M sh.pages.offset) 0xfffffffffffffff0 8; damaged "$v" "section offset + size overflows" "section \.xen_pages: offset .* overflows"
+v=$(variant hvm.core shentsize); poke "$v" $(field $M ehdr.shentsize) 40 2; damaged "$v" "section header size 40" "section header size 40, expected 64"
+v=$(variant hvm.core shstrndx); poke "$v" $(field $M ehdr.shstrndx) 6 2; damaged "$v" "name table index past the sections" "name table index 6 is not below the 6 sections"
+v=$(variant hvm.core shoffbig); poke "$v" $(field $M ehdr.shoff) $((size * 4)) 8; damaged "$v" "section headers past the end" "section header table .* runs past the end"
+v=$(variant hvm.core shofflow); poke "$v" $(field $M ehdr.shoff) 16 8; damaged "$v" "section headers over the ELF header" "overlap the ELF header"
+v=$(variant hvm.core nameoff); poke "$v" $(field $M sh.pages.name) 5000 4; damaged "$v" "section name outside the name table" "name offset 5000 lies outside"
+v=$(variant hvm.core nonote); pokestr "$v" $(( $(field $M strtab) + 1 )) ".note.Xex"; damaged "$v" "no .note.Xen" "lacks the \.note\.Xen section"
+v=$(variant hvm.core both); pokestr "$v" $(( $(field $M strtab) + 11 )) ".xen_p2m"; poke "$v" $(( $(field $M strtab) + 19 )) 0 1; damaged "$v" ".xen_pfn and .xen_p2m" "exactly one of \.xen_pfn and \.xen_p2m; this one has both"
+v=$(variant hvm.core neither); pokestr "$v" $(( $(field $M strtab) + 25 )) ".xen_pfx"; damaged "$v" "neither .xen_pfn nor .xen_p2m" "this one has neither"
+v=$(variant hvm.core magic); poke "$v" $(field $M note.hdr.magic) 0xf00febef 8; damaged "$v" "bad header magic" "magic 0xf00febef is neither"
+v=$(variant hvm.core ps1000); poke "$v" $(field $M note.hdr.pagesize) 1000 8; damaged "$v" "page size 1000" "page size 1000 is not a power of two"
+v=$(variant hvm.core ps2g); poke "$v" $(field $M note.hdr.pagesize) 0x80000000 8; damaged "$v" "page size 2 GiB" "page size 2147483648 is not"
+v=$(variant hvm.core npages); poke "$v" $(field $M note.hdr.nrpages) 16 8; damaged "$v" "page count larger than .xen_pages" "\.xen_pages holds .* the header promises 16 pages"
+v=$(variant hvm.core npagesbig); poke "$v" $(field $M note.hdr.nrpages) 0x4000000000000000 8; damaged "$v" "page count overflows" "the header promises 4611686018427387904 pages"
+v=$(variant hvm.core tblsize); poke "$v" $(field $M sh.table.size) 112 8; damaged "$v" ".xen_pfn of the wrong size" "\.xen_pfn holds 112 bytes, expected 15 entries"
+v=$(variant pv.core p2msize); poke "$v" $(field $P sh.table.size) 120 8; damaged "$v" ".xen_p2m of the wrong size" "\.xen_p2m holds 120 bytes, expected 15 entries of 16"
+v=$(variant hvm.core dup); poke "$v" $(field $M entry1) 0 8; damaged "$v" "a frame listed twice" "entries 0 and 1 both hold frame 0x0"
+v=$(variant pv.core dupp2m); poke "$v" $(field $P entry2) "$(python3 -c "import struct;d=open('pv.core','rb').read();print(struct.unpack_from('<Q',d,$(field $P entry0))[0])")" 8; damaged "$v" "a PV frame listed twice" "both hold frame"
+v=$(variant hvm.core pfnhuge); poke "$v" $(field $M entry3) 0x10000000000000 8; damaged "$v" "frame beyond the address space" "entry 3: frame 0x10000000000000 lies beyond"
+v=$(variant hvm.core fmt10); poke "$v" $(field $M note.fmt.version) 0x100000000 8; damaged "$v" "format version 1.0" "format version 1\.0: only 0\.x is known"
+v=$(variant hvm.core descbig); poke "$v" $(field $M note.hdr.descsz) 0x7ffffff0 4; damaged "$v" "note past its section" "runs past the \.note\.Xen section"
+v=$(variant hvm.core descsmall); poke "$v" $(field $M note.hdr.descsz) 16 4; damaged "$v" "header note too short" "header note has 16 bytes, expected 32|runs past"
+v=$(variant hvm.core notetype); poke "$v" $(field $M sh.note.type) 1 4; damaged "$v" ".note.Xen not SHT_NOTE" "type 1, not SHT_NOTE"
+v=$(variant hvm.core elf32); poke "$v" 4 1 1; damaged "$v" "ELF32 without program headers" "Xen dump-core is always ELF64|ELF"
+v=$(variant hvm.core withphdr); poke "$v" $(field $M ehdr.phnum) 1 2; damaged "$v" "program header count 1: not Xen, bad ELF" "program header"
+echo "# $NDAMAGED damaged cores"
+[ "$NDAMAGED" -ge 20 ]; ok $? "at least 20 damaged variants ($NDAMAGED)"
+done_testing
