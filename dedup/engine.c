@@ -354,6 +354,8 @@ static int finish_dump(struct dd_engine *e, const char *name, struct dd_dump_sta
 			return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory for the page map");
 		}
 		for (unsigned i = 0; i < nw; i++) {
+			if (!ws[i].n)
+				continue; /* a worker that saw no page has no arrays */
 			memcpy(dd.pfn + dd.npages, ws[i].pfn, ws[i].n * sizeof *dd.pfn);
 			memcpy(dd.pid + dd.npages, ws[i].id, ws[i].n * sizeof *dd.pid);
 			dd.npages += ws[i].n;
