@@ -96,7 +96,8 @@ struct dd_progress {
 typedef void (*dd_progress_fn)(const struct dd_progress *p, void *arg);
 
 /* ---- what the engine keeps per dump, on request ---- */
-enum { DD_COLLECT_IDS = 1, DD_COLLECT_PAGES = 2 };
+/* CLASS: classify each new content (top contents report, fingerprints) */
+enum { DD_COLLECT_IDS = 1, DD_COLLECT_PAGES = 2, DD_COLLECT_CLASS = 4 };
 #define DD_ID_ZERO 0xFFFFFFFFu /* page map: a zero page */
 #define DD_SPACE_SHIFT 52      /* page map frames: address space above this bit */
 

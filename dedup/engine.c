@@ -52,10 +52,22 @@ struct job {
 	bool have_err;
 };
 
+/* Recently seen contents of one worker: further copies are counted here
+ * and added to the table in one call, so that the most common contents
+ * (one page repeated thousands of times) do not make every thread queue on
+ * the same shard lock. */
+#define HOT_SLOTS 256
+struct hot {
+	uint8_t key[DD_KEY];
+	uint32_t id, pending;
+	bool used;
+};
+
 struct worker {
 	struct job *j;
 	pthread_t tid;
 	struct dd_dump_stats st;
+	struct hot hot[HOT_SLOTS];
 	/* page map pieces (DD_COLLECT_PAGES) */
 	uint64_t *pfn;
 	uint32_t *id;
@@ -154,6 +166,48 @@ static int note_page(struct worker *w, uint64_t pfn, uint32_t id, struct dp_erro
 	return DP_OK;
 }
 
+static int hot_flush(struct worker *w, struct hot *h)
+{
+	if (h->used && h->pending) {
+		if (dd_table_add_n(w->j->e->table, h->key, DD_CLASS_OTHER, h->pending, NULL) < 0)
+			return -1;
+		h->pending = 0;
+	}
+	return 0;
+}
+
+static int hot_flush_all(struct worker *w)
+{
+	for (size_t i = 0; i < HOT_SLOTS; i++)
+		if (hot_flush(w, &w->hot[i]))
+			return -1;
+	return 0;
+}
+
+/* One copy of `key`: 1 when it is the first copy in this dump, 0 if not, -1
+ * when the table is full. */
+static int add_copy(struct worker *w, const uint8_t *key, const uint8_t *page, size_t len, uint32_t *id)
+{
+	struct hot *h = &w->hot[key[2]];
+	if (h->used && memcmp(h->key, key, DD_KEY) == 0) {
+		if (h->pending == UINT32_MAX && hot_flush(w, h))
+			return -1;
+		h->pending++;
+		*id = h->id;
+		return 0;
+	}
+	if (hot_flush(w, h))
+		return -1;
+	int rc = dd_table_add(w->j->e->table, key, page, len, id);
+	if (rc >= 0) {
+		memcpy(h->key, key, DD_KEY);
+		h->id = *id;
+		h->pending = 0;
+		h->used = true;
+	}
+	return rc;
+}
+
 static int process_chunk(struct worker *w, struct dd_hasher *hs, const struct dp_chunk *c,
 			 struct dp_error *err)
 {
@@ -196,7 +250,7 @@ static int process_chunk(struct worker *w, struct dd_hasher *hs, const struct dp
 		w->st.nonzero_pages++;
 		dd_hasher_page(hs, p, ps, digest);
 		uint32_t id;
-		rc = dd_table_add(j->e->table, digest, p, ps, &id);
+		rc = add_copy(w, digest, (j->e->collect & DD_COLLECT_CLASS) ? p : NULL, ps, &id);
 		if (rc < 0)
 			return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET,
 				       "content table limit reached (out of memory, 2^24 contents in one "
@@ -248,6 +302,10 @@ static void *work(void *arg)
 			set_error(j, &err);
 			break;
 		}
+	}
+	if (!atomic_load(&j->failed) && hot_flush_all(w)) {
+		dp_fail(&err, DP_E_NOMEM, DP_NO_OFFSET, "content table limit reached");
+		set_error(j, &err);
 	}
 out:
 	dp_reader_close(r);

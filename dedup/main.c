@@ -546,6 +546,8 @@ int main(int argc, char **argv)
 		collect |= DD_COLLECT_IDS;
 	if (o.huge || o.save_fp || o.diff)
 		collect |= DD_COLLECT_PAGES;
+	if (o.degree || o.save_fp)
+		collect |= DD_COLLECT_CLASS;
 	dd_engine_collect(e, collect);
 	if (o.progress)
 		dd_engine_set_progress(e, progress, NULL, n);

@@ -136,7 +136,7 @@ void dd_report_json(FILE *f, const struct dd_report *r, const struct dd_analyses
 	fprintf(f, "\n}\n");
 }
 
-static void csv_field(FILE *f, const char *s)
+void dd_csv_field(FILE *f, const char *s)
 {
 	if (!strpbrk(s, ",\"\n\r")) {
 		fputs(s, f);
@@ -158,9 +158,9 @@ void dd_report_csv(FILE *f, const struct dd_report *r)
 		   "inter_pages,min_ram_bytes\n");
 	for (size_t i = 0; i < r->n; i++) {
 		const struct dd_dump_stats *s = &r->rows[i].st;
-		csv_field(f, r->rows[i].path);
+		dd_csv_field(f, r->rows[i].path);
 		fputc(',', f);
-		csv_field(f, r->rows[i].format);
+		dd_csv_field(f, r->rows[i].format);
 		fprintf(f, ",%llu,%llu,%llu,%llu,%llu,%llu,,%llu\n", (unsigned long long)s->pages,
 			(unsigned long long)s->absent_pages, (unsigned long long)s->zero_pages,
 			(unsigned long long)s->nonzero_pages, (unsigned long long)s->distinct_pages,

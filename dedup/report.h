@@ -32,6 +32,8 @@ struct dd_analyses;
 void dd_report_json(FILE *f, const struct dd_report *r, const struct dd_analyses *a);
 void dd_report_csv(FILE *f, const struct dd_report *r);
 void dd_json_string(FILE *f, const char *s);
+/* one CSV field, quoted when it holds a comma, quote or line break */
+void dd_csv_field(FILE *f, const char *s);
 
 
 #include "analysis.h"

@@ -249,21 +249,6 @@ void dd_analyses_json(FILE *f, const struct dd_analyses *a)
 
 /* ---- CSV: one block per analysis, first column names it ---- */
 
-static void csv_name(FILE *f, const char *s)
-{
-	if (!strpbrk(s, ",\"\n\r")) {
-		fputs(s, f);
-		return;
-	}
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
 void dd_analyses_csv(FILE *f, const struct dd_analyses *a)
 {
 	const uint64_t ps = a->page_size;
@@ -307,9 +292,9 @@ void dd_analyses_csv(FILE *f, const struct dd_analyses *a)
 		for (size_t i = 0; i < a->npairs; i++) {
 			const struct dd_pair *p = &a->pairs[i];
 			fprintf(f, "pairs,");
-			csv_name(f, a->names[p->a]);
+			dd_csv_field(f, a->names[p->a]);
 			fputc(',', f);
-			csv_name(f, a->names[p->b]);
+			dd_csv_field(f, a->names[p->b]);
 			fprintf(f, ",%llu,%llu,%llu,%llu,%.6f,%llu\n", (unsigned long long)p->common,
 				(unsigned long long)p->a_pages, (unsigned long long)p->b_pages,
 				(unsigned long long)p->unioned, p->jaccard, (unsigned long long)p->saved_together);
@@ -322,7 +307,7 @@ void dd_analyses_csv(FILE *f, const struct dd_analyses *a)
 			for (size_t i = 0; i < a->nnames; i++) {
 				size_t h = g ? p->naive_host[i] : p->greedy_host[i];
 				fprintf(f, "placement,%s,", g ? "first_fit" : "greedy");
-				csv_name(f, a->names[i]);
+				dd_csv_field(f, a->names[i]);
 				fprintf(f, ",%zu,%llu\n", h, (unsigned long long)(g ? p->naive_mem[h] : p->greedy_mem[h]));
 			}
 	}
@@ -380,9 +365,9 @@ void dd_diff_csv(FILE *f, const struct dd_diff *d, const char *a, const char *b,
 {
 	fprintf(f, "before,after,page_size,unchanged,unchanged_zero,changed,gone,new,before_pages,after_pages,"
 		   "contents_kept,after_contents\n");
-	csv_name(f, a);
+	dd_csv_field(f, a);
 	fputc(',', f);
-	csv_name(f, b);
+	dd_csv_field(f, b);
 	fprintf(f, ",%u,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu\n", ps, (unsigned long long)d->unchanged,
 		(unsigned long long)d->unchanged_zero, (unsigned long long)d->changed, (unsigned long long)d->gone,
 		(unsigned long long)d->added, (unsigned long long)d->before_pages, (unsigned long long)d->after_pages,

@@ -267,8 +267,11 @@ enum dd_class dd_classify(const uint8_t *p, size_t len)
 	for (size_t period = 2; period <= len / 2; period *= 2)
 		if (len % period == 0 && memcmp(p, p + period, len - period) == 0)
 			return DD_CLASS_PATTERN;
-	size_t text = 0;
+	/* text-like: at most a tenth of the bytes outside printable ASCII and
+	 * white space; stop as soon as that is exceeded (binary pages fail fast) */
+	size_t other = 0, limit = len / 10;
 	for (i = 0; i < len; i++)
-		text += (p[i] >= 0x20 && p[i] < 0x7f) || p[i] == '\n' || p[i] == '\r' || p[i] == '\t';
-	return text * 10 >= len * 9 ? DD_CLASS_TEXT : DD_CLASS_OTHER;
+		if (!((p[i] >= 0x20 && p[i] < 0x7f) || p[i] == '\n' || p[i] == '\r' || p[i] == '\t') && ++other > limit)
+			return DD_CLASS_OTHER;
+	return DD_CLASS_TEXT;
 }

@@ -329,8 +329,6 @@ void dp_reader_close(struct dp_reader *r)
 		return;
 	if (r->d->ops->reader_close)
 		r->d->ops->reader_close(r);
-	if (r->held)
-		dp_src_release(r->held, r->heldlen);
 	free(r->buf);
 	free(r->state);
 	free(r->pfns);

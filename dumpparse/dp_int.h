@@ -11,7 +11,7 @@
 #include <stdbool.h>
 
 #define DP_PROBE_BYTES 4096u          /* bytes of the file every probe sees */
-#define DP_UNIT_PAGES 1024u           /* frames per work unit */
+#define DP_UNIT_PAGES 256u            /* frames per work unit: 1 MiB of 4 KiB pages, cache-sized */
 #define DP_STREAM_KEEP (4u << 20)     /* first bytes of a stream kept for header re-reads */
 
 enum dp_probe {
@@ -116,8 +116,6 @@ struct dp_reader {
 	size_t statecap;
 	uint64_t *pfns;
 	size_t pfncap;
-	const uint8_t *held;      /* mapped bytes handed out by the last read, released on the next */
-	size_t heldlen;
 	void *priv;               /* the back end's */
 };
 
@@ -136,6 +134,8 @@ bool dp_src_random(const struct dp_dump *d);
 void dp_src_prefault(const uint8_t *p, size_t len);
 /* mapped input: drop [p, p+len) from this process (the page cache keeps it) */
 void dp_src_release(const uint8_t *p, size_t len);
+/* regular files: read [off, off+len) with pread (thread-safe), bounds checked */
+int dp_src_pread(struct dp_dump *d, uint64_t off, uint8_t *buf, size_t len, struct dp_error *err);
 /* Replace the input by another file (a companion that holds the memory, such
  * as a VMware .vmem): the old source is closed, offsets then refer to the new
  * file, and d->info.compression / file_size / sequential are updated. */

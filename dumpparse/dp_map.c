@@ -367,10 +367,6 @@ int dp_map_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c, struc
 	uint32_t ps = d->info.page_size;
 	int rc;
 
-	if (r->held) {
-		dp_src_release(r->held, r->heldlen);
-		r->held = NULL;
-	}
 	c->pfn = e->pfn + u->first;
 	c->npages = (size_t)u->npages;
 	c->uniform = DP_PAGE_DATA;
@@ -382,18 +378,19 @@ int dp_map_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c, struc
 		uint64_t off = e->off + u->first * ps;
 		size_t len = (size_t)u->npages * ps;
 		c->bytes = len;
-		if (d->src.map) {
-			c->data = dp_src_ptr(d, off, len, "page data", err);
-			if (!c->data)
-				return err->status;
-			dp_src_prefault(c->data, len);
-			r->held = c->data;
-			r->heldlen = len;
-			return DP_OK;
-		}
 		uint8_t *buf = dp_reader_buf(r, len, err);
 		if (!buf)
 			return err->status;
+		if (d->src.map) {
+			/* A copy into this thread's buffer (a unit is 1 MiB, so it
+			 * stays in cache for the zero check and the hash) measured
+			 * 1.8x faster than hashing through the mapping, whose page
+			 * table work costs more than the copy. */
+			if ((rc = dp_src_pread(d, off, buf, len, err)))
+				return rc;
+			c->data = buf;
+			return DP_OK;
+		}
 		if ((rc = dp_src_read(d, off, buf, len, "page data", err)))
 			return rc;
 		c->data = buf;

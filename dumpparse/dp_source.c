@@ -54,10 +54,9 @@ bool dp_src_random(const struct dp_dump *d) { return d->src.map != NULL; }
 
 void dp_src_prefault(const uint8_t *p, size_t len)
 {
-	/* Map a whole unit's page-cache pages in one call instead of taking a
-	 * fault every few pages while hashing; this is most of the cost of
-	 * reading a cached file through a mapping.  Older kernels refuse the
-	 * advice, and then the faults happen as before. */
+	/* Map a range's page-cache pages in one call instead of taking a
+	 * fault every few pages; older kernels refuse the advice, and then
+	 * the faults happen as before. */
 	uintptr_t a = (uintptr_t)p & ~(uintptr_t)4095;
 	size_t l = len + (size_t)((uintptr_t)p - a);
 	madvise((void *)a, l, MADV_POPULATE_READ);
@@ -65,13 +64,32 @@ void dp_src_prefault(const uint8_t *p, size_t len)
 
 void dp_src_release(const uint8_t *p, size_t len)
 {
-	/* Once hashed, a unit's pages need not stay mapped: without this a
+	/* Once read, mapped pages need not stay mapped: without this a
 	 * process that read a 64 GiB dump would show 64 GiB resident.  Only
 	 * whole pages inside the range are dropped (neighbours may be in use). */
 	uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
 	uintptr_t b = ((uintptr_t)p + len) & ~(uintptr_t)4095;
 	if (b > a)
 		madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+int dp_src_pread(struct dp_dump *d, uint64_t off, uint8_t *buf, size_t len, struct dp_error *err)
+{
+	uint64_t end;
+	if (dp_add_overflows(off, len, &end) || end > d->src.size)
+		return dp_fail(err, DP_E_TRUNCATED, (int64_t)off, "page data: %zu bytes at offset %llu lie past the end",
+			       len, (unsigned long long)off);
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = pread(d->src.fd, buf + done, len - done, (off_t)(off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return dp_fail(err, n < 0 ? DP_E_IO : DP_E_TRUNCATED, (int64_t)(off + done), "page data: %s",
+				       n < 0 ? strerror(errno) : "the file shrank while it was read");
+		done += (size_t)n;
+	}
+	return DP_OK;
 }
 
 const char *dp_src_compression(const struct dp_dump *d)
