@@ -156,6 +156,12 @@ uint64_t *dp_reader_pfns(struct dp_reader *r, size_t n, struct dp_error *err);
  * same guest bytes the first one added wins (later duplicates are dropped). */
 int dp_map_add(struct dp_dump *d, uint64_t paddr, uint64_t len, uint64_t off, struct dp_error *err);
 int dp_map_add_absent(struct dp_dump *d, uint64_t paddr, uint64_t len, struct dp_error *err);
+/* Pieces in priority order -> disjoint pieces sorted by address (*outp,
+ * freed by the caller); where pieces cover the same bytes the earlier one
+ * wins and *dropped counts the bytes described again.  Offsets of cut
+ * pieces move with them; absent pieces (off UINT64_MAX) stay absent. */
+int dp_disjoint(const struct dp_map_piece *in, size_t n, struct dp_map_piece **outp, size_t *nout,
+		uint64_t *dropped, struct dp_error *err);
 /* Resolve overlaps, split into frames and units, fill info counts and ranges.
  * Checks every data piece against the file size when it is known. */
 int dp_map_finish(struct dp_dump *d, struct dp_error *err);

@@ -62,16 +62,14 @@ static int cmp_paddr(const void *a, const void *b)
 	return x->paddr < y->paddr ? -1 : x->paddr > y->paddr;
 }
 
-/* Disjoint pieces sorted by paddr; earlier input pieces win overlaps. */
-static int resolve(struct dp_dump *d, struct dp_map_piece **outp, size_t *nout, uint64_t *dropped,
-		   struct dp_error *err)
+int dp_disjoint(const struct dp_map_piece *in, size_t n, struct dp_map_piece **outp, size_t *nout,
+		uint64_t *dropped, struct dp_error *err)
 {
-	size_t n = d->nin;
 	struct dp_map_piece *s = malloc((n ? n : 1) * sizeof *s);
 	if (!s)
 		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
 	if (n)
-		memcpy(s, d->in, n * sizeof *s);
+		memcpy(s, in, n * sizeof *s);
 	qsort(s, n, sizeof *s, cmp_paddr);
 	bool overlap = false;
 	for (size_t i = 1; i < n && !overlap; i++)
@@ -86,7 +84,7 @@ static int resolve(struct dp_dump *d, struct dp_map_piece **outp, size_t *nout, 
 	/* Slow path: insert input pieces in priority order into a sorted set. */
 	size_t cnt = 0, cap = n;
 	for (size_t k = 0; k < n; k++) {
-		struct dp_map_piece p = d->in[k];
+		struct dp_map_piece p = in[k];
 		uint64_t a = p.paddr, b = p.paddr + p.len;
 		/* first existing piece that ends after a */
 		size_t lo = 0, hi = cnt;
@@ -265,7 +263,7 @@ int dp_map_finish(struct dp_dump *d, struct dp_error *err)
 	int rc;
 
 	d->info.page_size = ps;
-	if ((rc = resolve(d, &res, &nres, &dropped, err)))
+	if ((rc = dp_disjoint(d->in, d->nin, &res, &nres, &dropped, err)))
 		return rc;
 	if (dropped)
 		dp_add_detail(d, "overlap", "%llu bytes described more than once (first description used)",

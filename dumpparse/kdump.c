@@ -273,47 +273,33 @@ static int kv_read(const struct kview *v, uint64_t off, void *buf, size_t len, c
 
 /* ---- flattened framing ---- */
 
-/* Later records overwrite earlier ones: insert newest first, keep what is not covered yet. */
+/* Later records overwrite earlier ones: the newest record has priority. */
 static int resolve_overlaps(struct kview *v, struct dp_error *err)
 {
 	size_t n = v->nsegs;
-	struct seg *in = v->segs; /* file order */
-	struct seg *out = NULL;
-	size_t cnt = 0, cap = 0;
-	for (size_t k = n; k-- > 0;) {
-		uint64_t a = in[k].voff, b = in[k].voff + in[k].len;
-		size_t lo = 0, hi = cnt;
-		while (lo < hi) {
-			size_t mid = (lo + hi) / 2;
-			if (out[mid].voff + out[mid].len <= a)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		size_t i = lo;
-		uint64_t pos = a;
-		while (pos < b) {
-			uint64_t gap_end = (i < cnt && out[i].voff < b) ? out[i].voff : b;
-			if (gap_end > pos) {
-				if (dp_grow((void **)&out, &cap, cnt + 1, sizeof *out)) {
-					free(out);
-					return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
-				}
-				memmove(out + i + 1, out + i, (cnt - i) * sizeof *out);
-				out[i] = (struct seg){ pos, gap_end - pos, in[k].foff + (pos - a) };
-				cnt++;
-				i++;
-				pos = gap_end;
-			}
-			if (pos >= b)
-				break;
-			uint64_t ce = out[i].voff + out[i].len;
-			pos = ce < b ? ce : b;
-			i++;
-		}
-	}
+	struct dp_map_piece *in = malloc((n ? n : 1) * sizeof *in), *out = NULL;
+	size_t cnt = 0;
+	uint64_t dropped;
+	if (!in)
+		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
+	for (size_t k = 0; k < n; k++) /* newest first */
+		in[k] = (struct dp_map_piece){ v->segs[n - 1 - k].voff, v->segs[n - 1 - k].len,
+					       v->segs[n - 1 - k].foff };
+	int rc = dp_disjoint(in, n, &out, &cnt, &dropped, err);
 	free(in);
-	v->segs = out;
+	if (rc)
+		return rc;
+	/* cutting records can give more pieces than there were records */
+	struct seg *segs = malloc((cnt ? cnt : 1) * sizeof *segs);
+	if (!segs) {
+		free(out);
+		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
+	}
+	for (size_t k = 0; k < cnt; k++)
+		segs[k] = (struct seg){ out[k].paddr, out[k].len, out[k].off };
+	free(out);
+	free(v->segs);
+	v->segs = segs;
 	v->nsegs = cnt;
 	return DP_OK;
 }

@@ -102,6 +102,20 @@ int main(void)
 	}
 	is_u64(bad, 0, "2000 random layouts match the byte-by-byte reference");
 
+	/* dp_disjoint: a piece cut in the middle by an earlier one gives more
+	 * pieces than went in, each with its own file offset */
+	struct dp_map_piece in2[2] = { { 40, 20, 5000 }, { 0, 100, 1000 } }, *out2 = NULL;
+	size_t n2 = 0;
+	uint64_t dropped2 = 0;
+	struct dp_error e2;
+	ok(dp_disjoint(in2, 2, &out2, &n2, &dropped2, &e2) == DP_OK && n2 == 3, "three pieces out of two");
+	ok(out2 && out2[0].paddr == 0 && out2[0].len == 40 && out2[0].off == 1000 && out2[1].paddr == 40 &&
+		   out2[1].len == 20 && out2[1].off == 5000 && out2[2].paddr == 60 && out2[2].len == 40 &&
+		   out2[2].off == 1060,
+	   "ranges and offsets of the cut pieces");
+	is_u64(dropped2, 20, "bytes described twice");
+	free(out2);
+
 	/* a data piece past the end of a mapped file is truncation */
 	struct dp_dump d;
 	struct dp_error err;
