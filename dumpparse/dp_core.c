@@ -285,6 +285,14 @@ int dp_open(const char *path, const struct dp_options *opt, struct dp_dump **out
 		goto fail;
 	if (!d->info.page_size)
 		d->info.page_size = 4096;
+	/* no kernel uses pages above 1 MiB; a header claiming more is damaged,
+	 * and would make every read unit that many times larger */
+	if (!opt->page_size && d->info.page_size > (1u << 20)) {
+		rc = dp_fail(err, DP_E_UNSUPPORTED, DP_NO_OFFSET,
+			     "the dump declares %u-byte pages (more than 1 MiB): give --page-size to analyze it",
+			     d->info.page_size);
+		goto fail;
+	}
 	if (d->mapped) {
 		d->info.nunits = d->info.sequential ? 0 : d->nunits;
 	}

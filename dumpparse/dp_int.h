@@ -70,12 +70,6 @@ struct dp_extent {
 
 enum { DP_EXT_DATA, DP_EXT_ABSENT, DP_EXT_ASSEMBLED };
 
-struct dp_unit {
-	uint32_t extent;
-	uint64_t first;           /* first frame inside the extent */
-	uint64_t npages;
-};
-
 struct dp_dump {
 	char *path;
 	struct dp_options opt;
@@ -100,7 +94,12 @@ struct dp_dump {
 	size_t npieces, cap_pieces;
 	struct dp_extent *ext;
 	size_t next, cap_ext;
-	struct dp_unit *units;
+	/* units, derived rather than stored (a stream's headers may declare far
+	 * more memory than it holds): extents in read order, and the number of
+	 * units before each; an absent extent is one unit, a data extent one per
+	 * DP_UNIT_PAGES frames */
+	uint32_t *uorder;
+	uint64_t *ustart;                 /* next + 1 entries */
 	size_t nunits;
 	bool mapped;                      /* dp_map_finish ran */
 
@@ -172,6 +171,9 @@ void dp_src_close(struct dp_dump *d);
 size_t dp_src_head(struct dp_dump *d, uint8_t *buf, size_t len, struct dp_error *err);
 const char *dp_src_compression(const struct dp_dump *d);
 void dp_map_free(struct dp_dump *d);
+/* Unit `unit` of a finished layout (unit < nunits): its extent, and the
+ * frames [first, first + npages) of that extent it covers. */
+const struct dp_extent *dp_map_unit(const struct dp_dump *d, size_t unit, uint64_t *first, uint64_t *npages);
 int dp_map_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c, struct dp_error *err);
 
 /* ---- stream decompressors (dp_codec.c): compressed data inside a file ---- */

@@ -23,7 +23,8 @@ void dp_map_free(struct dp_dump *d)
 	free(d->in);
 	free(d->pieces);
 	free(d->ext);
-	free(d->units);
+	free(d->uorder);
+	free(d->ustart);
 }
 
 static int add_in(struct dp_dump *d, uint64_t paddr, uint64_t len, uint64_t off, struct dp_error *err)
@@ -233,11 +234,11 @@ static int add_range(struct dp_dump *d, uint64_t pfn, uint64_t n, enum dp_page_s
 	return DP_OK;
 }
 
-static uint64_t unit_key(const struct dp_dump *d, const struct dp_unit *u)
+/* Where an extent's bytes start in the file: the order a stream is read in. */
+static uint64_t ext_key(const struct dp_dump *d, const struct dp_extent *e)
 {
-	const struct dp_extent *e = &d->ext[u->extent];
 	switch (e->kind) {
-	case DP_EXT_DATA: return e->off + u->first * d->info.page_size;
+	case DP_EXT_DATA: return e->off;
 	case DP_EXT_ASSEMBLED: return e->npieces ? d->pieces[e->first_piece].off : 0;
 	}
 	return 0;
@@ -245,13 +246,18 @@ static uint64_t unit_key(const struct dp_dump *d, const struct dp_unit *u)
 
 static const struct dp_dump *sort_dump;
 
-static int cmp_unit(const void *a, const void *b)
+static int cmp_ext(const void *a, const void *b)
 {
-	uint64_t x = unit_key(sort_dump, a), y = unit_key(sort_dump, b);
+	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
+	uint64_t x = ext_key(sort_dump, &sort_dump->ext[i]), y = ext_key(sort_dump, &sort_dump->ext[j]);
 	if (x != y)
 		return x < y ? -1 : 1;
-	const struct dp_unit *p = a, *q = b;
-	return p->extent < q->extent ? -1 : p->extent > q->extent;
+	return i < j ? -1 : i > j;
+}
+
+static uint64_t ext_units(const struct dp_extent *e)
+{
+	return e->kind == DP_EXT_ABSENT ? 1 : (e->npages + DP_UNIT_PAGES - 1) / DP_UNIT_PAGES;
 }
 
 int dp_map_finish(struct dp_dump *d, struct dp_error *err)
@@ -318,7 +324,8 @@ int dp_map_finish(struct dp_dump *d, struct dp_error *err)
 		return rc;
 
 	/* counts, ranges, units */
-	size_t nunits = 0;
+	if (d->next > UINT32_MAX)
+		return dp_fail(err, DP_E_UNSUPPORTED, DP_NO_OFFSET, "more than 2^32 memory extents");
 	for (size_t i = 0; i < d->next; i++) {
 		const struct dp_extent *e = &d->ext[i];
 		if (e->kind == DP_EXT_ABSENT)
@@ -329,52 +336,71 @@ int dp_map_finish(struct dp_dump *d, struct dp_error *err)
 			       e->kind == DP_EXT_DATA ? e->off : NO_OFF, err);
 		if (rc)
 			return rc;
-		/* absent runs cost nothing to read: one unit however long */
-		nunits += e->kind == DP_EXT_ABSENT ? 1 : (size_t)((e->npages + DP_UNIT_PAGES - 1) / DP_UNIT_PAGES);
 	}
-	d->units = malloc((nunits ? nunits : 1) * sizeof *d->units);
-	if (!d->units)
+	d->uorder = malloc((d->next ? d->next : 1) * sizeof *d->uorder);
+	d->ustart = malloc((d->next + 1) * sizeof *d->ustart);
+	if (!d->uorder || !d->ustart)
 		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
-	size_t k = 0;
-	for (size_t i = 0; i < d->next; i++) {
-		if (d->ext[i].kind == DP_EXT_ABSENT) {
-			d->units[k++] = (struct dp_unit){ (uint32_t)i, 0, d->ext[i].npages };
-			continue;
-		}
-		for (uint64_t f = 0; f < d->ext[i].npages; f += DP_UNIT_PAGES) {
-			uint64_t n = d->ext[i].npages - f;
-			d->units[k++] = (struct dp_unit){ (uint32_t)i, f, n < DP_UNIT_PAGES ? n : DP_UNIT_PAGES };
-		}
-	}
-	d->nunits = nunits;
+	for (size_t i = 0; i < d->next; i++)
+		d->uorder[i] = (uint32_t)i;
 	if (!d->src.map) {
 		/* a stream is read front to back */
 		sort_dump = d;
-		qsort(d->units, nunits, sizeof *d->units, cmp_unit);
+		qsort(d->uorder, d->next, sizeof *d->uorder, cmp_ext);
 		sort_dump = NULL;
 	}
+	uint64_t nunits = 0;
+	for (size_t k = 0; k < d->next; k++) {
+		d->ustart[k] = nunits;
+		nunits += ext_units(&d->ext[d->uorder[k]]); /* < 2^52 frames each, < 2^32 extents */
+	}
+	d->ustart[d->next] = nunits;
+	if (nunits > SIZE_MAX)
+		return dp_fail(err, DP_E_UNSUPPORTED, DP_NO_OFFSET, "too many read units");
+	d->nunits = (size_t)nunits;
 	d->mapped = true;
 	return DP_OK;
+}
+
+const struct dp_extent *dp_map_unit(const struct dp_dump *d, size_t unit, uint64_t *first, uint64_t *npages)
+{
+	/* the extent: last k with ustart[k] <= unit */
+	size_t lo = 0, hi = d->next;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (d->ustart[mid] <= unit)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	const struct dp_extent *e = &d->ext[d->uorder[lo]];
+	*first = 0;
+	*npages = e->npages;
+	if (e->kind != DP_EXT_ABSENT) {
+		*first = (unit - d->ustart[lo]) * DP_UNIT_PAGES;
+		*npages = e->npages - *first < DP_UNIT_PAGES ? e->npages - *first : DP_UNIT_PAGES;
+	}
+	return e;
 }
 
 int dp_map_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c, struct dp_error *err)
 {
 	struct dp_dump *d = r->d;
-	const struct dp_unit *u = &d->units[unit];
-	const struct dp_extent *e = &d->ext[u->extent];
+	uint64_t first, npages;
+	const struct dp_extent *e = dp_map_unit(d, unit, &first, &npages);
 	uint32_t ps = d->info.page_size;
 	int rc;
 
-	c->pfn = e->pfn + u->first;
-	c->npages = (size_t)u->npages;
+	c->pfn = e->pfn + first;
+	c->npages = (size_t)npages;
 	c->uniform = DP_PAGE_DATA;
 	switch (e->kind) {
 	case DP_EXT_ABSENT:
 		c->uniform = DP_PAGE_ABSENT;
 		return DP_OK;
 	case DP_EXT_DATA: {
-		uint64_t off = e->off + u->first * ps;
-		size_t len = (size_t)u->npages * ps;
+		uint64_t off = e->off + first * ps;
+		size_t len = (size_t)npages * ps;
 		c->bytes = len;
 		uint8_t *buf = dp_reader_buf(r, len, err);
 		if (!buf)

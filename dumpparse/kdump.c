@@ -260,6 +260,26 @@ static const uint8_t *kv_get(const struct kview *v, uint64_t off, uint64_t len, 
 	return scratch;
 }
 
+/* Whether every logical byte of [off, off+len) is in the view, without
+ * reading it; on failure err says which bytes are missing.  Lets a size
+ * read from the header be checked before memory is set aside for it. */
+static int kv_check(const struct kview *v, uint64_t off, uint64_t len, const char *what, struct dp_error *err)
+{
+	uint64_t end;
+	if (dp_add_overflows(off, len, &end))
+		return dp_fail(err, DP_E_CORRUPT, (int64_t)v->size, "%s: offset %llu + %llu bytes overflows", what,
+			       (unsigned long long)off, (unsigned long long)len);
+	if (!v->flat)
+		return end > v->size ? missing(v, off, len, what, err) : DP_OK;
+	uint64_t pos = off;
+	for (size_t i = seg_find(v, off); pos < end; i++) {
+		if (i >= v->nsegs || v->segs[i].voff > pos)
+			return missing(v, pos, end - pos, what, err);
+		pos = v->segs[i].voff + v->segs[i].len;
+	}
+	return DP_OK;
+}
+
 static int kv_read(const struct kview *v, uint64_t off, void *buf, size_t len, const char *what,
 		   struct dp_error *err)
 {
@@ -627,10 +647,16 @@ static int load_bitmaps(struct kd *k, const struct kview *v, struct dp_error *er
 		k->bm1 = p;
 		k->bm2 = k->two_bitmaps ? p + k->bm_len : p;
 	} else {
+		/* the bitmaps must be in the records before memory is set aside for them */
+		int rc = kv_check(v, bm_off, use, "kdump 1st bitmap", err);
+		if (!rc && k->two_bitmaps)
+			rc = kv_check(v, bm_off + k->bm_len, use, "kdump 2nd bitmap", err);
+		if (rc)
+			return rc;
 		k->own_bm = malloc(use ? (size_t)use * 2 : 1);
 		if (!k->own_bm)
 			return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory for the bitmaps");
-		int rc = kv_read(v, bm_off, k->own_bm, (size_t)use, "kdump 1st bitmap", err);
+		rc = kv_read(v, bm_off, k->own_bm, (size_t)use, "kdump 1st bitmap", err);
 		if (!rc && k->two_bitmaps)
 			rc = kv_read(v, bm_off + k->bm_len, k->own_bm + use, (size_t)use, "kdump 2nd bitmap", err);
 		if (rc)

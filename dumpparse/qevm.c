@@ -121,7 +121,8 @@ struct qv {
 	size_t nblocks, cap_blocks;
 	uint64_t total_pages;
 	uint64_t *loc;            /* mapped mode: one per target page */
-	uint8_t *seen;            /* sequential mode: bitmap */
+	uint8_t *seen;            /* sequential mode: bitmap, grown as pages arrive ... */
+	size_t seen_len;          /* ... to this many bytes */
 	struct unit *units;
 	size_t nunits;
 	/* record parser state */
@@ -1150,9 +1151,8 @@ static int open_stream(struct dp_dump *d, struct qv *v, struct dp_error *err)
 		for (size_t k = 0; k < v->nblocks; k++)
 			d->info.data_bytes += v->blocks[k].sent * (uint64_t)v->tps;
 	} else {
-		v->seen = calloc((size_t)(v->total_pages / 8 + 1), 1);
-		if (!v->seen)
-			return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
+		/* the seen bitmap grows with the pages that arrive: the size the
+		 * stream declares is only checked against its length at the end */
 		d->info.nunits = 0;
 		d->info.sequential = 1;
 		d->info.data_bytes = v->total_pages * (uint64_t)v->tps;
@@ -1360,6 +1360,24 @@ static int qevm_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c, 
 }
 
 /* Streams: up to DP_UNIT_PAGES frames of one address space per call. */
+/* Make the sequential seen bitmap at least n bytes long (doubling, within
+ * the declared RAM). */
+static int grow_seen(struct qv *v, uint64_t n, struct dp_error *err)
+{
+	uint64_t full = v->total_pages / 8 + 1, want = v->seen_len ? 2 * (uint64_t)v->seen_len : 4096;
+	if (want < n)
+		want = n;
+	if (want > full)
+		want = full;
+	uint8_t *p = realloc(v->seen, (size_t)want);
+	if (!p)
+		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
+	memset(p + v->seen_len, 0, (size_t)want - v->seen_len);
+	v->seen = p;
+	v->seen_len = (size_t)want;
+	return DP_OK;
+}
+
 static int qevm_read_next(struct dp_reader *r, struct dp_chunk *c, struct dp_error *err)
 {
 	struct dp_dump *d = r->d;
@@ -1393,6 +1411,8 @@ static int qevm_read_next(struct dp_reader *r, struct dp_chunk *c, struct dp_err
 			if (rc)
 				return rc;
 			uint64_t i = v->blocks[rr.block].first + rr.addr / v->tps;
+			if (i / 8 >= v->seen_len && (rc = grow_seen(v, i / 8 + 1, err)))
+				return rc;
 			if (v->seen[i / 8] >> (i % 8) & 1)
 				return qfail(&v->in, DP_E_UNSUPPORTED, rr.at, err,
 					     "page 0x%llx of RAM block '%s' is sent a second time (the guest ran while "
@@ -1435,10 +1455,17 @@ static int qevm_read_next(struct dp_reader *r, struct dp_chunk *c, struct dp_err
 		}
 	}
 	if (n == 0 && v->done && !v->pending) {
-		/* pages never sent read as zero, like RAM on a migration's destination */
+		/* pages never sent read as zero, like RAM on a migration's destination;
+		 * the same plausibility bound as for a mapped stream, now that its
+		 * length is known */
+		if (v->never_cursor == 0 && v->total_pages > v->in.pos * 8 + (1ull << 20))
+			return qfail(&v->in, DP_E_CORRUPT, v->in.pos, err,
+				     "the RAM block list declares %llu pages, too many for a %llu-byte stream "
+				     "(most of them were never sent)",
+				     (unsigned long long)v->total_pages, (unsigned long long)v->in.pos);
 		while (v->never_cursor < v->total_pages && n + v->ratio <= maxf) {
 			uint64_t i = v->never_cursor++;
-			if (v->seen[i / 8] >> (i % 8) & 1)
+			if (i / 8 < v->seen_len && (v->seen[i / 8] >> (i % 8) & 1))
 				continue;
 			size_t k = 0;
 			while (k + 1 < v->nblocks && v->blocks[k + 1].first <= i)

@@ -113,6 +113,23 @@ head -c 20000 a.elf | gzip > short.elf.gz
 is "$?" 1 "truncated gzip stream: exit 1"
 like "$(cat err.txt)" "^dedup-analyze: short.elf.gz: .*file ends at byte 20000.*\\(at offset [0-9]+\\)" "truncated gzip stream: where it ended"
 is "$(tail -n 1 out.txt)" "TOTAL,,4,0,1,3,2,1,0,8192" "truncated gzip stream: nothing of it is counted"
+# a stream's headers may declare far more than it holds: 1 PiB in one
+# PT_LOAD of a gzip stream is read until the stream ends, in bounded memory
+python3 - a.elf <<'EOF'
+import struct, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+phoff = struct.unpack_from("<Q", b, 0x20)[0]
+struct.pack_into("<QQ", b, phoff + 56 + 32, 1 << 50, 1 << 50)
+open("huge.elf", "wb").write(b)
+EOF
+gzip -c huge.elf > huge.elf.gz
+"$DA" -q --csv huge.elf.gz > out.txt 2> err.txt
+is "$?" 1 "1 PiB declared in a gzip stream: exit 1"
+like "$(cat err.txt)" "^dedup-analyze: huge.elf.gz: truncated: page data: file ends at byte [0-9]+ .*\\(at offset [0-9]+\\)" \
+	"1 PiB declared in a gzip stream: where it ended"
+"$DA" -q --csv huge.elf > out.txt 2> err.txt
+like "$(cat err.txt)" "^dedup-analyze: huge.elf: truncated: PT_LOAD 1 .*past the end of the file" \
+	"1 PiB declared in a regular file: refused at once"
 printf 'garbage' | gzip > junk.gz
 head -c 30 junk.gz > junk2.gz
 "$DA" junk2.gz > /dev/null 2> err.txt

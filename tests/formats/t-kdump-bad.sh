@@ -115,6 +115,14 @@ v=$(variant f moved); poke "$v" $(field $F flat.rec.7) 0x100000 8 be
 damaged "$v" "a record moved away: data in no record" "kdump page data: kdump bytes [0-9]+\.\.[0-9]+ are in no record of the flattened file"
 v=$(variant f far); poke "$v" $(field $F flat.rec.3) 0x7ffffffffffff000 8 be
 damaged "$v" "a record moved far away: the bitmap is in no record" "kdump 2nd bitmap: kdump bytes 12288\.\.[0-9]+ are in no record of the flattened file"
+# header sizes that claim 1 TiB of bitmaps, and a record far out so that the
+# flattened dump's logical size holds them: refused before any allocation
+v=$(variant f huge-bitmap)
+hdr=$(( $(field $F flat.rec.0) + 16 )) sub=$(( $(field $F flat.rec.1) + 16 ))
+poke "$v" $(( hdr + $(field $M hdr.bitmap_blocks) )) 0x20000000 4
+poke "$v" $(( sub + $(field $M sub.max_mapnr) - $(field $M sub) )) 0x40000000000 8
+poke "$v" $(field $F flat.rec.7) 0x40000000000 8 be
+damaged "$v" "bitmaps of 1 TiB claimed, records far apart" "kdump 1st bitmap: kdump bytes [0-9]+\.\.[0-9]+ are in no record of the flattened file"
 
-is "$NDAMAGED" 31 "every damaged kdump file was checked"
+is "$NDAMAGED" 32 "every damaged kdump file was checked"
 done_testing

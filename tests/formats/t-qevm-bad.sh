@@ -86,6 +86,10 @@ damaged odd "a block length that is not a page multiple" "RAM block 'pc.ram': le
 printf 'block pc.ram 0x100000000000\n' > huge.spec
 "$MK/mkqevm" huge.spec huge
 damaged huge "16 TiB of RAM declared in a few bytes" "RAM block list: 17592186044416 bytes of RAM is implausible for a [0-9]+-byte stream"
+# a compressed stream's length is only known at its end: the same bound then
+printf 'block pc.ram 0x4000000000\npages pc.ram 0 1,2,3\nlibvirt gzip\n' > hugez.spec
+"$MK/mkqevm" hugez.spec hugez
+damaged_data hugez "256 GiB declared in a compressed stream of 3 pages" "the RAM block list declares 67108864 pages, too many for a [0-9]+-byte stream"
 v=$(variant q dup); pokestr "$v" $(( $(field $M blk.1) + 1 )) "pc.ram\0"
 damaged "$v" "a block name listed twice" "RAM block list|listed twice|past the total"
 

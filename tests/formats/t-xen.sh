@@ -101,6 +101,14 @@ v=$(variant hvm.core descsmall); poke "$v" $(field $M note.hdr.descsz) 16 4; dam
 v=$(variant hvm.core notetype); poke "$v" $(field $M sh.note.type) 1 4; damaged "$v" ".note.Xen not SHT_NOTE" "type 1, not SHT_NOTE"
 v=$(variant hvm.core elf32); poke "$v" 4 1 1; damaged "$v" "ELF32 without program headers" "Xen dump-core is always ELF64|ELF"
 v=$(variant hvm.core withphdr); poke "$v" $(field $M ehdr.phnum) 1 2; damaged "$v" "program header count 1: not Xen, bad ELF" "program header"
+# pages above 1 MiB are refused unless --page-size says how to read them
+printf 'ram 0 2 seq:1\npagesize 2097152\n' > p2m.spec
+"$MK/mkxen" p2m.spec p2m.core
+"$DA" p2m.core > /dev/null 2> p2m.err
+is "$?" 1 "2 MiB Xen pages: exit 1"
+like "$(cat p2m.err)" "declares 2097152-byte pages \(more than 1 MiB\): give --page-size" "2 MiB Xen pages: says why"
+is "$("$DA" -q --csv --page-size=4096 p2m.core | tail -n 1)" "TOTAL,,1024,0,0,1024,1024,0,0,4194304" \
+	"2 MiB Xen pages read as 4 KiB frames"
 echo "# $NDAMAGED damaged cores"
 [ "$NDAMAGED" -ge 20 ]; ok $? "at least 20 damaged variants ($NDAMAGED)"
 done_testing

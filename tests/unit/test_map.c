@@ -82,8 +82,13 @@ int main(void)
 				bad++;
 		}
 		uint64_t units = 0;
-		for (size_t i = 0; i < d.nunits; i++)
-			units += d.units[i].npages;
+		for (size_t i = 0; i < d.nunits; i++) {
+			uint64_t first, un;
+			const struct dp_extent *e = dp_map_unit(&d, i, &first, &un);
+			units += un;
+			if (un == 0 || first + un > e->npages || (e->kind != DP_EXT_ABSENT && un > DP_UNIT_PAGES))
+				bad++;
+		}
 		if (d.info.pages != pages || d.info.absent_pages != absent || d.info.partial_pages != partial ||
 		    rp != pages || ra != absent || units != pages + absent) {
 			bad++;
@@ -127,6 +132,24 @@ int main(void)
 	dp_map_add(&d, 0, 8192, 4096, &err);
 	is_u64(dp_map_finish(&d, &err), DP_E_TRUNCATED, "piece past the end: truncated");
 	ok(strstr(err.msg, "4096 bytes missing") != NULL, "and says how much is missing: %s", err.msg);
+	free(d.ranges);
+	dp_map_free(&d);
+
+	/* a stream (size unknown) declaring 1 PiB: units are derived, not stored,
+	 * and come in file order */
+	memset(&d, 0, sizeof d);
+	d.src.size = UINT64_MAX;
+	d.info.page_size = PS;
+	dp_map_add(&d, 0, 1ull << 50, 1ull << 40, &err);
+	dp_map_add(&d, 1ull << 51, 3 * PS, 4096, &err);
+	is_u64(dp_map_finish(&d, &err), DP_OK, "stream declaring 1 PiB: layout built");
+	is_u64(d.nunits, 1 + (1ull << 50) / PS / DP_UNIT_PAGES, "stream declaring 1 PiB: units counted");
+	uint64_t f0, n0, f1, n1, fl, nl;
+	const struct dp_extent *e0 = dp_map_unit(&d, 0, &f0, &n0), *e1 = dp_map_unit(&d, 1, &f1, &n1),
+			       *el = dp_map_unit(&d, d.nunits - 1, &fl, &nl);
+	ok(e0->pfn == (1ull << 51) / PS && f0 == 0 && n0 == 3, "stream: the piece first in the file is read first");
+	ok(e1->pfn == 0 && f1 == 0 && n1 == DP_UNIT_PAGES, "stream: then the large one, a unit at a time");
+	ok(el == e1 && fl == (1ull << 50) / PS - DP_UNIT_PAGES && nl == DP_UNIT_PAGES, "stream: its last unit");
 	free(d.ranges);
 	dp_map_free(&d);
 
