@@ -42,7 +42,8 @@ static void usage(FILE *f)
 		"       " PROG " --info DUMP...\n"
 		"Hash every page of guest memory dumps and report how much memory page sharing\n"
 		"(KSM, TPS) could save: zero pages, distinct contents (minimum RAM), intra-VM and\n"
-		"inter-VM sharing.  One DUMP per VM; '-' reads standard input.\n"
+		"inter-VM sharing.  One DUMP per VM; '-' reads standard input; the files of a\n"
+		"split kdump dump given together are read as one DUMP.\n"
 		"\n"
 		"  -j, --jobs=N          worker threads (default: all online CPUs)\n"
 		"      --hash=NAME       sha1 (default, OpenSSL) or xxh128 (libxxhash)\n"
@@ -460,6 +461,9 @@ int main(int argc, char **argv)
 	o.progress = !o.quiet && !o.info && isatty(2);
 
 	size_t n = (size_t)(argc - optind);
+	/* the parts of a split dump given together are read as one dump */
+	o.dp.given = (const char *const *)(argv + optind);
+	o.dp.ngiven = n;
 	struct dp_dump **dumps = calloc(n, sizeof *dumps);
 	struct dd_row *rows = calloc(n, sizeof *rows);
 	struct dd_failed *failed = calloc(n, sizeof *failed);
@@ -512,6 +516,12 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (dp_open(path, &o.dp, &dumps[i], &err)) {
+			if (err.status == DP_E_SPLIT_PART) {
+				/* another file given here reads this one */
+				if (!o.quiet)
+					fprintf(stderr, PROG ": %s: %s\n", path, err.msg);
+				continue;
+			}
 			FAIL(i, &err);
 			continue;
 		}

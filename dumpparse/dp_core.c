@@ -19,6 +19,7 @@ const char *dp_status_name(enum dp_status s)
 	case DP_E_UNKNOWN: return "unknown format";
 	case DP_E_NOMEM: return "out of memory";
 	case DP_E_USAGE: return "bad usage";
+	case DP_E_SPLIT_PART: return "part of a split dump";
 	}
 	return "?";
 }

@@ -29,6 +29,8 @@ enum dp_status {
 	DP_E_UNKNOWN,     /* no format recognises the file */
 	DP_E_NOMEM,
 	DP_E_USAGE,       /* bad options from the caller */
+	DP_E_SPLIT_PART,  /* a later part of a split dump whose reading part is also given
+	                   * (dp_options.given): nothing to read here, the message names that part */
 };
 
 #define DP_NO_OFFSET (-1)
@@ -64,6 +66,13 @@ struct dp_options {
 	                           * among them); NULL: files beside path with the same header are taken.
 	                           * Borrowed until dp_open returns. */
 	size_t nparts;
+	const char *const *given; /* every file the caller opens together with this one (a command
+	                           * line; may include path).  Split dumps: given files are taken as
+	                           * parts wherever they are, and the given part with the lowest
+	                           * frames reads the whole dump; the other given parts open with
+	                           * DP_E_SPLIT_PART.  NULL: only the first part may be opened.
+	                           * Borrowed until dp_open returns. */
+	size_t ngiven;
 };
 
 /* One run of frames with one state, in guest-physical order. */

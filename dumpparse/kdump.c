@@ -848,7 +848,57 @@ static int cmp_part(const void *a, const void *b)
 	return x->start_pfn < y->start_pfn ? -1 : x->start_pfn > y->start_pfn;
 }
 
-/* Candidate files beside `path` that look like parts of the same dump. */
+/* Whether path names the same file as part i (the opened file for i = 0). */
+static bool is_part_file(const struct dp_dump *d, const struct part *p, const struct stat *st)
+{
+	struct stat x;
+	return stat(p->path ? p->path : d->path, &x) == 0 && x.st_ino == st->st_ino && x.st_dev == st->st_dev;
+}
+
+/* Take path as a part when it is a plain kdump file with the same headers,
+ * not yet among the parts. */
+static int try_part(struct dp_dump *d, struct kd *k, const char *path, struct dp_error *err)
+{
+	struct stat st;
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < 4096)
+		return DP_OK;
+	for (size_t i = 0; i < k->nparts; i++)
+		if (is_part_file(d, &k->parts[i], &st))
+			return DP_OK;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return DP_OK;
+	uint8_t m[16];
+	ssize_t n = pread(fd, m, sizeof m, 0);
+	close(fd);
+	if (n != 16 || memcmp(m, KD_SIG, 8) != 0) /* makedumpfile --split writes plain files */
+		return DP_OK;
+	struct kview v = { .fd = -1 };
+	struct dp_error e;
+	int rc = DP_OK;
+	if (map_file(path, &v, &e) == DP_OK && same_dump(&k->parts[0].v, &v, k->bs, k->is64))
+		rc = add_part(k, path, err);
+	view_free(&v);
+	return rc;
+}
+
+/* Whether part p is one of the files the caller gave (the opened file always is). */
+static bool part_given(const struct dp_dump *d, const struct part *p)
+{
+	if (!p->path)
+		return true;
+	struct stat st;
+	if (stat(p->path, &st) < 0)
+		return false;
+	for (size_t i = 0; i < d->opt.ngiven; i++) {
+		struct stat g;
+		if (d->opt.given[i] && stat(d->opt.given[i], &g) == 0 && g.st_ino == st.st_ino && g.st_dev == st.st_dev)
+			return true;
+	}
+	return false;
+}
+
+/* Candidate files beside `path` (and given with it) that look like parts of the same dump. */
 static int find_parts(struct dp_dump *d, struct kd *k, struct dp_error *err)
 {
 	char *dir = strdup(d->path);
@@ -866,38 +916,22 @@ static int find_parts(struct dp_dump *d, struct kd *k, struct dp_error *err)
 		return DP_OK;
 	}
 	DIR *dh = opendir(dname);
-	if (!dh) {
-		free(dir);
-		return DP_OK;
-	}
 	struct dirent *de;
 	int rc = DP_OK;
-	while ((de = readdir(dh)) && !rc) {
+	while (dh && !rc && (de = readdir(dh))) {
 		char full[4096];
 		if (de->d_name[0] == '.')
 			continue;
 		if ((size_t)snprintf(full, sizeof full, "%s/%s", dname, de->d_name) >= sizeof full)
 			continue;
-		struct stat st;
-		if (stat(full, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < 4096)
-			continue;
-		if (st.st_ino == self.st_ino && st.st_dev == self.st_dev)
-			continue;
-		int fd = open(full, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		uint8_t m[16];
-		ssize_t n = pread(fd, m, sizeof m, 0);
-		close(fd);
-		if (n != 16 || memcmp(m, KD_SIG, 8) != 0) /* makedumpfile --split writes plain files */
-			continue;
-		struct kview v = { .fd = -1 };
-		struct dp_error e;
-		if (map_file(full, &v, &e) == DP_OK && same_dump(&k->parts[0].v, &v, k->bs, k->is64))
-			rc = add_part(k, full, err);
-		view_free(&v);
+		rc = try_part(d, k, full, err);
 	}
-	closedir(dh);
+	if (dh)
+		closedir(dh);
+	/* the files given with this one, wherever they are */
+	for (size_t i = 0; i < d->opt.ngiven && !rc; i++)
+		if (d->opt.given[i])
+			rc = try_part(d, k, d->opt.given[i], err);
 	free(dir);
 	return rc;
 }
@@ -974,7 +1008,7 @@ static int setup_parts(struct dp_dump *d, struct kd *k, struct dp_error *err)
 				       "split dump: no part holds frames %llu..%llu (found %zu part(s)%s); "
 				       "give every file of the dump",
 				       (unsigned long long)pos, (unsigned long long)p->start_pfn, k->nparts,
-				       o->parts ? "" : " beside this file");
+				       o->parts ? "" : o->given ? " beside this file or given with it" : " beside this file");
 		if (p->start_pfn < pos)
 			return dp_fail(err, DP_E_CORRUPT, at,
 				       "split dump: parts overlap at frame %llu (%s)", (unsigned long long)p->start_pfn,
@@ -986,15 +1020,26 @@ static int setup_parts(struct dp_dump *d, struct kd *k, struct dp_error *err)
 			       "split dump: no part holds frames %llu..%llu (found %zu part(s)%s); give every "
 			       "file of the dump",
 			       (unsigned long long)pos, (unsigned long long)k->max_mapnr, k->nparts,
-			       o->parts ? "" : " beside this file");
-	/* read through the first part only when it is the lowest one, so that
-	 * giving every part as a dump of its own does not count the dump twice */
-	if (k->parts[0].v.map != first.v.map && !o->parts)
-		return dp_fail(err, DP_E_USAGE, at,
-			       "part %llu..%llu of a split dump: its first part %s reads all parts; give only that one",
-			       (unsigned long long)first.start_pfn, (unsigned long long)first.end_pfn,
-			       k->parts[0].path ? k->parts[0].path : "?");
-	return DP_OK;
+			       o->parts ? "" : o->given ? " beside this file or given with it" : " beside this file");
+	/* one file reads the dump, so that giving every part as a dump of its
+	 * own does not count it twice: the first part, or with the list of
+	 * files given together, the given part with the lowest frames */
+	if (o->parts)
+		return DP_OK;
+	size_t reader = 0;
+	if (o->given)
+		while (reader < k->nparts && !part_given(d, &k->parts[reader]))
+			reader++;
+	if (reader < k->nparts && k->parts[reader].v.map == first.v.map)
+		return DP_OK;
+	const char *by = reader < k->nparts && k->parts[reader].path ? k->parts[reader].path : "?";
+	if (o->given)
+		return dp_fail(err, DP_E_SPLIT_PART, DP_NO_OFFSET,
+			       "part %llu..%llu of a split dump, read with %s", (unsigned long long)first.start_pfn,
+			       (unsigned long long)first.end_pfn, by);
+	return dp_fail(err, DP_E_USAGE, at,
+		       "part %llu..%llu of a split dump: its first part %s reads all parts; give only that one",
+		       (unsigned long long)first.start_pfn, (unsigned long long)first.end_pfn, by);
 }
 
 /* ---- input ---- */

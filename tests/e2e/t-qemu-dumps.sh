@@ -130,6 +130,8 @@ like "$("$DA" --info g.mdf-c-31 2>/dev/null)" "warning: dump level 31 .*$absent 
 	"dump level 31: --info warns that the numbers are biased"
 frames g.sp1 > sp.fr
 is "$(cmp m31.fr sp.fr && echo same)" same "split dump (two files): the same frames as one file"
+is "$("$DA" -q --csv g.sp2 g.sp1 2>/dev/null | grep -c '^g\.sp')" 1 "split dump, both files given: one dump"
+is "$(nums g.sp2 g.sp1)" "$(nums g.mdf-c-31)" "split dump, both files given: the numbers of the one-file dump"
 
 # libkdumpfile reads the same bytes
 for f in g.elf g.mdf-c-1 g.mdf-l-1 g.mdf-c-31; do

@@ -139,7 +139,20 @@ mk sp "split 3" "level 31"
 check_expect sp.1 sp.exp "split dump: the first part reads all three"
 like "$(info_line sp.1 'split part')" "^sp.1: frames 0..4, 4 descriptors" "--info lists the parts"
 kdiff_ok "split dump: same bytes as libkdumpfile reading the three files" sp.1 sp.2 sp.3
-damaged sp.2 "a later part given alone" "part 4..9 of a split dump: its first part .*sp.1 reads all parts"
+check_expect sp.2 sp.exp "split dump: a later part given alone reads all three"
+# every part given (dumps/*): read once, by the part with the lowest frames
+"$DA" -q --csv sp.3 sp.1 sp.2 > all.csv 2> all.err
+is "$?" 0 "split dump, every part given: exit 0"
+is "$(grep -c '^sp\.' all.csv)" 1 "split dump, every part given: one row"
+is "$(sed -n 2p all.csv | cut -d, -f1,3-)" "$("$DA" -q --csv sp.1 | sed -n 2p | cut -d, -f1,3-)" \
+	"split dump, every part given: the numbers of the whole dump, once"
+"$DA" --csv sp.3 sp.1 sp.2 2>&1 > /dev/null | sort > notes.txt
+like "$(cat notes.txt)" "sp.2: part 4..9 of a split dump, read with .*sp.1" "split dump: a note for a part read with another"
+is "$(grep -c 'read with' notes.txt)" 2 "split dump: a note for each of them"
+# parts renamed and in other folders, given together
+mkdir -p pa pb && cp sp.1 pa/first && cp sp.2 pb/second && cp sp.3 pb/third
+is "$("$DA" -q --csv pb/third pa/first pb/second | tail -n 1)" "$("$DA" -q --csv sp.1 | tail -n 1)" \
+	"split dump: parts in other folders given together"
 mkdir lone && cp sp.1 sp.3 lone/
 damaged lone/sp.1 "a part missing" "split dump: no part holds frames 4..9 .found 2 part"
 NDAMAGED=0
