@@ -357,10 +357,9 @@ int dp_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c, struct dp
 	return dp_map_read_unit(r, unit, c, err);
 }
 
-int dp_read_next(struct dp_reader *r, struct dp_chunk *c, struct dp_error *err)
+static int read_next(struct dp_reader *r, struct dp_chunk *c, struct dp_error *err)
 {
 	struct dp_dump *d = r->d;
-	memset(c, 0, sizeof *c);
 	if (d->ops->read_next)
 		return d->ops->read_next(r, c, err);
 	size_t n = d->mapped ? d->nunits : d->info.nunits;
@@ -370,4 +369,21 @@ int dp_read_next(struct dp_reader *r, struct dp_chunk *c, struct dp_error *err)
 	if (d->ops->read_unit)
 		return d->ops->read_unit(r, u, c, err);
 	return dp_map_read_unit(r, u, c, err);
+}
+
+int dp_read_next(struct dp_reader *r, struct dp_chunk *c, struct dp_error *err)
+{
+	struct dp_dump *d = r->d;
+	memset(c, 0, sizeof *c);
+	/* a stream that failed stays failed: its parser stopped mid-record */
+	if (d->next_failed) {
+		*err = d->next_err;
+		return err->status;
+	}
+	int rc = read_next(r, c, err);
+	if (rc != DP_OK && rc != DP_END) {
+		d->next_failed = true;
+		d->next_err = *err;
+	}
+	return rc;
 }

@@ -103,8 +103,10 @@ struct dp_dump {
 	size_t nunits;
 	bool mapped;                      /* dp_map_finish ran */
 
-	/* dp_read_next position */
+	/* dp_read_next position, and its first error (returned again after it) */
 	size_t next_unit;
+	bool next_failed;
+	struct dp_error next_err;
 };
 
 struct dp_reader {

@@ -504,5 +504,8 @@ int main(int argc, char **argv)
 		fclose(mapf);
 	if (exp)
 		expect(exp);
+	if (file.p != out.p)
+		free(file.p);
+	free(out.p);
 	return 0;
 }

@@ -134,6 +134,15 @@ truncated lraw $(( $(field lraw.map lv.payload) + $(rec 2) + 100 )) "libvirt ima
 mkq lgz "libvirt gzip"
 head -c $(( $(field lgz.map lv.payload) + $(field lgz.map lv.payload 3) / 2 )) lgz > lgz-cut
 stream_bad lgz-cut "gzip payload cut short" "gzip: compressed data ends before its end marker"
+# a stream read on after its first error would parse from the middle of a
+# record: the library repeats the error, and with two workers the error is
+# the same every time
+"$TB/tools/dp-frames" lgz-cut > /dev/null 2> again.err
+is "$(sed -n 2p again.err | sed 's/read again: //')" "$(sed -n 1p again.err)" "a failed stream gives the same error when read again"
+for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+	"$DA" -q -j 2 --csv lgz-cut 2>&1 > /dev/null | cut -d: -f3-
+done | sort | uniq -c > j2.err
+is "$(wc -l < j2.err | tr -d ' ')" 1 "two workers, 20 runs: one error message ($(head -c 200 j2.err))"
 mkq lxz "libvirt xz"
 head -c $(( $(field lxz.map lv.payload) + $(field lxz.map lv.payload 3) / 2 )) lxz > lxz-cut
 stream_bad lxz-cut "xz payload cut short" "xz: compressed data ends inside a block"

@@ -5,7 +5,8 @@
  * SPACE is 0 for guest-physical frames (else the dump's own address space),
  * PFN is in page-size units, CONTENT is "zero" (marked zero or all-zero
  * bytes), "absent", or the XXH128 of the bytes.  Tests sort and compare
- * these lists between formats.  Exit 1 with the library's message on error.
+ * these lists between formats.  Exit 1 with the library's message on error
+ * (and the message of one more read, which must repeat it).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,11 @@ int main(int argc, char **argv)
 	if (rc != DP_END) {
 		fprintf(stderr, "dp-frames: %s\n", dp_error_text(&err, path, msg, sizeof msg));
 		status = 1;
+		/* a failed stream must give the same error again, not read on */
+		struct dp_error again;
+		rc = dp_read_next(r, &c, &again);
+		fprintf(stderr, "dp-frames: read again: %s\n",
+			rc == DP_OK ? "more frames" : dp_error_text(&again, path, msg, sizeof msg));
 	}
 	free(zero);
 	dp_reader_close(r);
