@@ -286,14 +286,8 @@ static void *work(void *arg)
 		int rc;
 		if (j->info->sequential) {
 			pthread_mutex_lock(&j->lock);
+			/* after a failure every worker gets the stream's first error again */
 			rc = atomic_load(&j->failed) ? DP_END : dp_read_next(r, &c, &err);
-			if (rc != DP_OK && rc != DP_END && !j->have_err) {
-				/* before the next worker takes the lock: the stream
-				 * is not read past its first error */
-				j->err = err;
-				j->have_err = true;
-				atomic_store(&j->failed, true);
-			}
 			pthread_mutex_unlock(&j->lock);
 		} else {
 			size_t u = atomic_fetch_add(&j->next_unit, 1);

@@ -848,11 +848,11 @@ static int cmp_part(const void *a, const void *b)
 	return x->start_pfn < y->start_pfn ? -1 : x->start_pfn > y->start_pfn;
 }
 
-/* Whether path names the same file as part i (the opened file for i = 0). */
-static bool is_part_file(const struct dp_dump *d, const struct part *p, const struct stat *st)
+/* Whether path names the file st describes. */
+static bool same_file(const char *path, const struct stat *st)
 {
 	struct stat x;
-	return stat(p->path ? p->path : d->path, &x) == 0 && x.st_ino == st->st_ino && x.st_dev == st->st_dev;
+	return path && stat(path, &x) == 0 && x.st_ino == st->st_ino && x.st_dev == st->st_dev;
 }
 
 /* Take path as a part when it is a plain kdump file with the same headers,
@@ -863,7 +863,7 @@ static int try_part(struct dp_dump *d, struct kd *k, const char *path, struct dp
 	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < 4096)
 		return DP_OK;
 	for (size_t i = 0; i < k->nparts; i++)
-		if (is_part_file(d, &k->parts[i], &st))
+		if (same_file(k->parts[i].path ? k->parts[i].path : d->path, &st))
 			return DP_OK;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -890,11 +890,9 @@ static bool part_given(const struct dp_dump *d, const struct part *p)
 	struct stat st;
 	if (stat(p->path, &st) < 0)
 		return false;
-	for (size_t i = 0; i < d->opt.ngiven; i++) {
-		struct stat g;
-		if (d->opt.given[i] && stat(d->opt.given[i], &g) == 0 && g.st_ino == st.st_ino && g.st_dev == st.st_dev)
+	for (size_t i = 0; i < d->opt.ngiven; i++)
+		if (same_file(d->opt.given[i], &st))
 			return true;
-	}
 	return false;
 }
 
@@ -944,9 +942,8 @@ static int setup_parts(struct dp_dump *d, struct kd *k, struct dp_error *err)
 	int rc;
 	if (o->parts && o->nparts) {
 		for (size_t i = 0; i < o->nparts && i < MAX_PARTS; i++) {
-			struct stat a, b;
-			if (stat(o->parts[i], &a) == 0 && stat(d->path, &b) == 0 && a.st_ino == b.st_ino &&
-			    a.st_dev == b.st_dev)
+			struct stat self;
+			if (stat(d->path, &self) == 0 && same_file(o->parts[i], &self))
 				continue; /* the file being opened */
 			if ((rc = add_part(k, o->parts[i], err)))
 				return rc;
