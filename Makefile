@@ -76,6 +76,7 @@ all: $(PROGS)
 # Rebuild everything when the flags change (e.g. a SANITIZE build).
 FLAGS_FILE := $(B)/.flags
 $(FLAGS_FILE): FORCE
+	@CC='$(CC)' PKG_CONFIG='$(PKG_CONFIG)' scripts/check-libs
 	@mkdir -p $(B)
 	@echo '$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $@ || \
 	  echo '$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS)' > $@
