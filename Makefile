@@ -139,7 +139,8 @@ $(FUZZ_BIN): tests/fuzz/fuzz_dump.c $(DP_SRC) $(wildcard dumpparse/*.h)
 	  -Idumpparse $(LIB_CFLAGS) -o $@ tests/fuzz/fuzz_dump.c $(DP_SRC) $(LIB_LIBS) -lm
 
 # `make fuzz`: fuzz for FUZZ_SECONDS from the corpus; new inputs and crashes
-# land in $(B)/fuzz/ (copy crashes into tests/fuzz/corpus/ once fixed).
+# land in $(B)/fuzz/ (copy crashes into tests/fuzz/corpus/ once fixed, and
+# add their outcome lines to tests/fuzz/corpus.expect: test_fuzz_replay --print).
 fuzz: deps
 	@$(MAKE) --no-print-directory $(FUZZ_BIN)
 	@mkdir -p $(B)/fuzz/work $(B)/fuzz/crashes
