@@ -2,6 +2,7 @@
 # Every analysis on fixtures whose numbers are known by construction
 # (tests/analyses/*.spec), in JSON and CSV, and the same from fingerprints.
 . "$(dirname "$0")/../lib.sh"
+need python3
 DA=$BIN/dedup-analyze
 for s in p q r h1 h2 d1 d2; do "$TB/formats/mkelf" "$TOP/tests/analyses/$s.spec" "$TMPD/$s.elf" || exit 1; done
 cd "$TMPD" || exit 1

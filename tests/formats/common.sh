@@ -3,7 +3,22 @@
 # map of the fields it wrote (--map, "NAME OFFSET SIZE" lines).
 DA=$BIN/dedup-analyze
 MK=$TB/formats
-command -v python3 >/dev/null 2>&1 || skip_all "python3 is needed to compare JSON"
+KD=$TB/tools/kdiff
+
+# kdiff_ok DESCRIPTION [kdiff options] FILE [PARTS...]: libkdumpfile, an
+# independent reader, reads the same bytes for every frame, and nothing where
+# this reader finds no frame (tests/tools/kdiff).  libkdumpfile is in
+# scripts/packages: without it, or when it cannot open the file, the check
+# fails.
+kdiff_ok() {
+	_desc=$1; shift
+	[ -x "$KD" ] || { ok 1 "$_desc"; echo "#   $KD not built: libkdumpfile-dev missing (scripts/deps)"; return; }
+	_out=$("$KD" "$@" 2>&1)
+	_rc=$?
+	[ $_rc -eq 0 ] || echo "$_out" | sed 's/^/#   /'
+	ok $_rc "$_desc ($(echo "$_out" | tail -n 1 | sed 's/^kdiff: [^:]*: //; s/;.*//'))"
+}
+need python3
 
 # check_expect DUMP EXPECT DESCRIPTION [dedup-analyze options...]
 # Compares every count and every range of the analysis with the builder's

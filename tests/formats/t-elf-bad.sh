@@ -3,6 +3,7 @@
 # "dedup-analyze: FILE: what (at offset N)", never a crash; with several
 # inputs the good ones are still analyzed.
 . "$(dirname "$0")/../lib.sh"
+need python3
 DA=$BIN/dedup-analyze
 "$TB/formats/mkelf" "$TOP/tests/formats/elf/a.spec" "$TMPD/a.elf" || exit 1
 "$TB/formats/mkelf" "$TOP/tests/formats/elf/b.spec" "$TMPD/b.elf" || exit 1
