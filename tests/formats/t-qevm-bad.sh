@@ -25,20 +25,16 @@ mkq() { # NAME SPEC-LINES...: q.spec plus lines
 	{ cat q.spec; for _l in "$@"; do echo "$_l"; done; } > "$_n.spec"
 	"$MK/mkqevm" "$_n.spec" "$_n" --map "$_n.map"
 }
-# stream_bad FILE DESCRIPTION REGEX: a stream read once (compressed): the
-# error comes while reading, so only the analysis is checked
+# stream_bad FILE DESCRIPTION REGEX [@OFFSET]: a stream read once
+# (compressed): the error comes while reading, so only the analysis is checked
 stream_bad() {
 	timeout 30 "$DA" --json "$1" > /dev/null 2> "$TMPD/s.err"
 	_rc=$?
 	_msg=$(grep -v 'warning:' "$TMPD/s.err" | head -1)
-	_res=ok
 	if [ $_rc -ne 1 ]; then _res="exit $_rc (want 1): $_msg"
 	else
-		case "$_msg" in
-		"dedup-analyze: $1: "*" (at offset "[0-9]*")") printf '%s' "$_msg" | grep -Eq -- "$3" ||
-			_res="message does not match /$3/: $_msg" ;;
-		*) _res="message not in the form 'dedup-analyze: FILE: what (at offset N)': $_msg" ;;
-		esac
+		_res=$(refusal "$1" "$_msg" "$3" ${4:-})
+		_res=${_res:-ok}
 	fi
 	is "$_res" ok "damaged stream: $2"
 }
