@@ -79,8 +79,10 @@ field() {
 }
 
 # poke FILE OFFSET VALUE SIZE [be]: write VALUE as a SIZE-byte integer
-# (in the shell when it fits its arithmetic, else with python3)
+# (in the shell when it fits its arithmetic, else with python3); POKED is
+# then OFFSET, so that "@$POKED" asserts a message names the poked field
 poke() {
+	POKED=$(($2))
 	case "$3" in
 	0x????????????????*) _poke_py "$@"; return ;;
 	esac
