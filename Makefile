@@ -58,12 +58,9 @@ PROGS += $(BINDIR)/ksm-sample
 endif
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
 FIX_BIN  := $(FIX_SRC:tests/formats/%.c=$(B)/tests/formats/%)
-# kdfcmp compares page bytes with libkdumpfile, an independent reader; its
-# tests skip when the library is missing
+# kdiff compares page bytes with libkdumpfile, an independent reader; the
+# tests that use it fail when the library (scripts/packages) is missing
 KDF_LIBS := $(shell $(PKG_CONFIG) --libs libkdumpfile 2>/dev/null)
-ifeq ($(KDF_LIBS),)
-FIX_BIN  := $(filter-out $(B)/tests/formats/kdfcmp,$(FIX_BIN))
-endif
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(B)/tests/tools/%)
 ifeq ($(KDF_LIBS),)
@@ -118,10 +115,6 @@ $(B)/tests/unit/%: tests/unit/%.c $(LIBDD) $(LIBDP) $(FLAGS_FILE)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) -Itests $(ALL_CFLAGS) $(LIB_CFLAGS) -o $@ $< $(LIBDD) $(LIBDP) $(ALL_LDFLAGS) $(LIB_LIBS) -lm
 
-$(B)/tests/formats/kdfcmp: tests/formats/kdfcmp.c $(LIBDP) $(FLAGS_FILE)
-	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LIB_CFLAGS) -o $@ $< $(LIBDP) $(ALL_LDFLAGS) $(LIB_LIBS) $(KDF_LIBS) -lm
-
 $(B)/tests/formats/%: tests/formats/%.c $(FLAGS_FILE)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) -Itests $(ALL_CFLAGS) $(LIB_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(LIB_LIBS) -lm
@@ -140,7 +133,8 @@ $(FUZZ_BIN): tests/fuzz/fuzz_dump.c $(DP_SRC) $(wildcard dumpparse/*.h)
 	  -Idumpparse $(LIB_CFLAGS) -o $@ tests/fuzz/fuzz_dump.c $(DP_SRC) $(LIB_LIBS) -lm
 
 # `make fuzz`: fuzz for FUZZ_SECONDS from the corpus; new inputs and crashes
-# land in $(B)/fuzz/ (copy crashes into tests/fuzz/corpus/ once fixed).
+# land in $(B)/fuzz/ (copy crashes into tests/fuzz/corpus/ once fixed, and
+# add their outcome lines to tests/fuzz/corpus.expect: test_fuzz_replay --print).
 fuzz: deps
 	@$(MAKE) --no-print-directory $(FUZZ_BIN)
 	@mkdir -p $(B)/fuzz/work $(B)/fuzz/crashes

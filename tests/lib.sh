@@ -77,3 +77,14 @@ ksm_set() { echo "$2" > "$KSM/$1"; }
 # Something of the project's own is missing (not built): that is a failure,
 # never a skip.
 bail() { _tap_n=$((_tap_n + 1)); echo "not ok $_tap_n - $*"; echo "1..$_tap_n"; exit 1; }
+
+# need CMD...: tools that scripts/packages lists (scripts/deps installs them).
+# One missing means the machine was not set up: a failure, never a skip.
+# Skips (skip_all) are only for what the machine itself lacks (no KSM in
+# the kernel, no root, daemons that cannot run here), and say which.
+need() {
+	for _c in "$@"; do
+		command -v "$_c" >/dev/null 2>&1 ||
+			bail "$_c is missing: scripts/deps installs it (listed in scripts/packages)"
+	done
+}

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-ksm.sh"
 
-command -v python3 >/dev/null 2>&1 || skip_all "python3 not installed"
+need python3
 T=$TMPD
 D=$TOP/tests/collectors/data
 IMP=$TOP/scripts/esxtop-import

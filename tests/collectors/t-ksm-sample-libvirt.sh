@@ -7,13 +7,11 @@
 . "$(dirname "$0")/lib-ksm.sh"
 
 [ -x "$KS" ] || bail "$KS not built (make)"
-for c in virsh libvirtd virtlogd qemu-system-x86_64; do
-	command -v "$c" >/dev/null 2>&1 || skip_all "$c not installed (scripts/deps)"
-done
+need virsh libvirtd virtlogd qemu-system-x86_64
 [ "$(id -u)" = 0 ] || skip_all "needs root to run libvirtd"
 T=$TMPD
 "$TOP/scripts/mkguest" > "$T/mkguest.log" 2>&1 ||
-	skip_all "cannot build the test guest (scripts/mkguest failed: $(tail -n 1 "$T/mkguest.log"))"
+	bail "cannot build the test guest (scripts/mkguest failed: $(tail -n 1 "$T/mkguest.log"))"
 LE=$TOP/scripts/libvirt-env
 uri=$("$LE" uri)
 

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-ksm.sh"
 
-command -v gnuplot >/dev/null 2>&1 || skip_all "gnuplot not installed (scripts/deps)"
+need gnuplot
 T=$TMPD
 S=$TOP/scripts
 MiB=1048576

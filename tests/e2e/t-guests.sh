@@ -4,8 +4,9 @@
 # dedup-analyze reports against an independent count (count_elf.py: Python,
 # hashlib, no shared code).  Equal, not close.
 . "$(dirname "$0")/../lib.sh"
+need python3
 DA=$BIN/dedup-analyze
-command -v qemu-system-x86_64 > /dev/null || skip_all "qemu-system-x86_64 is not installed"
+need qemu-system-x86_64
 RUN=$TMPD/run
 GC="$TOP/scripts/guestctl"
 names="e2e-a e2e-b e2e-c"

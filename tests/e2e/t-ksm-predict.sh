@@ -7,9 +7,10 @@
 # touched is zero in a dump but was never allocated, so KSM never sees it).
 # Every KSM knob is restored afterwards, also on failure or Ctrl-C.
 . "$(dirname "$0")/../lib.sh"
+need python3
 DA=$BIN/dedup-analyze
 [ -w "$KSM/run" ] || skip_all "no writable $KSM (kernel without KSM, or not root)"
-command -v qemu-system-x86_64 > /dev/null || skip_all "qemu-system-x86_64 is not installed"
+need qemu-system-x86_64
 ksm_lock
 for k in $KSM_KNOBS; do [ -e "$KSM/$k" ] && echo "$k $(ksm_knob "$k")"; done > "$TMPD/ksm.before"
 ksm_save

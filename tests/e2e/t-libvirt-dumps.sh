@@ -10,11 +10,12 @@
 # gzip, bzip2, xz, lzop or zstd) are made the same way from the real files
 # and must give the same numbers.
 . "$(dirname "$0")/../lib.sh"
+need python3
 DA=$BIN/dedup-analyze
 FR=$TB/tools/dp-frames
 KD=$TB/tools/kdiff
 LE="$TOP/scripts/libvirt-env"
-command -v virsh > /dev/null && command -v libvirtd > /dev/null || skip_all "libvirt is not installed"
+need virsh libvirtd
 [ -x "$LE" ] || bail "scripts/libvirt-env is missing"
 [ -x "$FR" ] && [ -x "$KD" ] || bail "test tools not built (make tests-build)"
 me=$$

@@ -16,12 +16,13 @@
 # libkdumpfile (an independent reader) must read the same bytes for every
 # ELF and kdump file (flattened ones through their `makedumpfile -R` copy).
 . "$(dirname "$0")/../lib.sh"
+need python3
 DA=$BIN/dedup-analyze
 FR=$TB/tools/dp-frames
 KD=$TB/tools/kdiff
 PF=$TB/tools/elf-phdrs-first
-command -v qemu-system-x86_64 > /dev/null || skip_all "qemu-system-x86_64 is not installed"
-command -v makedumpfile > /dev/null || skip_all "makedumpfile is not installed"
+need qemu-system-x86_64
+need makedumpfile
 [ -x "$FR" ] && [ -x "$KD" ] && [ -x "$PF" ] || bail "test tools not built (make tests-build)"
 RUN=$TMPD/run
 GC="$TOP/scripts/guestctl"

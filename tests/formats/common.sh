@@ -3,7 +3,22 @@
 # map of the fields it wrote (--map, "NAME OFFSET SIZE" lines).
 DA=$BIN/dedup-analyze
 MK=$TB/formats
-command -v python3 >/dev/null 2>&1 || skip_all "python3 is needed to compare JSON"
+KD=$TB/tools/kdiff
+
+# kdiff_ok DESCRIPTION [kdiff options] FILE [PARTS...]: libkdumpfile, an
+# independent reader, reads the same bytes for every frame, and nothing where
+# this reader finds no frame (tests/tools/kdiff).  libkdumpfile is in
+# scripts/packages: without it, or when it cannot open the file, the check
+# fails.
+kdiff_ok() {
+	_desc=$1; shift
+	[ -x "$KD" ] || { ok 1 "$_desc"; echo "#   $KD not built: libkdumpfile-dev missing (scripts/deps)"; return; }
+	_out=$("$KD" "$@" 2>&1)
+	_rc=$?
+	[ $_rc -eq 0 ] || echo "$_out" | sed 's/^/#   /'
+	ok $_rc "$_desc ($(echo "$_out" | tail -n 1 | sed 's/^kdiff: [^:]*: //; s/;.*//'))"
+}
+need python3
 
 # check_expect DUMP EXPECT DESCRIPTION [dedup-analyze options...]
 # Compares every count and every range of the analysis with the builder's
@@ -64,8 +79,10 @@ field() {
 }
 
 # poke FILE OFFSET VALUE SIZE [be]: write VALUE as a SIZE-byte integer
-# (in the shell when it fits its arithmetic, else with python3)
+# (in the shell when it fits its arithmetic, else with python3); POKED is
+# then OFFSET, so that "@$POKED" asserts a message names the poked field
 poke() {
+	POKED=$(($2))
 	case "$3" in
 	0x????????????????*) _poke_py "$@"; return ;;
 	esac
@@ -89,6 +106,34 @@ with open(f, "r+b") as h:
 ' "$@"
 }
 
+# peek FILE OFFSET SIZE [be]: the SIZE-byte integer at OFFSET
+peek() {
+	od -An -tu1 -j "$2" -N "$3" "$1" | awk -v be="${4:-}" '
+	{ for (i = 1; i <= NF; i++) b[n++] = $i }
+	END { v = 0; for (i = 0; i < n; i++) v = v * 256 + (be == "be" ? b[i] : b[n - 1 - i]); printf "%d\n", v }'
+}
+
+# flat_pos FILE KOFF: where byte KOFF of the dump inside the flattened FILE
+# lies in FILE; flat_end FILE N: the dump bytes the first N records hold
+flat_pos() {
+	_p=4096
+	while :; do
+		_o=$(peek "$1" $_p 8 be) _s=$(peek "$1" $((_p + 8)) 8 be)
+		[ "$_o" -ge 0 ] || return 1
+		if [ "$2" -ge "$_o" ] && [ "$2" -lt $((_o + _s)) ]; then echo $((_p + 16 + $2 - _o)); return; fi
+		_p=$((_p + 16 + _s))
+	done
+}
+flat_end() {
+	_p=4096 _i=0 _e=0
+	while [ $_i -lt "$2" ]; do
+		_o=$(peek "$1" $_p 8 be) _s=$(peek "$1" $((_p + 8)) 8 be)
+		[ $((_o + _s)) -gt $_e ] && _e=$((_o + _s))
+		_p=$((_p + 16 + _s)) _i=$((_i + 1))
+	done
+	echo $_e
+}
+
 # pokestr FILE OFFSET STRING: write raw bytes (no NUL added)
 pokestr() {
 	printf '%s' "$3" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
@@ -101,12 +146,35 @@ variant() {
 }
 
 NDAMAGED=0
-# damaged FILE DESCRIPTION REGEX [options...]: must fail with exit 1 and
-# "dedup-analyze: FILE: what (at offset N)" matching REGEX, within 30 s,
-# for both --info and a full analysis.
+# refusal FILE MSG WANT [@OFFSET]: prints what is wrong with the error
+# message MSG, nothing when it is "dedup-analyze: FILE: what (at offset N)"
+# with, when given, N = OFFSET and "what" equal to WANT when WANT is
+# "=TEXT", else "what (at offset N)" matching the regex WANT.
+refusal() {
+	case "$2" in
+	"dedup-analyze: $1: "*" (at offset "[0-9]*")") ;;
+	*) echo "message not in the form 'dedup-analyze: FILE: what (at offset N)': $2"; return ;;
+	esac
+	_at=${2##* (at offset }
+	_at=${_at%)}
+	case "$3" in
+	=*) _what=${2#"dedup-analyze: $1: "}
+	    _what=${_what%" (at offset $_at)"}
+	    [ "$_what" = "${3#=}" ] || { printf 'message is not\n#     %s\n#   but %s\n' "${3#=}" "$_what"; return; } ;;
+	*) printf '%s' "$2" | grep -Eq -- "$3" || { echo "message does not match /$3/: $2"; return; } ;;
+	esac
+	case "${4:-}" in
+	@*) [ "$_at" = "$(( ${4#@} ))" ] || echo "offset $_at, want $(( ${4#@} )): $2" ;;
+	esac
+}
+
+# damaged FILE DESCRIPTION WANT [@OFFSET] [options...]: must fail with exit
+# 1 and "dedup-analyze: FILE: what (at offset N)" as refusal() says (WANT
+# "=TEXT": the whole "what"), within 30 s, for both --info and a full analysis.
 damaged() {
-	_f=$1 _desc=$2 _re=$3
+	_f=$1 _desc=$2 _re=$3 _off=""
 	shift 3
+	case "${1:-}" in @*) _off=$1; shift ;; esac
 	NDAMAGED=$((NDAMAGED + 1))
 	_res=ok
 	for _mode in --info --json; do
@@ -117,46 +185,36 @@ damaged() {
 			_res="$_mode: exit $_rc (want 1): $(head -c 300 "$TMPD/d.err")"
 			break
 		fi
-		case "$_msg" in
-		"dedup-analyze: $_f: "*" (at offset "[0-9]*")") ;;
-		*) _res="$_mode: message not in the form 'dedup-analyze: FILE: what (at offset N)': $_msg"; break ;;
-		esac
-		if ! printf '%s' "$_msg" | grep -Eq -- "$_re"; then
-			_res="$_mode: message does not match /$_re/: $_msg"
-			break
-		fi
+		_why=$(refusal "$_f" "$_msg" "$_re" $_off)
+		[ -z "$_why" ] || { _res="$_mode: $_why"; break; }
 	done
 	is "$_res" ok "damaged: $_desc"
 }
 
-# damaged_data FILE DESCRIPTION REGEX [options...]: damage found only when
-# the page data is read (checksums, compressed data): --info may succeed, the
-# analysis must fail like damaged() says.
+# damaged_data FILE DESCRIPTION REGEX [@OFFSET] [options...]: damage found
+# only when the page data is read (checksums, compressed data): --info may
+# succeed, the analysis must fail like damaged() says.
 damaged_data() {
-	_f=$1 _desc=$2 _re=$3
+	_f=$1 _desc=$2 _re=$3 _off=""
 	shift 3
+	case "${1:-}" in @*) _off=$1; shift ;; esac
 	NDAMAGED=$((NDAMAGED + 1))
-	_res=ok
 	timeout 30 "$DA" --json "$@" "$_f" > /dev/null 2> "$TMPD/d.err"
 	_rc=$?
 	_msg=$(grep -v 'warning:' "$TMPD/d.err" | head -1)
 	if [ $_rc -ne 1 ]; then
 		_res="exit $_rc (want 1): $(head -c 300 "$TMPD/d.err")"
 	else
-		case "$_msg" in
-		"dedup-analyze: $_f: "*" (at offset "[0-9]*")") ;;
-		*) _res="message not in the form 'dedup-analyze: FILE: what (at offset N)': $_msg" ;;
-		esac
-		if [ "$_res" = ok ] && ! printf '%s' "$_msg" | grep -Eq -- "$_re"; then
-			_res="message does not match /$_re/: $_msg"
-		fi
+		_res=$(refusal "$_f" "$_msg" "$_re" $_off)
+		_res=${_res:-ok}
 	fi
 	is "$_res" ok "damaged data: $_desc"
 }
 
-# truncated FILE SIZE DESCRIPTION REGEX: a copy of FILE cut to SIZE bytes
+# truncated FILE SIZE DESCRIPTION REGEX [@OFFSET]: a copy of FILE cut to
+# SIZE bytes
 truncated() {
 	_t=$(variant "$1" "trunc-$2")
 	truncate -s "$2" "$_t"
-	damaged "$_t" "$3 (cut at $2)" "$4"
+	damaged "$_t" "$3 (cut at $2)" "$4" ${5:-}
 }

@@ -25,8 +25,8 @@
  *        offset=ones       p_offset all ones (paging-mode header with nothing stored)
  *   phdr TYPE             an extra program header of another type (e.g. 6)
  *   truncate N             cut the file to N bytes at the end
- * Page pattern k: byte i of the page is (k * 131 + i * 7 + (i >> 8)) & 0xff, with
- * byte 0 forced to k | 1 so that no pattern page is all zero.
+ * Page pattern k: fx_fill() of fixture.h, the generator every builder uses
+ * (distinct k give distinct pages, never a zero page).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -34,6 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "fixture.h"
 
 #define PAGE 4096
 #define MAXSEG 256
@@ -68,17 +70,6 @@ static void put(uint8_t *p, uint64_t v, int n)
 {
 	for (int i = 0; i < n; i++)
 		p[be ? n - 1 - i : i] = (uint8_t)(v >> (8 * i));
-}
-
-static void fill_page(uint8_t *p, uint32_t k)
-{
-	if (k == 0) {
-		memset(p, 0, PAGE);
-		return;
-	}
-	for (int i = 0; i < PAGE; i++)
-		p[i] = (uint8_t)(k * 131 + (unsigned)i * 7 + ((unsigned)i >> 8));
-	p[0] = (uint8_t)(k | 1);
 }
 
 static uint64_t num(const char *s)
@@ -329,7 +320,7 @@ int main(int argc, char **argv)
 			continue;
 		for (uint64_t b = 0; b < s->filesz; b += PAGE) {
 			size_t pi = (size_t)(b / PAGE);
-			fill_page(page, pi < s->npages ? s->pages[pi] : 0);
+			fx_fill(pi < s->npages ? s->pages[pi] : 0, page, PAGE);
 			uint64_t len = s->filesz - b < PAGE ? s->filesz - b : PAGE;
 			memcpy(f + s->offset + b, page, (size_t)len);
 		}

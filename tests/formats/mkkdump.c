@@ -30,8 +30,8 @@
  *   badpage N short|long|garbage   descriptor N: compressed data that decodes to
  *                         block-1 / block+1 bytes, or is not valid for the codec
  *   truncate N            cut the (first) file to N bytes
- * Page pattern k: byte i of the block is (k * 131 + i * 7 + (i >> 8)) & 0xff, with
- * byte 0 forced to k | 1 so that no pattern page is all zero.
+ * Page pattern k: fx_fill() of fixture.h, the generator every builder uses
+ * (distinct k give distinct pages, never a zero page).
  *
  * --expect writes "pages N", "absent N", "zero N", "nonzero N", "distinct N",
  * "intra N", "partial 0" and "range START PAGES STATE" lines; --map writes
@@ -48,6 +48,8 @@
 #include <string.h>
 #include <zlib.h>
 #include <zstd.h>
+
+#include "fixture.h"
 
 #define MAXF 65536
 
@@ -70,13 +72,6 @@ static void die(const char *m, const char *a)
 {
 	fprintf(stderr, "mkkdump: %s%s%s\n", m, a ? ": " : "", a ? a : "");
 	exit(2);
-}
-
-static void pattern(uint8_t *p, uint32_t k)
-{
-	for (uint32_t i = 0; i < bs; i++)
-		p[i] = (uint8_t)((k * 131 + i * 7 + (i >> 8)) & 0xff);
-	p[0] = (uint8_t)(k | 1);
 }
 
 /* ---- output buffer in the dump's byte order ---- */
@@ -347,7 +342,7 @@ static void build(struct buf *o, uint64_t lo, uint64_t hi, int first, uint64_t *
 			if (fk[f] == F_ZERO)
 				memset(page, 0, bs);
 			else
-				pattern(page, fpat[f]);
+				fx_fill(fpat[f], page, bs);
 			size_t n;
 			if ((int64_t)k == badidx && first) {
 				if (!strcmp(badkind, "garbage")) {
@@ -468,13 +463,19 @@ static void write_file(const char *path, const struct buf *b, long long cut)
 		die("write failed", path);
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
 static void expect(const char *path)
 {
 	FILE *f = fopen(path, "w");
 	if (!f)
 		die("cannot write", path);
 	uint64_t pages = 0, absent = 0, zero = 0, nonzero = 0, distinct = 0;
-	static uint8_t seen[1 << 16];
+	static uint32_t ids[MAXF]; /* pattern ids of the non-zero pages: distinct ids, distinct pages */
 	uint64_t nd = 0, total = 0;
 	for (size_t i = 0; i < nframes && i < mapnr; i++)
 		if (fk[i] != F_HOLE && fk[i] != F_FILTERED)
@@ -497,12 +498,11 @@ static void expect(const char *path)
 			zero++;
 			continue;
 		}
-		nonzero++;
-		if (!seen[fpat[i] & 0xffff]) {
-			seen[fpat[i] & 0xffff] = 1;
-			distinct++;
-		}
+		ids[nonzero++] = fpat[i];
 	}
+	qsort(ids, nonzero, sizeof *ids, cmp_u32);
+	for (uint64_t i = 0; i < nonzero; i++)
+		distinct += i == 0 || ids[i] != ids[i - 1];
 	fprintf(f, "pages %llu\nabsent %llu\nzero %llu\nnonzero %llu\ndistinct %llu\nintra %llu\npartial 0\n",
 		(unsigned long long)pages, (unsigned long long)absent, (unsigned long long)zero,
 		(unsigned long long)nonzero, (unsigned long long)distinct, (unsigned long long)(nonzero - distinct));

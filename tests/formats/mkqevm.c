@@ -31,8 +31,8 @@
  *   libvirtpart           ... with the magic of an incomplete save
  *   truncate N            cut the file to N bytes at the end
  * The RAM END section (EOS, footer), a device section, EOF and a VMDESCRIPTION
- * follow the last spec line unless eof/stop was given.  Page pattern k: byte
- * i is (k * 131 + i * 7 + (i >> 8)) & 0xff, byte 0 = k | 1.
+ * follow the last spec line unless eof/stop was given.  Page pattern k:
+ * fx_fill() of fixture.h, the generator every builder uses.
  *
  * --expect: counts of the analysis (every page of every block once; the last
  * copy of a page wins; pages never sent are zero) and the guest-physical
@@ -49,6 +49,8 @@
 #include <string.h>
 #include <zlib.h>
 #include <zstd.h>
+
+#include "fixture.h"
 
 #define MAXB 32
 
@@ -109,13 +111,6 @@ static void mapline(const char *n, uint64_t off, uint64_t size)
 {
 	if (mapf)
 		fprintf(mapf, "%s %llu %llu\n", n, (unsigned long long)off, (unsigned long long)size);
-}
-
-static void pattern(uint8_t *p, uint32_t k)
-{
-	for (uint32_t i = 0; i < tps; i++)
-		p[i] = (uint8_t)((k * 131 + i * 7 + (i >> 8)) & 0xff);
-	p[0] = (uint8_t)(k | 1);
 }
 
 static void footer(uint32_t id)
@@ -239,7 +234,7 @@ static void page(const char *bn, uint64_t off, const char *what)
 		u8(fill);
 	} else {
 		uint8_t *p = malloc(tps);
-		pattern(p, (uint32_t)(content - 2));
+		fx_fill(content - 2, p, tps);
 		put(p, tps);
 		free(p);
 	}

@@ -3,6 +3,7 @@
 # construction, for every output form, compressed and piped input, and any
 # number of workers.
 . "$(dirname "$0")/../lib.sh"
+need python3
 DA=$BIN/dedup-analyze
 MK=$TB/formats/mkelf
 E=$TOP/tests/formats/elf

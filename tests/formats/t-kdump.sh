@@ -8,7 +8,6 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/common.sh"
 [ -x "$MK/mkkdump" ] || bail "fixture builder not built (make tests-build)"
-KD=$TB/tools/kdiff
 cd "$TMPD" || exit 1
 
 # 14 frames: 1,2,0,1 | hole | filtered | 3, u4 (stored raw), 0, 5, 5 | 2 holes | 6
@@ -29,15 +28,6 @@ counts_ok() { # NAME EXPECT DESCRIPTION [options]
 		END { print v["pages"] "," v["absent"] "," v["zero"] "," v["nonzero"] "," v["distinct"] "," v["intra"] }' "$_e")
 	_got=$("$DA" -q --csv "$@" "$_n" 2>/dev/null | sed -n 2p | cut -d, -f3-8)
 	is "$_got" "$_want" "$_desc"
-}
-kdiff_ok() { # DESCRIPTION FILE [PARTS...]: libkdumpfile reads the same bytes
-	_desc=$1; shift
-	[ -x "$KD" ] || { ok 0 "$_desc # SKIP libkdumpfile (libkdumpfile-dev) missing"; return; }
-	_out=$("$KD" "$@" 2>&1)
-	_rc=$?
-	[ $_rc -eq 77 ] && { ok 0 "$_desc # SKIP libkdumpfile cannot open it"; return; }
-	[ $_rc -eq 0 ] || echo "$_out" | sed 's/^/# /'
-	ok $_rc "$_desc"
 }
 
 for codec in zlib lzo snappy zstd raw; do

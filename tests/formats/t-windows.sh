@@ -55,11 +55,11 @@ for t in 2 4 8 9 10; do
 	{ cat runs.spec; echo "dumptype $t"; } > s.spec
 	"$MK/mkwin" s.spec "t$t.dmp"
 done
-damaged t2.dmp "DumpType 2 refused" "kernel summary dump .*kernel memory only.*not supported"
-damaged t4.dmp "DumpType 4 refused" "small memory dump.*does not contain the guest memory"
-damaged t8.dmp "DumpType 8 refused" "RDMP\" kernel memory dump .*does not contain all guest memory"
-damaged t9.dmp "DumpType 9 refused" "RDMP\" kernel and user memory dump"
-damaged t10.dmp "DumpType 10 refused" "RDMP\" complete memory dump .*not supported yet"
+damaged t2.dmp "DumpType 2 refused" "=Windows kernel summary dump (DumpType 2): it holds kernel memory only, not all guest memory, and its layout is not documented: not supported" @3992
+damaged t4.dmp "DumpType 4 refused" "=Windows small memory dump / triage dump (DumpType 4): it does not contain the guest memory: not supported" @3992
+damaged t8.dmp "DumpType 8 refused" "=Windows \"RDMP\" kernel memory dump (DumpType 8, written by .dump on recent Windows) — it does not contain all guest memory: not supported yet" @3992
+damaged t9.dmp "DumpType 9 refused" "=Windows \"RDMP\" kernel and user memory dump (DumpType 9, written by .dump on recent Windows) — it does not contain all guest memory: not supported yet" @3992
+damaged t10.dmp "DumpType 10 refused" "=Windows \"RDMP\" complete memory dump (DumpType 10, written by .dump on recent Windows): not supported yet" @3992
 NDAMAGED=0
 
 # ---- damaged dumps ----
@@ -69,32 +69,32 @@ NDAMAGED=0
 { cat runs.spec; echo "type bitmap"; } > s.spec
 "$MK/mkwin" s.spec b64.dmp --map b64.map
 M=f64.map B=b64.map
-truncated f64.dmp 100 "inside the 64-bit header" "Windows dump header.*file ends"
-truncated f32.dmp 3000 "inside the 32-bit header" "Windows dump header.*file ends"
-truncated f64.dmp 8192 "header only, no pages" "run 0 .*past the end of the file"
-truncated f64.dmp $(( $(field $M run2.data) + 5000 )) "inside the last run" "run 2 .*past the end of the file"
-truncated b64.dmp $(( $(field $B sum.sig) + 20 )) "inside the summary header" "summary header.*file ends"
-truncated b64.dmp $(( $(field $B sum.bitmap) + 100 )) "inside the bitmap" "bitmap of .* runs past the end"
-truncated b64.dmp $(( $(field $B data) + 4096 * 7 + 10 )) "inside the bitmap pages" "15 pages at offset .* past the end of the file"
-v=$(variant f64.dmp runs44); poke "$v" $(field $M pmb.nruns) 44 4; damaged "$v" "44 runs in a 64-bit header" "44 runs, the header has room for 43"
-v=$(variant f32.dmp runs87); poke "$v" $(field f32.map pmb.nruns) 87 4; damaged "$v" "87 runs in a 32-bit header" "87 runs, the header has room for 86"
-v=$(variant f64.dmp runs0); poke "$v" $(field $M pmb.nruns) 0 4; damaged "$v" "no runs" "empty physical memory run list"
-v=$(variant f64.dmp npages); poke "$v" $(field $M pmb.npages) 16 8; damaged "$v" "page count differs from the runs" "says 16 pages but its runs hold 15"
-v=$(variant f32.dmp npages32); poke "$v" $(field f32.map pmb.npages) 14 4; damaged "$v" "32-bit page count differs" "says 14 pages but its runs hold 15"
-v=$(variant f64.dmp overlap); poke "$v" $(field $M run1.base) 4 8; damaged "$v" "overlapping runs" "run 1 .* overlaps or precedes run 0"
-v=$(variant f64.dmp unsorted); poke "$v" $(field $M run2.base) 0x80 8; damaged "$v" "runs out of order" "run 2 .* overlaps or precedes run 1"
-v=$(variant f64.dmp wrap); poke "$v" $(field $M run2.base) 0xfffffffffffffff0 8; damaged "$v" "run base + count overflows" "run 2 .* overflows"
-v=$(variant f64.dmp huge); poke "$v" $(field $M run1.count) 0x10000000000 8; damaged "$v" "run past the end of the file" "run 1 .*past the end of the file"
-v=$(variant f64.dmp type77); poke "$v" $(field $M hdr.dumptype) 77 4; damaged "$v" "unknown DumpType" "DumpType 77 is not known"
-v=$(variant b64.dmp sig); pokestr "$v" $(field $B sum.sig) "XDMP"; damaged "$v" "bad summary signature" "not \"FDMP\"/\"SDMP\""
-v=$(variant b64.dmp bits0); poke "$v" $(field $B sum.bits) 0 8; damaged "$v" "bitmap of 0 frames" "covers 0 frames"
-v=$(variant b64.dmp bitshuge); poke "$v" $(field $B sum.bits) 0x20000000000 8; damaged "$v" "bitmap of 2^41 frames" "covers 2199023255552 frames"
-v=$(variant b64.dmp bitspast); poke "$v" $(field $B sum.bits) 0x100000000 8; damaged "$v" "bitmap past the end of the file" "bitmap of .* runs past the end"
-v=$(variant b64.dmp firstin); poke "$v" $(field $B sum.firstpage) 0x2010 8; damaged "$v" "first page inside the bitmap" "inside the headers and bitmap"
-v=$(variant b64.dmp firstwrap); poke "$v" $(field $B sum.firstpage) 0xfffffffffffff000 8; damaged "$v" "first page offset overflows" "overflows|past the end"
-v=$(variant b64.dmp count); poke "$v" $(field $B sum.pages) 14 8; damaged "$v" "present count differs from the bitmap" "says 14 pages are present but its bitmap has 15 bits set"
-v=$(variant b64.dmp toomany); poke "$v" $(field $B sum.pages) 0x200000 8; damaged "$v" "more present pages than frames" "more than the .* frames it covers"
-v=$(variant f64.dmp notdump); pokestr "$v" 4 "DUXX"; damaged "$v" "broken signature: not recognised" "unknown dump format"
+truncated f64.dmp 100 "inside the 64-bit header" "=truncated: Windows dump header: file ends at byte 100 but 8192 bytes are needed from offset 0" @0
+truncated f32.dmp 3000 "inside the 32-bit header" "=truncated: Windows dump header: file ends at byte 3000 but 4096 bytes are needed from offset 0" @0
+truncated f64.dmp 8192 "header only, no pages" "=truncated: physical memory run 0 (guest 0x0, 8 pages) is stored at offset 8192..40960, past the end of the file (8192 bytes; 32768 missing)" @8192
+truncated f64.dmp $(( $(field $M run2.data) + 5000 )) "inside the last run" "=truncated: physical memory run 2 (guest 0x100000000, 3 pages) is stored at offset 57344..69632, past the end of the file (62344 bytes; 7288 missing)" @62344
+truncated b64.dmp $(( $(field $B sum.sig) + 20 )) "inside the summary header" "=truncated: bitmap dump summary header: file ends at byte 8212 but 56 bytes are needed from offset 8192" @8192
+truncated b64.dmp $(( $(field $B sum.bitmap) + 100 )) "inside the bitmap" "=truncated: bitmap of 1048584 frames (131073 bytes at offset 8248) runs past the end of the file (8348 bytes)" @8348
+truncated b64.dmp $(( $(field $B data) + 4096 * 7 + 10 )) "inside the bitmap pages" "=truncated: 15 pages at offset 143360 end at byte 204800, past the end of the file (172042 bytes; 32758 missing)" @172042
+v=$(variant f64.dmp runs44); poke "$v" $(field $M pmb.nruns) 44 4; damaged "$v" "44 runs in a 64-bit header" "=corrupt: physical memory run list: 44 runs, the header has room for 43" @$POKED
+v=$(variant f32.dmp runs87); poke "$v" $(field f32.map pmb.nruns) 87 4; damaged "$v" "87 runs in a 32-bit header" "=corrupt: physical memory run list: 87 runs, the header has room for 86" @$POKED
+v=$(variant f64.dmp runs0); poke "$v" $(field $M pmb.nruns) 0 4; damaged "$v" "no runs" "=corrupt: full dump with an empty physical memory run list" @$POKED
+v=$(variant f64.dmp npages); poke "$v" $(field $M pmb.npages) 16 8; damaged "$v" "page count differs from the runs" "=corrupt: physical memory block says 16 pages but its runs hold 15" @$POKED
+v=$(variant f32.dmp npages32); poke "$v" $(field f32.map pmb.npages) 14 4; damaged "$v" "32-bit page count differs" "=corrupt: physical memory block says 14 pages but its runs hold 15" @$POKED
+v=$(variant f64.dmp overlap); poke "$v" $(field $M run1.base) 4 8; damaged "$v" "overlapping runs" "=corrupt: physical memory run 1 (base page 0x4) overlaps or precedes run 0 (ending at page 0x8)" @$POKED
+v=$(variant f64.dmp unsorted); poke "$v" $(field $M run2.base) 0x80 8; damaged "$v" "runs out of order" "=corrupt: physical memory run 2 (base page 0x80) overlaps or precedes run 1 (ending at page 0x104)" @$POKED
+v=$(variant f64.dmp wrap); poke "$v" $(field $M run2.base) 0xfffffffffffffff0 8; damaged "$v" "run base + count overflows" "=corrupt: physical memory run 2 (base page 0xfffffffffffffff0, 3 pages) overflows" @$POKED
+v=$(variant f64.dmp huge); poke "$v" $(field $M run1.count) 0x10000000000 8; damaged "$v" "run past the end of the file" "=truncated: physical memory run 1 (guest 0x100000, 1099511627776 pages) is stored at offset 40960..4503599627411456, past the end of the file (69632 bytes; 4503599627341824 missing)" @69632
+v=$(variant f64.dmp type77); poke "$v" $(field $M hdr.dumptype) 77 4; damaged "$v" "unknown DumpType" "=corrupt: Windows DumpType 77 is not known" @$POKED
+v=$(variant b64.dmp sig); pokestr "$v" $(field $B sum.sig) "XDMP"; damaged "$v" "bad summary signature" "=corrupt: bitmap dump summary header signature is 58 44 4d 50 44 55 4d 50, not \"FDMP\"/\"SDMP\" + \"DUMP\"" @8192
+v=$(variant b64.dmp bits0); poke "$v" $(field $B sum.bits) 0 8; damaged "$v" "bitmap of 0 frames" "=corrupt: bitmap dump covers 0 frames (1..2^40 expected)" @$POKED
+v=$(variant b64.dmp bitshuge); poke "$v" $(field $B sum.bits) 0x20000000000 8; damaged "$v" "bitmap of 2^41 frames" "=corrupt: bitmap dump covers 2199023255552 frames (1..2^40 expected)" @$POKED
+v=$(variant b64.dmp bitspast); poke "$v" $(field $B sum.bits) 0x100000000 8; damaged "$v" "bitmap past the end of the file" "=truncated: bitmap of 4294967296 frames (536870912 bytes at offset 8248) runs past the end of the file (204800 bytes)" @204800
+v=$(variant b64.dmp firstin); poke "$v" $(field $B sum.firstpage) 0x2010 8; damaged "$v" "first page inside the bitmap" "=corrupt: first page offset 8208 lies inside the headers and bitmap (which end at 139321)" @$POKED
+v=$(variant b64.dmp firstwrap); poke "$v" $(field $B sum.firstpage) 0xfffffffffffff000 8; damaged "$v" "first page offset overflows" "=corrupt: page data size overflows" @$POKED
+v=$(variant b64.dmp count); poke "$v" $(field $B sum.pages) 14 8; damaged "$v" "present count differs from the bitmap" "=corrupt: bitmap dump says 14 pages are present but its bitmap has 15 bits set" @$POKED
+v=$(variant b64.dmp toomany); poke "$v" $(field $B sum.pages) 0x200000 8; damaged "$v" "more present pages than frames" "=corrupt: bitmap dump says 2097152 pages are present, more than the 1048584 frames it covers" @$POKED
+v=$(variant f64.dmp notdump); pokestr "$v" 4 "DUXX"; damaged "$v" "broken signature: not recognised" "=unknown dump format (first bytes 50 41 47 45); a raw memory image needs --format=raw" @0
 echo "# $NDAMAGED damaged dumps"
 [ "$NDAMAGED" -ge 20 ]; ok $? "at least 20 damaged variants ($NDAMAGED)"
 done_testing

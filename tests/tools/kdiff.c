@@ -1,14 +1,18 @@
 /*
- * kdiff [--ref=FILE]... DUMP [MORE-PARTS...] — differential check of
- * libdumpparse against libkdumpfile, an independent reader of ELF and kdump
- * files.  --ref gives libkdumpfile other files holding the same dump (e.g.
+ * kdiff [--ref=FILE]... [--space=kphys] DUMP [MORE-PARTS...] — differential
+ * check of libdumpparse against libkdumpfile, an independent reader of ELF,
+ * kdump, Xen and VirtualBox cores (the one tool the tests compare with it).
+ * --ref gives libkdumpfile other files holding the same dump (e.g.
  * `makedumpfile -R` output for a flattened file, which it cannot read).
+ * --space=kphys reads libkdumpfile's kernel-physical address space instead
+ * of machine-physical (Xen guests: guest frames, not machine frames).
  *
  * Every frame libdumpparse delivers is read through libkdumpfile at the same
  * guest-physical address: stored frames (data or marked zero) must have the
  * same bytes, absent frames (filtered out by the dump level) must be
  * "no data" there.  Then every frame in libkdumpfile's page map of the file
- * must have been delivered as stored.  Extra arguments are the other files of
+ * must have been delivered as stored, and the frame after each run of
+ * delivered frames must not be readable there either.  Extra arguments are the other files of
  * a split dump (given to both readers).  Prints one summary line; exit 0 when
  * everything agrees, 1 when something differs, 77 when libkdumpfile cannot
  * open the dump at all.
@@ -34,14 +38,17 @@ int main(int argc, char **argv)
 {
 	const char *refs[MAXP], *files[MAXP];
 	int nref = 0, nf = 0, fds[MAXP];
+	kdump_addrspace_t space = KDUMP_MACHPHYSADDR;
 	for (int i = 1; i < argc; i++) {
 		if (strncmp(argv[i], "--ref=", 6) == 0 && nref < MAXP)
 			refs[nref++] = argv[i] + 6;
+		else if (strcmp(argv[i], "--space=kphys") == 0)
+			space = KDUMP_KPHYSADDR;
 		else if (nf < MAXP)
 			files[nf++] = argv[i];
 	}
 	if (nf == 0) {
-		fprintf(stderr, "usage: kdiff [--ref=FILE]... DUMP [MORE-PARTS...]\n");
+		fprintf(stderr, "usage: kdiff [--ref=FILE]... [--space=kphys] DUMP [MORE-PARTS...]\n");
 		return 2;
 	}
 	const char *const *kf = nref ? refs : files;
@@ -91,7 +98,7 @@ int main(int argc, char **argv)
 				continue;
 			}
 			size_t len = ps;
-			kdump_status ks = kdump_read(ctx, KDUMP_MACHPHYSADDR, pfn * ps, buf, &len);
+			kdump_status ks = kdump_read(ctx, space, pfn * ps, buf, &len);
 			if (nseen == cap) {
 				cap *= 2;
 				seen = realloc(seen, cap * sizeof *seen);
@@ -121,6 +128,20 @@ int main(int argc, char **argv)
 		printf("kdiff: libdumpparse: %s\n", dp_error_text(&err, files[0], msg, sizeof msg));
 		return 1;
 	}
+	/* the frame after each run of frames delivered: libkdumpfile must not
+	 * read it either (unless the format keeps it, e.g. a frame past the
+	 * dump that its page map holds, which the map check below reports) */
+	qsort(seen, nseen, sizeof *seen, cmp_u64);
+	unsigned long long after = 0, after_read = 0;
+	for (size_t i = 0; i < nseen; i++) {
+		uint64_t next = seen[i] + 1;
+		if ((i + 1 < nseen && seen[i + 1] <= next) || next == 0)
+			continue;
+		size_t len = ps;
+		after++;
+		if (kdump_read(ctx, space, next * ps, buf, &len) == KDUMP_OK && len == ps && after_read++ < 5)
+			printf("# frame 0x%llx: not delivered, read by libkdumpfile\n", (unsigned long long)next);
+	}
 	/* frames in libkdumpfile's page map that we did not deliver at all (absent
 	 * ones were checked above: libkdumpfile must not read them either) */
 	unsigned long long theirs = 0, missed = 0;
@@ -129,7 +150,6 @@ int main(int argc, char **argv)
 	if (kps == ps && kdump_get_typed_attr(ctx, KDUMP_ATTR_FILE_PAGEMAP, &attr) == KDUMP_OK) {
 		kdump_bmp_t *bmp = attr.val.bitmap;
 		kdump_bmp_incref(bmp);
-		qsort(seen, nseen, sizeof *seen, cmp_u64);
 		kdump_addr_t idx = 0;
 		size_t k = 0;
 		while (kdump_bmp_find_set(bmp, &idx) == KDUMP_OK) {
@@ -148,14 +168,14 @@ int main(int argc, char **argv)
 		printf("# libkdumpfile page map not compared (page size %llu vs %u)\n", (unsigned long long)kps, ps);
 	}
 	printf("kdiff: %s: %llu data + %llu zero frames compared, %llu differ, %llu unreadable there; "
-	       "%llu absent (%llu readable there); libkdumpfile page map %llu frames, %llu not delivered; "
+	       "%llu absent (%llu readable there); %llu of %llu frames after a run readable there; libkdumpfile page map %llu frames, %llu not delivered; "
 	       "%llu frames outside guest-physical space\n",
-	       files[0], data, zeros, differ, unreadable, absent, absent_read, theirs, missed, other_space);
+	       files[0], data, zeros, differ, unreadable, absent, absent_read, after_read, after, theirs, missed, other_space);
 	dp_reader_close(r);
 	dp_close(d);
 	kdump_free(ctx);
 	free(buf);
 	free(zero);
 	free(seen);
-	return differ || unreadable || absent_read || missed ? 1 : 0;
+	return differ || unreadable || absent_read || after_read || missed ? 1 : 0;
 }
