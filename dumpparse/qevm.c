@@ -91,14 +91,10 @@ struct qin {
 	/* file offset of stream byte 0 (uncompressed input) */
 	uint64_t base;
 	const char *codec_name;   /* payload decompressed by us: positions are in its output */
-	/* sequential input */
-	uint64_t src_off;         /* next raw byte from dp_src or cmap */
-	const uint8_t *cmap;      /* mapped compressed payload */
-	uint64_t cmaplen;
-	struct dp_codec *codec;
-	uint8_t *raw;
-	size_t raw_len, raw_pos;
-	bool raw_end;
+	/* sequential input: the byte stack's decoded stream of the payload */
+	struct dp_stream *stream;
+	uint64_t src_off;         /* next raw byte from a sequential source */
+	struct dp_view_pull vpull; /* or from the mapped source */
 	uint8_t *buf;
 	size_t buf_len, buf_pos, buf_cap;
 	bool eof;
@@ -170,16 +166,10 @@ static int qfail(const struct qin *q, enum dp_status st, uint64_t pos, struct dp
 	return dp_fail(err, st, (int64_t)(q->base + pos), "%s", msg);
 }
 
-/* Pull raw bytes (compressed payload or plain stream) into dst; 0 at the end. */
-static ssize_t pull_raw(struct qin *q, uint8_t *dst, size_t cap, struct dp_error *err)
+/* Raw bytes of the payload from a sequential source; 0 at the end. */
+static ssize_t pull_raw(void *ctx, uint8_t *dst, size_t cap, struct dp_error *err)
 {
-	if (q->cmap) {
-		uint64_t left = q->cmaplen - q->src_off;
-		size_t n = left < cap ? (size_t)left : cap;
-		memcpy(dst, q->cmap + q->src_off, n);
-		q->src_off += n;
-		return (ssize_t)n;
-	}
+	struct qin *q = ctx;
 	struct dp_dump *d = q->d;
 	if (d->src.size != UINT64_MAX && q->src_off >= d->src.size)
 		return 0;
@@ -211,40 +201,19 @@ static int q_fill(struct qin *q, size_t need, struct dp_error *err)
 		}
 		if (q->eof)
 			return DP_END;
-		size_t room = q->buf_cap - q->buf_len;
-		if (!q->codec) {
-			ssize_t n = pull_raw(q, q->buf + q->buf_len, room, err);
-			if (n < 0)
-				return err->status;
-			if (n == 0)
-				q->eof = true;
-			q->buf_len += (size_t)n;
-			continue;
-		}
-		if (q->raw_pos == q->raw_len && !q->raw_end) {
-			ssize_t n = pull_raw(q, q->raw, IN_CHUNK, err);
-			if (n < 0)
-				return err->status;
-			q->raw_len = (size_t)n;
-			q->raw_pos = 0;
-			if (n == 0)
-				q->raw_end = true;
-		}
-		size_t used = 0, made = 0;
-		int rc = dp_codec_run(q->codec, q->raw + q->raw_pos, q->raw_len - q->raw_pos, q->raw_end, &used,
-				      q->buf + q->buf_len, room, &made, err);
-		q->raw_pos += used;
-		q->buf_len += made;
-		if (rc == DP_END)
-			q->eof = true;
-		else if (rc == DP_E_TRUNCATED) {
+		ssize_t n = dp_stream_read(q->stream, q->buf + q->buf_len, q->buf_cap - q->buf_len, err);
+		if (n < 0 && err->status == DP_E_TRUNCATED && q->codec_name) {
 			/* what was decoded before the cut is still good */
 			q->eof = true;
 			q->cut = *err;
 			q->have_cut = true;
+		} else if (n < 0) {
+			return err->status;
+		} else if (n == 0) {
+			q->eof = true;
+		} else {
+			q->buf_len += (size_t)n;
 		}
-		else if (rc)
-			return rc;
 	}
 	return DP_OK;
 }
@@ -921,8 +890,7 @@ static void qv_free(struct qv *v)
 {
 	if (!v)
 		return;
-	dp_codec_free(v->in.codec);
-	free(v->in.raw);
+	dp_stream_free(v->in.stream);
 	free(v->in.buf);
 	free(v->blocks);
 	free(v->loc);
@@ -1182,21 +1150,14 @@ static int setup_input(struct dp_dump *d, struct qv *v, uint64_t start, enum dp_
 	if (!q->buf)
 		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
 	if (codec != DP_CODEC_NONE) {
-		int rc = dp_codec_new(codec, start, &q->codec, err);
-		if (rc)
-			return rc;
 		q->codec_name = dp_codec_name(codec);
 		q->base = 0;
-		q->raw = malloc(IN_CHUNK);
-		if (!q->raw)
-			return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
-		if (dp_src_random(d)) {
-			q->cmap = d->src.map + start;
-			q->cmaplen = d->src.size - start;
-			q->src_off = 0;
-		}
 	}
-	return DP_OK;
+	if (dp_src_random(d)) {
+		q->vpull = (struct dp_view_pull){ &d->src.view, start, UINT64_MAX };
+		return dp_stream_new(codec, start, false, dp_view_pull, &q->vpull, &q->stream, err);
+	}
+	return dp_stream_new(codec, start, false, pull_raw, q, &q->stream, err);
 }
 
 static int qevm_open(struct dp_dump *d, struct dp_error *err)
