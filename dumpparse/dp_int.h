@@ -337,6 +337,20 @@ int dp_src_pread(struct dp_dump *d, uint64_t off, uint8_t *buf, size_t len, stru
  * file, and d->info.compression / file_size / sequential are updated. */
 int dp_src_switch(struct dp_dump *d, const char *path, struct dp_error *err);
 
+/* ELF files (dp_elfhdr.c): the header of either class and byte order */
+struct dp_ehdr {
+	bool is64, be;
+	uint8_t version;
+	uint16_t type, machine;
+	uint64_t phoff, shoff;
+	uint32_t flags, phnum;
+	uint16_t phentsize, shentsize, shnum, shstrndx;
+};
+/* h: 64 bytes (52 for ELF32) whose class (h[4]) and encoding (h[5]) are 1 or 2 */
+void dp_ehdr_decode(const uint8_t *h, struct dp_ehdr *e);
+/* read d's ELF header: class and encoding are checked ("ELF class ...") */
+int dp_ehdr_read(struct dp_dump *d, struct dp_ehdr *e, struct dp_error *err);
+
 /* info helpers */
 int dp_add_detail(struct dp_dump *d, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

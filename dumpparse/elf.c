@@ -26,18 +26,6 @@
 #define PN_XNUM 0xffffu
 #define MAX_STREAM_PHDRS_BYTES (256u << 20)
 
-struct elf {
-	bool is64, be;
-	uint16_t machine;
-	uint64_t phoff, shoff;
-	uint32_t phnum;
-	uint16_t phentsize, shentsize, shnum;
-	uint32_t flags;
-};
-
-static uint16_t g16(const struct elf *e, const uint8_t *p) { return e->be ? dp_be16(p) : dp_le16(p); }
-static uint32_t g32(const struct elf *e, const uint8_t *p) { return e->be ? dp_be32(p) : dp_le32(p); }
-static uint64_t g64(const struct elf *e, const uint8_t *p) { return e->be ? dp_be64(p) : dp_le64(p); }
 
 static enum dp_probe elf_probe(const uint8_t *h, size_t n, const char *path)
 {
@@ -88,7 +76,7 @@ static void scan_vmcoreinfo(const uint8_t *p, size_t n, struct notes_seen *ns)
 	}
 }
 
-static int parse_notes(struct dp_dump *d, const struct elf *e, uint64_t off, uint64_t size,
+static int parse_notes(struct dp_dump *d, const struct dp_ehdr *e, uint64_t off, uint64_t size,
 		       struct notes_seen *ns, struct dp_error *err)
 {
 	if (size == 0)
@@ -106,11 +94,11 @@ static int parse_notes(struct dp_dump *d, const struct elf *e, uint64_t off, uin
 	}
 	uint64_t pos = 0;
 	while (pos + 12 <= size) {
-		uint32_t namesz = g32(e, buf + pos), descsz = g32(e, buf + pos + 4);
+		uint32_t namesz = dp_get32(e->be, buf + pos), descsz = dp_get32(e->be, buf + pos + 4);
 		uint64_t name_at = pos + 12;
 		uint64_t desc_at = name_at + (((uint64_t)namesz + 3) & ~3ull);
 		uint64_t next = desc_at + (((uint64_t)descsz + 3) & ~3ull);
-		if (namesz == 0 && descsz == 0 && g32(e, buf + pos + 8) == 0)
+		if (namesz == 0 && descsz == 0 && dp_get32(e->be, buf + pos + 8) == 0)
 			break; /* padding at the end of the segment */
 		if (desc_at > size || next > size + 3) {
 			rc = dp_fail(err, DP_E_CORRUPT, (int64_t)(off + pos),
@@ -132,7 +120,7 @@ static int parse_notes(struct dp_dump *d, const struct elf *e, uint64_t off, uin
 			ns->qemu = true;
 		else if (IS("CORE")) {
 			ns->core = true;
-			uint32_t t = g32(e, buf + pos + 8);
+			uint32_t t = dp_get32(e->be, buf + pos + 8);
 			if (t == 1)
 				ns->ncpu++;
 			else if (t == 6 || t == 0x46494c45u) /* NT_AUXV, NT_FILE: a process core */
@@ -151,54 +139,25 @@ static int parse_notes(struct dp_dump *d, const struct elf *e, uint64_t off, uin
 	return rc;
 }
 
-static int read_ehdr(struct dp_dump *d, struct elf *e, struct dp_error *err)
+static int read_ehdr(struct dp_dump *d, struct dp_ehdr *e, struct dp_error *err)
 {
-	uint8_t h[64];
 	uint64_t size = d->src.size;
 	if (size != UINT64_MAX && size < 52)
 		return dp_fail(err, DP_E_TRUNCATED, (int64_t)size,
 			       "ELF header: file is %llu bytes, shorter than an ELF header",
 			       (unsigned long long)size);
-	int rc = dp_src_read(d, 0, h, 16, "ELF header", err);
+	int rc = dp_ehdr_read(d, e, err);
 	if (rc)
 		return rc;
-	if (h[4] != 1 && h[4] != 2)
-		return dp_fail(err, DP_E_CORRUPT, 4, "ELF class %u is neither ELF32 nor ELF64", h[4]);
-	if (h[5] != 1 && h[5] != 2)
-		return dp_fail(err, DP_E_CORRUPT, 5, "ELF data encoding %u is neither little- nor big-endian",
-			       h[5]);
-	e->is64 = h[4] == 2;
-	e->be = h[5] == 2;
 	size_t ehsize = e->is64 ? 64 : 52;
-	if ((rc = dp_src_read(d, 16, h + 16, ehsize - 16, "ELF header", err)))
-		return rc;
-	if (h[6] != 1) {
-		if (h[6] != 0)
-			return dp_fail(err, DP_E_CORRUPT, 6, "ELF version %u is not 1", h[6]);
+	if (e->version != 1) {
+		if (e->version != 0)
+			return dp_fail(err, DP_E_CORRUPT, 6, "ELF version %u is not 1", e->version);
 		dp_add_warning(d, "ELF header version is 0 (VirtualBox writes this); read as version 1");
 	}
-	uint16_t type = g16(e, h + 16);
-	if (type != ET_CORE)
+	if (e->type != ET_CORE)
 		return dp_fail(err, DP_E_UNSUPPORTED, 16,
-			       "ELF file is not a core dump (e_type %u, a core is 4): not a memory dump", type);
-	e->machine = g16(e, h + 18);
-	if (e->is64) {
-		e->phoff = g64(e, h + 0x20);
-		e->shoff = g64(e, h + 0x28);
-		e->flags = g32(e, h + 0x30);
-		e->phentsize = g16(e, h + 0x36);
-		e->phnum = g16(e, h + 0x38);
-		e->shentsize = g16(e, h + 0x3a);
-		e->shnum = g16(e, h + 0x3c);
-	} else {
-		e->phoff = g32(e, h + 0x1c);
-		e->shoff = g32(e, h + 0x20);
-		e->flags = g32(e, h + 0x24);
-		e->phentsize = g16(e, h + 0x2a);
-		e->phnum = g16(e, h + 0x2c);
-		e->shentsize = g16(e, h + 0x2e);
-		e->shnum = g16(e, h + 0x30);
-	}
+			       "ELF file is not a core dump (e_type %u, a core is 4): not a memory dump", e->type);
 	if (e->phnum == PN_XNUM) {
 		/* extended numbering: the count is sh_info of section header 0 */
 		uint8_t sh[64];
@@ -211,7 +170,7 @@ static int read_ehdr(struct dp_dump *d, struct elf *e, struct dp_error *err)
 				       "section header size %u, expected %zu", e->shentsize, shsz);
 		if ((rc = dp_src_read(d, e->shoff, sh, shsz, "section header 0 (program header count)", err)))
 			return rc;
-		e->phnum = g32(e, sh + (e->is64 ? 44 : 28));
+		e->phnum = dp_get32(e->be, sh + (e->is64 ? 44 : 28));
 	}
 	if (e->phnum == 0)
 		return dp_fail(err, DP_E_UNSUPPORTED, e->is64 ? 0x38 : 0x2c,
@@ -233,7 +192,7 @@ static int read_ehdr(struct dp_dump *d, struct elf *e, struct dp_error *err)
 
 static int elf_open(struct dp_dump *d, struct dp_error *err)
 {
-	struct elf e = { 0 };
+	struct dp_ehdr e = { 0 };
 	int rc = read_ehdr(d, &e, err);
 	if (rc)
 		return rc;
@@ -272,11 +231,11 @@ static int elf_open(struct dp_dump *d, struct dp_error *err)
 	for (uint32_t i = 0; i < e.phnum && !rc; i++) {
 		const uint8_t *p = ph + (size_t)i * e.phentsize;
 		uint64_t at = e.phoff + (uint64_t)i * e.phentsize;
-		uint32_t type = g32(&e, p);
+		uint32_t type = dp_get32(e.be, p);
 		if (type != PT_NOTE)
 			continue;
-		uint64_t off = e.is64 ? g64(&e, p + 8) : g32(&e, p + 4);
-		uint64_t fsz = e.is64 ? g64(&e, p + 32) : g32(&e, p + 16);
+		uint64_t off = e.is64 ? dp_get64(e.be, p + 8) : dp_get32(e.be, p + 4);
+		uint64_t fsz = e.is64 ? dp_get64(e.be, p + 32) : dp_get32(e.be, p + 16);
 		uint64_t end;
 		nnote++;
 		if (dp_add_overflows(off, fsz, &end) || (fsize != UINT64_MAX && end > fsize))
@@ -299,12 +258,12 @@ static int elf_open(struct dp_dump *d, struct dp_error *err)
 	bool va_differs = false;
 	for (uint32_t i = 0; i < e.phnum && !rc; i++) {
 		const uint8_t *p = ph + (size_t)i * e.phentsize;
-		if (g32(&e, p) != PT_LOAD)
+		if (dp_get32(e.be, p) != PT_LOAD)
 			continue;
-		uint64_t off = e.is64 ? g64(&e, p + 8) : g32(&e, p + 4);
-		uint64_t va = e.is64 ? g64(&e, p + 16) : g32(&e, p + 8);
-		uint64_t pa = e.is64 ? g64(&e, p + 24) : g32(&e, p + 12);
-		uint64_t fsz = e.is64 ? g64(&e, p + 32) : g32(&e, p + 16);
+		uint64_t off = e.is64 ? dp_get64(e.be, p + 8) : dp_get32(e.be, p + 4);
+		uint64_t va = e.is64 ? dp_get64(e.be, p + 16) : dp_get32(e.be, p + 8);
+		uint64_t pa = e.is64 ? dp_get64(e.be, p + 24) : dp_get32(e.be, p + 12);
+		uint64_t fsz = e.is64 ? dp_get64(e.be, p + 32) : dp_get32(e.be, p + 16);
 		if (fsz == 0 || off == all_ones)
 			continue;
 		if (pa == 0) {
@@ -340,19 +299,19 @@ static int elf_open(struct dp_dump *d, struct dp_error *err)
 		for (uint32_t i = 0; i < e.phnum && !rc; i++) {
 			const uint8_t *p = ph + (size_t)i * e.phentsize;
 			uint64_t at = e.phoff + (uint64_t)i * e.phentsize;
-			if (g32(&e, p) != PT_LOAD)
+			if (dp_get32(e.be, p) != PT_LOAD)
 				continue;
 			uint64_t off, paddr, fsz, msz;
 			if (e.is64) {
-				off = g64(&e, p + 8);
-				paddr = g64(&e, p + 24);
-				fsz = g64(&e, p + 32);
-				msz = g64(&e, p + 40);
+				off = dp_get64(e.be, p + 8);
+				paddr = dp_get64(e.be, p + 24);
+				fsz = dp_get64(e.be, p + 32);
+				msz = dp_get64(e.be, p + 40);
 			} else {
-				off = g32(&e, p + 4);
-				paddr = g32(&e, p + 12);
-				fsz = g32(&e, p + 16);
-				msz = g32(&e, p + 20);
+				off = dp_get32(e.be, p + 4);
+				paddr = dp_get32(e.be, p + 12);
+				fsz = dp_get32(e.be, p + 16);
+				msz = dp_get32(e.be, p + 20);
 			}
 			uint64_t end;
 			if (pass == 0) {
