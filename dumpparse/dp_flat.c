@@ -77,6 +77,20 @@ int dp_view_open(const char *path, struct dp_view *v, struct dp_error *err)
 	return rc;
 }
 
+void dp_view_head(const struct dp_view *v, uint8_t *buf, size_t len)
+{
+	if (!v->flat) {
+		memcpy(buf, v->map, len);
+		return;
+	}
+	memset(buf, 0, len);
+	for (size_t i = 0; i < v->nsegs && v->segs[i].voff < len; i++) {
+		const struct dp_seg *g = &v->segs[i];
+		uint64_t n = g->len < len - g->voff ? g->len : len - g->voff;
+		memcpy(buf + g->voff, v->map + g->foff, (size_t)n);
+	}
+}
+
 ssize_t dp_view_pull(void *ctx, uint8_t *buf, size_t cap, struct dp_error *err)
 {
 	struct dp_view_pull *p = ctx;

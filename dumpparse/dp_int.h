@@ -198,6 +198,9 @@ int dp_view_check(const struct dp_view *v, uint64_t off, uint64_t len, const cha
 int64_t dp_view_file_off(const struct dp_view *v, uint64_t off);
 /* the error for logical bytes [off, off+len) that are not in the view */
 int dp_view_missing(const struct dp_view *v, uint64_t off, uint64_t len, const char *what, struct dp_error *err);
+/* the first len logical bytes (len <= dp_view_size) for probing: bytes no
+ * record holds read as zero */
+void dp_view_head(const struct dp_view *v, uint8_t *buf, size_t len);
 /* a pull over the logical bytes of a view from *pos */
 struct dp_view_pull {
 	const struct dp_view *v;

@@ -190,8 +190,7 @@ static int open_path(struct dp_dump *d, const char *path, enum dp_codec_kind for
 		if ((rc = use_view(s, err)))
 			return rc;
 		nhead = dp_view_size(&s->view) < PEEK ? (size_t)dp_view_size(&s->view) : PEEK;
-		if ((rc = dp_view_read(&s->view, 0, head, nhead, "input", err)))
-			return rc;
+		dp_view_head(&s->view, head, nhead);
 	} else {
 		/* a pipe: its first bytes are taken to pick a decoder, and given again */
 		if (!(s->prefix = malloc(PEEK)))
@@ -312,8 +311,8 @@ size_t dp_src_head(struct dp_dump *d, uint8_t *buf, size_t len, struct dp_error 
 	if (!s->stream) {
 		uint64_t size = s->view.map ? dp_view_size(&s->view) : 0;
 		size_t n = size < len ? (size_t)size : len;
-		if (n && dp_view_read(&s->view, 0, buf, n, "input", err))
-			return (size_t)-1;
+		if (n)
+			dp_view_head(&s->view, buf, n);
 		return n;
 	}
 	if (s->nkeep < len && s->pos == s->nkeep && consume(s, NULL, len - s->nkeep, err) < 0)
