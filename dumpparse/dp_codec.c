@@ -266,6 +266,66 @@ static int lzop_grow(struct lzop *l, size_t n)
 	return 0;
 }
 
+#define STARVE (-1)
+
+/* A block header (decoded and compressed sizes, checksums): DP_OK when the
+ * state moved on, STARVE when more input is needed, or an error. */
+static int lzop_block_header(struct dp_codec *c, const uint8_t *in, size_t inlen, size_t *ipp,
+			     struct dp_error *err)
+{
+	struct lzop *l = &c->lz;
+	if (l->nhdr == 0)
+		l->block_at = c->used;
+	size_t take = l->need - l->nhdr;
+	if (take > inlen - *ipp)
+		take = inlen - *ipp;
+	memcpy(l->hdr + l->nhdr, in + *ipp, take);
+	l->nhdr += take;
+	*ipp += take;
+	c->used += take;
+	if (l->nhdr < l->need)
+		return STARVE;
+	uint32_t dst = dp_be32(l->hdr);
+	if (dst == 0) {
+		l->st = LZ_END;
+		return DP_OK;
+	}
+	if (l->need == 4) {
+		size_t k = 8;
+		if (l->flags & LZOP_F_ADLER32_D)
+			k += 4;
+		if (l->flags & LZOP_F_CRC32_D)
+			k += 4;
+		l->need = k; /* the compressed-data checksums follow only when compressed */
+		return DP_OK;
+	}
+	uint32_t src = dp_be32(l->hdr + 4);
+	size_t k = 8 + ((l->flags & LZOP_F_ADLER32_D) ? 4 : 0) + ((l->flags & LZOP_F_CRC32_D) ? 4 : 0);
+	if (src < dst && l->need == k) {
+		size_t extra = ((l->flags & LZOP_F_ADLER32_C) ? 4 : 0) + ((l->flags & LZOP_F_CRC32_C) ? 4 : 0);
+		if (extra) {
+			l->need = k + extra;
+			return DP_OK;
+		}
+	}
+	if (dst > LZOP_MAX_BLOCK)
+		return corrupt(c, l->block_at, err, "%s: %s",
+			       "block of more than 64 MiB (lzop writes at most that)");
+	if (src > dst || src == 0)
+		return corrupt(c, l->block_at, err, "%s: %s",
+			       "block whose compressed size is 0 or exceeds its decoded size");
+	l->dst_len = dst;
+	l->src_len = src;
+	/* the decoded-data checksum is the one lzop writes by default */
+	l->dcheck = (l->flags & (LZOP_F_ADLER32_D | LZOP_F_CRC32_D)) ? dp_be32(l->hdr + 8) : 0;
+	if (lzop_grow(l, dst))
+		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
+	l->ncbuf = 0;
+	l->nhdr = 0;
+	l->st = LZ_BLOCK_DATA;
+	return DP_OK;
+}
+
 static int lzop_run(struct dp_codec *c, const uint8_t *in, size_t inlen, bool in_end, size_t *inused,
 		    uint8_t *out, size_t outcap, size_t *outlen, struct dp_error *err)
 {
@@ -334,55 +394,11 @@ static int lzop_run(struct dp_codec *c, const uint8_t *in, size_t inlen, bool in
 			break;
 		}
 		case LZ_BLOCK_HDR: {
-			if (l->nhdr == 0)
-				l->block_at = c->used;
-			size_t take = l->need - l->nhdr;
-			if (take > inlen - ip)
-				take = inlen - ip;
-			memcpy(l->hdr + l->nhdr, in + ip, take);
-			l->nhdr += take;
-			ip += take;
-			c->used += take;
-			if (l->nhdr < l->need)
+			int r = lzop_block_header(c, in, inlen, &ip, err);
+			if (r == STARVE)
 				goto starve;
-			uint32_t dst = dp_be32(l->hdr);
-			if (dst == 0) {
-				l->st = LZ_END;
-				break;
-			}
-			if (l->need == 4) {
-				size_t k = 8;
-				if (l->flags & LZOP_F_ADLER32_D)
-					k += 4;
-				if (l->flags & LZOP_F_CRC32_D)
-					k += 4;
-				l->need = k; /* the compressed-data checksums follow only when compressed */
-				break;
-			}
-			uint32_t src = dp_be32(l->hdr + 4);
-			size_t k = 8 + ((l->flags & LZOP_F_ADLER32_D) ? 4 : 0) + ((l->flags & LZOP_F_CRC32_D) ? 4 : 0);
-			if (src < dst && l->need == k) {
-				size_t extra = ((l->flags & LZOP_F_ADLER32_C) ? 4 : 0) + ((l->flags & LZOP_F_CRC32_C) ? 4 : 0);
-				if (extra) {
-					l->need = k + extra;
-					break;
-				}
-			}
-			if (dst > LZOP_MAX_BLOCK)
-				return corrupt(c, l->block_at, err, "%s: %s",
-					       "block of more than 64 MiB (lzop writes at most that)");
-			if (src > dst || src == 0)
-				return corrupt(c, l->block_at, err, "%s: %s",
-					       "block whose compressed size is 0 or exceeds its decoded size");
-			l->dst_len = dst;
-			l->src_len = src;
-			/* the decoded-data checksum is the one lzop writes by default */
-			l->dcheck = (l->flags & (LZOP_F_ADLER32_D | LZOP_F_CRC32_D)) ? dp_be32(l->hdr + 8) : 0;
-			if (lzop_grow(l, dst))
-				return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
-			l->ncbuf = 0;
-			l->nhdr = 0;
-			l->st = LZ_BLOCK_DATA;
+			if (r)
+				return r;
 			break;
 		}
 		case LZ_BLOCK_DATA: {
