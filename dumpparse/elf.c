@@ -26,7 +26,6 @@
 #define PN_XNUM 0xffffu
 #define MAX_STREAM_PHDRS_BYTES (256u << 20)
 
-
 static enum dp_probe elf_probe(const uint8_t *h, size_t n, const char *path)
 {
 	(void)path;
@@ -190,13 +189,16 @@ static int read_ehdr(struct dp_dump *d, struct dp_ehdr *e, struct dp_error *err)
 	return DP_OK;
 }
 
-static int elf_open(struct dp_dump *d, struct dp_error *err)
-{
-	struct dp_ehdr e = { 0 };
-	int rc = read_ehdr(d, &e, err);
-	if (rc)
-		return rc;
+struct elf_counts {
+	unsigned nload, nnote, nskipped, nmmio;
+};
 
+/* the program header table: in the mapping, or read into *own */
+static int read_phdrs(struct dp_dump *d, const struct dp_ehdr *ep, const uint8_t **php, uint8_t **own,
+		      struct dp_error *err)
+{
+	const struct dp_ehdr e = *ep;
+	int rc;
 	uint64_t tbl = (uint64_t)e.phnum * e.phentsize, tend;
 	const uint64_t fsize = d->src.size;
 	if (dp_add_overflows(e.phoff, tbl, &tend) || (fsize != UINT64_MAX && tend > fsize))
@@ -204,30 +206,31 @@ static int elf_open(struct dp_dump *d, struct dp_error *err)
 			       "program header table (%u entries at offset %llu) runs past the end of "
 			       "the file (%llu bytes)",
 			       e.phnum, (unsigned long long)e.phoff, (unsigned long long)fsize);
-	uint8_t *own = NULL;
-	const uint8_t *ph;
 	if (dp_src_random(d)) {
-		ph = dp_src_ptr(d, e.phoff, tbl, "program headers", err);
-		if (!ph)
+		*php = dp_src_ptr(d, e.phoff, tbl, "program headers", err);
+		if (!*php)
 			return err->status;
 	} else {
 		if (tbl > MAX_STREAM_PHDRS_BYTES)
 			return dp_fail(err, DP_E_UNSUPPORTED, (int64_t)e.phoff,
 				       "%u program headers: too many to read from a stream", e.phnum);
-		own = malloc((size_t)tbl);
-		if (!own)
+		*own = malloc((size_t)tbl);
+		if (!*own)
 			return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
-		if ((rc = dp_src_read(d, e.phoff, own, (size_t)tbl, "program headers", err))) {
-			free(own);
+		if ((rc = dp_src_read(d, e.phoff, *own, (size_t)tbl, "program headers", err)))
 			return rc;
-		}
-		ph = own;
+		*php = *own;
 	}
+	return DP_OK;
+}
 
-	/* notes first: they may set the page size */
-	struct notes_seen ns = { 0 };
-	unsigned nload = 0, nnote = 0, nskipped = 0, nmmio = 0;
-	const uint64_t all_ones = e.is64 ? UINT64_MAX : UINT32_MAX;
+/* notes first: they may set the page size */
+static int read_notes(struct dp_dump *d, const struct dp_ehdr *ep, const uint8_t *ph, struct notes_seen *ns,
+		      struct elf_counts *n, struct dp_error *err)
+{
+	const struct dp_ehdr e = *ep;
+	const uint64_t fsize = d->src.size;
+	int rc = DP_OK;
 	for (uint32_t i = 0; i < e.phnum && !rc; i++) {
 		const uint8_t *p = ph + (size_t)i * e.phentsize;
 		uint64_t at = e.phoff + (uint64_t)i * e.phentsize;
@@ -237,17 +240,27 @@ static int elf_open(struct dp_dump *d, struct dp_error *err)
 		uint64_t off = e.is64 ? dp_get64(e.be, p + 8) : dp_get32(e.be, p + 4);
 		uint64_t fsz = e.is64 ? dp_get64(e.be, p + 32) : dp_get32(e.be, p + 16);
 		uint64_t end;
-		nnote++;
+		n->nnote++;
 		if (dp_add_overflows(off, fsz, &end) || (fsize != UINT64_MAX && end > fsize))
 			rc = dp_fail(err, DP_E_TRUNCATED, (int64_t)at,
 				     "PT_NOTE %u: notes at offset %llu..%llu lie past the end of the file "
 				     "(%llu bytes)",
 				     i, (unsigned long long)off, (unsigned long long)end, (unsigned long long)fsize);
 		else
-			rc = parse_notes(d, &e, off, fsz, &ns, err);
+			rc = parse_notes(d, ep, off, fsz, ns, err);
 	}
+	return rc;
+}
 
-	if (!rc && ns.process)
+/* a process core, or a core of virtual addresses, is not guest memory */
+static int check_physical(const struct dp_ehdr *ep, const uint8_t *ph, const struct notes_seen *nsp,
+			  struct dp_error *err)
+{
+	const struct dp_ehdr e = *ep;
+	const struct notes_seen ns = *nsp;
+	const uint64_t all_ones = e.is64 ? UINT64_MAX : UINT32_MAX;
+	int rc = DP_OK;
+	if (ns.process)
 		rc = dp_fail(err, DP_E_UNSUPPORTED, (int64_t)e.phoff,
 			     "this is a process core (NT_AUXV/NT_FILE notes): a program's virtual memory, "
 			     "not guest-physical memory");
@@ -285,16 +298,18 @@ static int elf_open(struct dp_dump *d, struct dp_error *err)
 			     "convert the checkpoint with vmss2core -M (physical memory) or -N instead",
 			     high_pa ? "segments at p_paddr = p_vaddr beyond 2^52"
 				     : "several segments at p_paddr 0 with different p_vaddr");
+	return rc;
+}
 
-	uint32_t ps = d->opt.page_size;
-	if (ns.pagesize && (ns.pagesize < 512 || (ns.pagesize & (ns.pagesize - 1))))
-		ns.pagesize = 0;
-	d->info.native_page_size = ns.pagesize;
-	if (!ps)
-		ps = ns.pagesize ? ns.pagesize : 4096;
-	d->info.page_size = ps;
-
-	/* data pieces first (they win over absent tails), then absent tails */
+/* PT_LOADs: data pieces first (they win over absent tails), then absent tails */
+static int add_loads(struct dp_dump *d, const struct dp_ehdr *ep, const uint8_t *ph, const struct notes_seen *nsp,
+		     struct elf_counts *n, struct dp_error *err)
+{
+	const struct dp_ehdr e = *ep;
+	const struct notes_seen ns = *nsp;
+	const uint64_t fsize = d->src.size;
+	const uint64_t all_ones = e.is64 ? UINT64_MAX : UINT32_MAX;
+	int rc = DP_OK;
 	for (int pass = 0; pass < 2 && !rc; pass++)
 		for (uint32_t i = 0; i < e.phnum && !rc; i++) {
 			const uint8_t *p = ph + (size_t)i * e.phentsize;
@@ -315,13 +330,13 @@ static int elf_open(struct dp_dump *d, struct dp_error *err)
 			}
 			uint64_t end;
 			if (pass == 0) {
-				nload++;
+				n->nload++;
 				if (off == all_ones) {
-					nskipped++;
+					n->nskipped++;
 					continue;
 				}
 				if (ns.vbox && fsz == 0) {
-					nmmio++; /* VirtualBox MMIO range: not RAM */
+					n->nmmio++; /* VirtualBox MMIO range: not RAM */
 					continue;
 				}
 				if (fsz > msz) {
@@ -357,13 +372,14 @@ static int elf_open(struct dp_dump *d, struct dp_error *err)
 				rc = dp_map_add_absent(d, paddr + fsz, msz - fsz, err);
 			}
 		}
-	free(own);
-	if (rc)
-		return rc;
-	if (nload == 0)
-		return dp_fail(err, DP_E_UNSUPPORTED, (int64_t)e.phoff,
-			       "ELF core has %u program headers but no PT_LOAD: it holds no memory", e.phnum);
+	return rc;
+}
 
+static void describe(struct dp_dump *d, const struct dp_ehdr *ep, const struct notes_seen *nsp,
+		     const struct elf_counts *n)
+{
+	const struct dp_ehdr e = *ep;
+	const struct notes_seen ns = *nsp;
 	const char *producer = ns.vbox ? "VirtualBox dumpvmcore"
 			     : ns.qemu ? "QEMU dump-guest-memory"
 			     : ns.xen ? "Xen"
@@ -374,11 +390,11 @@ static int elf_open(struct dp_dump *d, struct dp_error *err)
 	dp_add_detail(d, "elf", "ELF%d %s-endian, e_machine %u (%s)", e.is64 ? 64 : 32,
 		      e.be ? "big" : "little", e.machine, machine_name(e.machine));
 	dp_add_detail(d, "program headers", "%u at offset %llu: %u PT_LOAD, %u PT_NOTE", e.phnum,
-		      (unsigned long long)e.phoff, nload, nnote);
-	if (nskipped)
-		dp_add_detail(d, "skipped", "%u PT_LOAD with p_offset all ones (nothing stored)", nskipped);
-	if (nmmio)
-		dp_add_detail(d, "mmio", "%u VirtualBox MMIO ranges (p_filesz 0): not guest RAM, not counted", nmmio);
+		      (unsigned long long)e.phoff, n->nload, n->nnote);
+	if (n->nskipped)
+		dp_add_detail(d, "skipped", "%u PT_LOAD with p_offset all ones (nothing stored)", n->nskipped);
+	if (n->nmmio)
+		dp_add_detail(d, "mmio", "%u VirtualBox MMIO ranges (p_filesz 0): not guest RAM, not counted", n->nmmio);
 	dp_add_detail(d, "notes", "%s%s%s%s%s", ns.core ? "CORE " : "", ns.qemu ? "QEMU " : "",
 		      ns.vmcoreinfo ? "VMCOREINFO " : "", ns.vbox ? "VBCORE " : "",
 		      (ns.core || ns.qemu || ns.vmcoreinfo || ns.vbox) ? "" : "none");
@@ -389,6 +405,39 @@ static int elf_open(struct dp_dump *d, struct dp_error *err)
 	if ((e.flags & 1) && ns.vmcoreinfo && !ns.qemu)
 		dp_add_warning(d, "ELF e_flags bit 0 is set: makedumpfile marks an incomplete dump this way; "
 				  "memory after the failure point is missing");
+}
+
+static int elf_open(struct dp_dump *d, struct dp_error *err)
+{
+	struct dp_ehdr e = { 0 };
+	int rc = read_ehdr(d, &e, err);
+	if (rc)
+		return rc;
+	uint8_t *own = NULL;
+	const uint8_t *ph = NULL;
+	struct notes_seen ns = { 0 };
+	struct elf_counts n = { 0 };
+	if ((rc = read_phdrs(d, &e, &ph, &own, err)))
+		goto out;
+	if ((rc = read_notes(d, &e, ph, &ns, &n, err)) || (rc = check_physical(&e, ph, &ns, err)))
+		goto out;
+	uint32_t ps = d->opt.page_size;
+	if (ns.pagesize && (ns.pagesize < 512 || (ns.pagesize & (ns.pagesize - 1))))
+		ns.pagesize = 0;
+	d->info.native_page_size = ns.pagesize;
+	if (!ps)
+		ps = ns.pagesize ? ns.pagesize : 4096;
+	d->info.page_size = ps;
+
+	rc = add_loads(d, &e, ph, &ns, &n, err);
+out:
+	free(own);
+	if (rc)
+		return rc;
+	if (n.nload == 0)
+		return dp_fail(err, DP_E_UNSUPPORTED, (int64_t)e.phoff,
+			       "ELF core has %u program headers but no PT_LOAD: it holds no memory", e.phnum);
+	describe(d, &e, &ns, &n);
 	return dp_map_finish(d, err);
 }
 
