@@ -461,9 +461,13 @@ int main(int argc, char **argv)
 	o.progress = !o.quiet && !o.info && isatty(2);
 
 	size_t n = (size_t)(argc - optind);
+	struct dp_error err;
 	/* the parts of a split dump given together are read as one dump */
-	o.dp.given = (const char *const *)(argv + optind);
-	o.dp.ngiven = n;
+	struct dp_group *files;
+	if (dp_group_new((const char *const *)(argv + optind), n, &files, &err)) {
+		fprintf(stderr, PROG ": out of memory\n");
+		return 1;
+	}
 	struct dp_dump **dumps = calloc(n, sizeof *dumps);
 	struct dd_row *rows = calloc(n, sizeof *rows);
 	struct dd_failed *failed = calloc(n, sizeof *failed);
@@ -474,7 +478,6 @@ int main(int argc, char **argv)
 	}
 	size_t nfailed = 0, nrows = 0;
 	int status = 0;
-	struct dp_error err;
 
 #define FAIL(i, e)                                                                                 \
 	do {                                                                                       \
@@ -515,13 +518,13 @@ int main(int argc, char **argv)
 				page_size = fps[i].page_size;
 			continue;
 		}
-		if (dp_open(path, &o.dp, &dumps[i], &err)) {
-			if (err.status == DP_E_SPLIT_PART) {
-				/* another file given here reads this one */
-				if (!o.quiet)
-					fprintf(stderr, PROG ": %s: %s\n", path, err.msg);
-				continue;
-			}
+		if (dp_group_role(files, i) == DP_ROLE_PART) {
+			/* another file given here reads this one */
+			if (!o.quiet)
+				fprintf(stderr, PROG ": %s: %s\n", path, dp_group_note(files, i));
+			continue;
+		}
+		if (dp_group_open(files, i, &o.dp, &dumps[i], &err)) {
 			FAIL(i, &err);
 			continue;
 		}
@@ -709,6 +712,7 @@ done_info:
 		dp_close(dumps[i]);
 		dd_fp_free(&fps[i]);
 	}
+	dp_group_free(files);
 	free(fps);
 	free(is_fp);
 	free(dumps);

@@ -55,6 +55,7 @@ struct dp_codec {
 	enum dp_codec_kind kind;
 	uint64_t base;            /* file offset of the first compressed byte */
 	uint64_t used;            /* compressed bytes consumed */
+	bool whole;               /* the data is a whole file (messages say "stream") */
 	bool ended;
 	z_stream zs;
 	bool zs_live;
@@ -65,6 +66,7 @@ struct dp_codec {
 	lzma_stream xz;
 	bool xz_live;
 	ZSTD_DStream *zd;
+	bool zd_frame_end;        /* the last zstd call finished a frame */
 	struct lzop lz;
 };
 
@@ -83,6 +85,13 @@ enum dp_codec_kind dp_codec_detect(const uint8_t *p, size_t n)
 	return DP_CODEC_NONE;
 }
 
+bool dp_codec_zlib_header(const uint8_t *p, size_t n)
+{
+	/* RFC 1950: deflate, window <= 32 KiB, check bits, no preset dictionary */
+	return n >= 2 && (p[0] & 0x0f) == 8 && (p[0] >> 4) <= 7 && ((unsigned)p[0] << 8 | p[1]) % 31 == 0 &&
+	       !(p[1] & 0x20);
+}
+
 const char *dp_codec_name(enum dp_codec_kind k)
 {
 	switch (k) {
@@ -92,6 +101,7 @@ const char *dp_codec_name(enum dp_codec_kind k)
 	case DP_CODEC_XZ: return "xz";
 	case DP_CODEC_LZOP: return "lzop";
 	case DP_CODEC_ZSTD: return "zstd";
+	case DP_CODEC_ZLIB: return "zlib";
 	}
 	return "?";
 }
@@ -112,7 +122,7 @@ void dp_codec_free(struct dp_codec *c)
 	free(c);
 }
 
-int dp_codec_new(enum dp_codec_kind kind, uint64_t base, struct dp_codec **out, struct dp_error *err)
+int dp_codec_new(enum dp_codec_kind kind, uint64_t base, bool whole, struct dp_codec **out, struct dp_error *err)
 {
 	struct dp_codec *c = calloc(1, sizeof *c);
 	*out = NULL;
@@ -120,10 +130,12 @@ int dp_codec_new(enum dp_codec_kind kind, uint64_t base, struct dp_codec **out, 
 		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
 	c->kind = kind;
 	c->base = base;
+	c->whole = whole;
 	int ok = 1;
 	switch (kind) {
 	case DP_CODEC_GZIP:
-		ok = inflateInit2(&c->zs, 15 + 16) == Z_OK;
+	case DP_CODEC_ZLIB:
+		ok = inflateInit2(&c->zs, kind == DP_CODEC_GZIP ? 15 + 16 : 15) == Z_OK;
 		c->zs_live = ok;
 		break;
 	case DP_CODEC_BZIP2:
@@ -254,6 +266,66 @@ static int lzop_grow(struct lzop *l, size_t n)
 	return 0;
 }
 
+#define STARVE (-1)
+
+/* A block header (decoded and compressed sizes, checksums): DP_OK when the
+ * state moved on, STARVE when more input is needed, or an error. */
+static int lzop_block_header(struct dp_codec *c, const uint8_t *in, size_t inlen, size_t *ipp,
+			     struct dp_error *err)
+{
+	struct lzop *l = &c->lz;
+	if (l->nhdr == 0)
+		l->block_at = c->used;
+	size_t take = l->need - l->nhdr;
+	if (take > inlen - *ipp)
+		take = inlen - *ipp;
+	memcpy(l->hdr + l->nhdr, in + *ipp, take);
+	l->nhdr += take;
+	*ipp += take;
+	c->used += take;
+	if (l->nhdr < l->need)
+		return STARVE;
+	uint32_t dst = dp_be32(l->hdr);
+	if (dst == 0) {
+		l->st = LZ_END;
+		return DP_OK;
+	}
+	if (l->need == 4) {
+		size_t k = 8;
+		if (l->flags & LZOP_F_ADLER32_D)
+			k += 4;
+		if (l->flags & LZOP_F_CRC32_D)
+			k += 4;
+		l->need = k; /* the compressed-data checksums follow only when compressed */
+		return DP_OK;
+	}
+	uint32_t src = dp_be32(l->hdr + 4);
+	size_t k = 8 + ((l->flags & LZOP_F_ADLER32_D) ? 4 : 0) + ((l->flags & LZOP_F_CRC32_D) ? 4 : 0);
+	if (src < dst && l->need == k) {
+		size_t extra = ((l->flags & LZOP_F_ADLER32_C) ? 4 : 0) + ((l->flags & LZOP_F_CRC32_C) ? 4 : 0);
+		if (extra) {
+			l->need = k + extra;
+			return DP_OK;
+		}
+	}
+	if (dst > LZOP_MAX_BLOCK)
+		return corrupt(c, l->block_at, err, "%s: %s",
+			       "block of more than 64 MiB (lzop writes at most that)");
+	if (src > dst || src == 0)
+		return corrupt(c, l->block_at, err, "%s: %s",
+			       "block whose compressed size is 0 or exceeds its decoded size");
+	l->dst_len = dst;
+	l->src_len = src;
+	/* the decoded-data checksum is the one lzop writes by default */
+	l->dcheck = (l->flags & (LZOP_F_ADLER32_D | LZOP_F_CRC32_D)) ? dp_be32(l->hdr + 8) : 0;
+	if (lzop_grow(l, dst))
+		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
+	l->ncbuf = 0;
+	l->nhdr = 0;
+	l->st = LZ_BLOCK_DATA;
+	return DP_OK;
+}
+
 static int lzop_run(struct dp_codec *c, const uint8_t *in, size_t inlen, bool in_end, size_t *inused,
 		    uint8_t *out, size_t outcap, size_t *outlen, struct dp_error *err)
 {
@@ -322,55 +394,11 @@ static int lzop_run(struct dp_codec *c, const uint8_t *in, size_t inlen, bool in
 			break;
 		}
 		case LZ_BLOCK_HDR: {
-			if (l->nhdr == 0)
-				l->block_at = c->used;
-			size_t take = l->need - l->nhdr;
-			if (take > inlen - ip)
-				take = inlen - ip;
-			memcpy(l->hdr + l->nhdr, in + ip, take);
-			l->nhdr += take;
-			ip += take;
-			c->used += take;
-			if (l->nhdr < l->need)
+			int r = lzop_block_header(c, in, inlen, &ip, err);
+			if (r == STARVE)
 				goto starve;
-			uint32_t dst = dp_be32(l->hdr);
-			if (dst == 0) {
-				l->st = LZ_END;
-				break;
-			}
-			if (l->need == 4) {
-				size_t k = 8;
-				if (l->flags & LZOP_F_ADLER32_D)
-					k += 4;
-				if (l->flags & LZOP_F_CRC32_D)
-					k += 4;
-				l->need = k; /* the compressed-data checksums follow only when compressed */
-				break;
-			}
-			uint32_t src = dp_be32(l->hdr + 4);
-			size_t k = 8 + ((l->flags & LZOP_F_ADLER32_D) ? 4 : 0) + ((l->flags & LZOP_F_CRC32_D) ? 4 : 0);
-			if (src < dst && l->need == k) {
-				size_t extra = ((l->flags & LZOP_F_ADLER32_C) ? 4 : 0) + ((l->flags & LZOP_F_CRC32_C) ? 4 : 0);
-				if (extra) {
-					l->need = k + extra;
-					break;
-				}
-			}
-			if (dst > LZOP_MAX_BLOCK)
-				return corrupt(c, l->block_at, err, "%s: %s",
-					       "block of more than 64 MiB (lzop writes at most that)");
-			if (src > dst || src == 0)
-				return corrupt(c, l->block_at, err, "%s: %s",
-					       "block whose compressed size is 0 or exceeds its decoded size");
-			l->dst_len = dst;
-			l->src_len = src;
-			/* the decoded-data checksum is the one lzop writes by default */
-			l->dcheck = (l->flags & (LZOP_F_ADLER32_D | LZOP_F_CRC32_D)) ? dp_be32(l->hdr + 8) : 0;
-			if (lzop_grow(l, dst))
-				return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
-			l->ncbuf = 0;
-			l->nhdr = 0;
-			l->st = LZ_BLOCK_DATA;
+			if (r)
+				return r;
 			break;
 		}
 		case LZ_BLOCK_DATA: {
@@ -454,7 +482,12 @@ int dp_codec_run(struct dp_codec *c, const uint8_t *in, size_t inlen, bool in_en
 		size_t avail = inlen - ip;
 		size_t i0 = ip, o0 = op;
 		switch (c->kind) {
-		case DP_CODEC_GZIP: {
+		case DP_CODEC_GZIP:
+		case DP_CODEC_ZLIB: {
+			if (c->z_member_done && c->kind == DP_CODEC_ZLIB) {
+				c->ended = true; /* one stream; bytes after it are not read */
+				break;
+			}
 			if (c->z_member_done) {
 				/* concatenated members; anything else after a member ends the data */
 				if (avail < 2) {
@@ -546,6 +579,13 @@ int dp_codec_run(struct dp_codec *c, const uint8_t *in, size_t inlen, bool in_en
 			break;
 		}
 		case DP_CODEC_ZSTD: {
+			if (avail == 0 && c->zd_frame_end) {
+				/* between frames: the end of the input ends the data */
+				if (!in_end)
+					goto starve;
+				c->ended = true;
+				break;
+			}
 			ZSTD_inBuffer zin = { in + ip, avail, 0 };
 			ZSTD_outBuffer zout = { out + op, outcap - op, 0 };
 			size_t zr = ZSTD_decompressStream(c->zd, &zout, &zin);
@@ -554,6 +594,7 @@ int dp_codec_run(struct dp_codec *c, const uint8_t *in, size_t inlen, bool in_en
 			if (ZSTD_isError(zr))
 				return corrupt(c, c->used + (ip - i0), err, "%s data is corrupt: %s",
 					       ZSTD_getErrorName(zr));
+			c->zd_frame_end = zr == 0;
 			if (zr == 0 && ip == inlen && in_end)
 				c->ended = true;
 			break;
@@ -568,7 +609,8 @@ int dp_codec_run(struct dp_codec *c, const uint8_t *in, size_t inlen, bool in_en
 		starve:
 			if (in_end && ip == inlen)
 				return dp_fail(err, DP_E_TRUNCATED, (int64_t)(c->base + c->used),
-					       "%s: compressed data ends before its end marker",
+					       c->whole ? "%s stream ends before its end marker"
+							: "%s: compressed data ends before its end marker",
 					       dp_codec_name(c->kind));
 			break;
 		}

@@ -1,4 +1,4 @@
-/* dumpparse core: probing, opening, readers, errors, info bookkeeping. */
+/* dumpparse core: the format registry, probing, opening, readers. */
 #include "dp_int.h"
 
 #include <errno.h>
@@ -6,162 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-const char *dp_status_name(enum dp_status s)
-{
-	switch (s) {
-	case DP_OK: return "ok";
-	case DP_END: return "end";
-	case DP_E_IO: return "I/O error";
-	case DP_E_TRUNCATED: return "truncated";
-	case DP_E_CORRUPT: return "corrupt";
-	case DP_E_UNSUPPORTED: return "not supported";
-	case DP_E_UNKNOWN: return "unknown format";
-	case DP_E_NOMEM: return "out of memory";
-	case DP_E_USAGE: return "bad usage";
-	case DP_E_SPLIT_PART: return "part of a split dump";
-	}
-	return "?";
-}
-
-const char *dp_error_text(const struct dp_error *e, const char *path, char *buf, size_t len)
-{
-	/* say whether the file is cut short or holds impossible values */
-	const char *kind = e->status == DP_E_TRUNCATED ? "truncated: "
-			 : e->status == DP_E_CORRUPT   ? "corrupt: "
-						       : "";
-	if (e->offset >= 0)
-		snprintf(buf, len, "%s: %s%s (at offset %lld)", path, kind, e->msg, (long long)e->offset);
-	else
-		snprintf(buf, len, "%s: %s%s", path, kind, e->msg);
-	return buf;
-}
-
-int dp_fail(struct dp_error *err, enum dp_status st, int64_t off, const char *fmt, ...)
-{
-	if (err) {
-		va_list ap;
-		err->status = st;
-		err->offset = off;
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-		va_end(ap);
-	}
-	return st;
-}
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return 0;
-	size_t n = *cap ? *cap : 8;
-	while (n < need) {
-		if (n > SIZE_MAX / 2 / elem)
-			return -1;
-		n *= 2;
-	}
-	void *q = realloc(*p, n * elem);
-	if (!q)
-		return -1;
-	*p = q;
-	*cap = n;
-	return 0;
-}
-
-int dp_grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	return grow(p, cap, need, elem);
-}
-
-static char *vfmt(const char *fmt, va_list ap)
-{
-	char *s = NULL;
-	if (vasprintf(&s, fmt, ap) < 0)
-		return NULL;
-	return s;
-}
-
-int dp_add_detail(struct dp_dump *d, const char *key, const char *fmt, ...)
-{
-	va_list ap;
-	if (grow((void **)&d->details, &d->cap_details, d->ndetails + 1, sizeof *d->details))
-		return DP_E_NOMEM;
-	va_start(ap, fmt);
-	char *v = vfmt(fmt, ap);
-	va_end(ap);
-	if (!v)
-		return DP_E_NOMEM;
-	d->details[d->ndetails].key = key;
-	d->details[d->ndetails].value = v;
-	d->ndetails++;
-	return DP_OK;
-}
-
-int dp_add_warning(struct dp_dump *d, const char *fmt, ...)
-{
-	va_list ap;
-	if (grow((void **)&d->warnings, &d->cap_warnings, d->nwarnings + 1, sizeof *d->warnings))
-		return DP_E_NOMEM;
-	va_start(ap, fmt);
-	char *v = vfmt(fmt, ap);
-	va_end(ap);
-	if (!v)
-		return DP_E_NOMEM;
-	d->warnings[d->nwarnings++] = v;
-	return DP_OK;
-}
-
-int dp_set_variant(struct dp_dump *d, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(d->variant_buf, sizeof d->variant_buf, fmt, ap);
-	va_end(ap);
-	d->info.variant = d->variant_buf;
-	return DP_OK;
-}
-
-uint8_t *dp_reader_buf(struct dp_reader *r, size_t len, struct dp_error *err)
-{
-	if (len > r->bufcap) {
-		uint8_t *b = realloc(r->buf, len);
-		if (!b) {
-			dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory for a %zu-byte buffer", len);
-			return NULL;
-		}
-		r->buf = b;
-		r->bufcap = len;
-	}
-	return r->buf;
-}
-
-uint8_t *dp_reader_states(struct dp_reader *r, size_t n, struct dp_error *err)
-{
-	if (n > r->statecap) {
-		uint8_t *b = realloc(r->state, n);
-		if (!b) {
-			dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
-			return NULL;
-		}
-		r->state = b;
-		r->statecap = n;
-	}
-	return r->state;
-}
-
-uint64_t *dp_reader_pfns(struct dp_reader *r, size_t n, struct dp_error *err)
-{
-	if (n > r->pfncap) {
-		uint64_t *b = realloc(r->pfns, n * sizeof *b);
-		if (!b) {
-			dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
-			return NULL;
-		}
-		r->pfns = b;
-		r->pfncap = n;
-	}
-	return r->pfns;
-}
 
 /* ---- format registry ---- */
 
@@ -218,7 +62,103 @@ static int check_page_size(uint32_t ps, struct dp_error *err)
 	return DP_OK;
 }
 
-int dp_open(const char *path, const struct dp_options *opt, struct dp_dump **out, struct dp_error *err)
+static const struct dp_format_ops *probe(const uint8_t *head, size_t n, const char *path)
+{
+	for (size_t i = 0; i < dp_nformats; i++)
+		if (dp_formats[i]->probe && dp_formats[i]->probe(head, n, path) == DP_PROBE_YES)
+			return dp_formats[i];
+	return NULL;
+}
+
+/* The back end for d: by name, or by probing the decoded head; when no
+ * probe knows the raw bytes, they may be a bare zlib stream: decoded, probed again. */
+static int choose(struct dp_dump *d, const char *name, const struct dp_format_ops **out, struct dp_error *err)
+{
+	uint8_t head[DP_PROBE_BYTES];
+	size_t n = dp_src_head(d, head, sizeof head, err);
+	if (n == (size_t)-1)
+		return err->status;
+	if (name) {
+		*out = find_format(name);
+		if (!*out)
+			return dp_fail(err, DP_E_USAGE, DP_NO_OFFSET, "unknown format name '%s'", name);
+		/* a bare zlib stream of the named format */
+		if ((*out)->probe && n && (*out)->probe(head, n, d->path) == DP_PROBE_NO &&
+		    dp_src_retry_zlib(d, err) == DP_OK && dp_src_head(d, head, sizeof head, err) == (size_t)-1)
+			return err->status;
+		return DP_OK;
+	}
+	if (n == 0)
+		return dp_fail(err, DP_E_CORRUPT, 0, "file is empty");
+	*out = probe(head, n, d->path);
+	if (!*out && dp_src_retry_zlib(d, err) == DP_OK) {
+		uint8_t h2[DP_PROBE_BYTES];
+		size_t n2 = dp_src_head(d, h2, sizeof h2, err);
+		if (n2 != (size_t)-1 && n2 > 0)
+			*out = probe(h2, n2, d->path);
+	}
+	if (!*out)
+		return dp_fail(err, DP_E_UNKNOWN, 0,
+			       "unknown dump format (first bytes %02x %02x %02x %02x); "
+			       "a raw memory image needs --format=raw",
+			       head[0], n > 1 ? head[1] : 0, n > 2 ? head[2] : 0, n > 3 ? head[3] : 0);
+	return DP_OK;
+}
+
+/* what the byte stack did, for --info */
+static void describe_source(struct dp_dump *d)
+{
+	if (d->src.flat_input)
+		dp_add_detail(d, "flattened", "format version 1, %zu record(s)%s", d->src.flat_records,
+			      d->src.flat_end ? "" : ", no end marker");
+	if (d->src.spooled)
+		dp_add_detail(d, "input", "read through a temporary copy (%llu bytes)",
+			      (unsigned long long)d->src.spool_size);
+}
+
+static int open_dump(struct dp_dump *d, const struct dp_options *opt, struct dp_error *err)
+{
+	const struct dp_format_ops *ops = NULL;
+	int rc;
+	if ((rc = dp_src_open(d, err)) || (rc = choose(d, opt->format, &ops, err)))
+		return rc;
+	if (!ops->open)
+		return dp_fail(err, DP_E_UNSUPPORTED, DP_NO_OFFSET, "%s: not supported yet", ops->description);
+	if (ops->random_only || d->src.view.flat)
+		if ((rc = dp_src_make_random(d, ops->flat_in_place, err)))
+			return rc;
+	d->ops = ops;
+	d->info.format = ops->name;
+	d->info.variant = ops->description;
+	d->info.compression = dp_src_compression(d);
+	d->info.file_size = d->src.stored_size;
+	d->info.sequential = !dp_src_random(d);
+
+	if ((rc = ops->open(d, err)))
+		return rc;
+	describe_source(d);
+	if (!d->info.page_size)
+		d->info.page_size = 4096;
+	/* no kernel uses pages above 1 MiB; a header claiming more is damaged,
+	 * and would make every read unit that many times larger */
+	if (!opt->page_size && d->info.page_size > (1u << 20))
+		return dp_fail(err, DP_E_UNSUPPORTED, DP_NO_OFFSET,
+			       "the dump declares %u-byte pages (more than 1 MiB): give --page-size to analyze it",
+			       d->info.page_size);
+	if (d->mapped)
+		d->info.nunits = d->info.sequential ? 0 : d->nunits;
+	d->info.ranges = d->ranges;
+	d->info.nranges = d->nranges;
+	d->info.details = d->details;
+	d->info.ndetails = d->ndetails;
+	d->info.warnings = (const char *const *)d->warnings;
+	d->info.nwarnings = d->nwarnings;
+	return DP_OK;
+}
+
+/* dp_open, and dp_group_open with the other files of a split dump */
+int dp_open_parts(const char *path, const struct dp_options *opt, const char *const *parts, size_t nparts,
+		  struct dp_dump **out, struct dp_error *err)
 {
 	struct dp_options none = { 0 };
 	int rc;
@@ -235,79 +175,24 @@ int dp_open(const char *path, const struct dp_options *opt, struct dp_dump **out
 		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
 	}
 	d->opt = *opt;
-	d->opt.format = NULL; /* not owned: resolved below */
-	d->src.fd = -1;
-
-	if ((rc = dp_src_open(d, err)))
-		goto fail;
-
-	uint8_t head[DP_PROBE_BYTES];
-	size_t n = dp_src_head(d, head, sizeof head, err);
-	if (n == (size_t)-1) {
-		rc = err->status;
-		goto fail;
+	d->opt.format = NULL; /* not owned: resolved by open_dump */
+	d->src.fd = d->src.view.fd = d->src.view.own_fd = -1;
+	d->parts = parts;
+	d->nparts = nparts;
+	rc = open_dump(d, opt, err);
+	d->parts = NULL;
+	d->nparts = 0;
+	if (rc) {
+		dp_close(d);
+		return rc;
 	}
-
-	const struct dp_format_ops *ops = NULL;
-	if (opt->format) {
-		ops = find_format(opt->format);
-		if (!ops) {
-			rc = dp_fail(err, DP_E_USAGE, DP_NO_OFFSET, "unknown format name '%s'", opt->format);
-			goto fail;
-		}
-	} else {
-		if (n == 0) {
-			rc = dp_fail(err, DP_E_CORRUPT, 0, "file is empty");
-			goto fail;
-		}
-		for (size_t i = 0; i < dp_nformats && !ops; i++)
-			if (dp_formats[i]->probe && dp_formats[i]->probe(head, n, path) == DP_PROBE_YES)
-				ops = dp_formats[i];
-		if (!ops) {
-			rc = dp_fail(err, DP_E_UNKNOWN, 0,
-				     "unknown dump format (first bytes %02x %02x %02x %02x); "
-				     "a raw memory image needs --format=raw",
-				     head[0], n > 1 ? head[1] : 0, n > 2 ? head[2] : 0, n > 3 ? head[3] : 0);
-			goto fail;
-		}
-	}
-	if (!ops->open) {
-		rc = dp_fail(err, DP_E_UNSUPPORTED, DP_NO_OFFSET, "%s: not supported yet", ops->description);
-		goto fail;
-	}
-	d->ops = ops;
-	d->info.format = ops->name;
-	d->info.variant = ops->description;
-	d->info.compression = dp_src_compression(d);
-	d->info.file_size = d->src.stored_size;
-	d->info.sequential = !dp_src_random(d);
-
-	if ((rc = ops->open(d, err)))
-		goto fail;
-	if (!d->info.page_size)
-		d->info.page_size = 4096;
-	/* no kernel uses pages above 1 MiB; a header claiming more is damaged,
-	 * and would make every read unit that many times larger */
-	if (!opt->page_size && d->info.page_size > (1u << 20)) {
-		rc = dp_fail(err, DP_E_UNSUPPORTED, DP_NO_OFFSET,
-			     "the dump declares %u-byte pages (more than 1 MiB): give --page-size to analyze it",
-			     d->info.page_size);
-		goto fail;
-	}
-	if (d->mapped) {
-		d->info.nunits = d->info.sequential ? 0 : d->nunits;
-	}
-	d->info.ranges = d->ranges;
-	d->info.nranges = d->nranges;
-	d->info.details = d->details;
-	d->info.ndetails = d->ndetails;
-	d->info.warnings = (const char *const *)d->warnings;
-	d->info.nwarnings = d->nwarnings;
 	*out = d;
 	return DP_OK;
-fail:
-	dp_close(d);
-	return rc;
+}
+
+int dp_open(const char *path, const struct dp_options *opt, struct dp_dump **out, struct dp_error *err)
+{
+	return dp_open_parts(path, opt, NULL, 0, out, err);
 }
 
 const struct dp_info *dp_get_info(const struct dp_dump *d) { return &d->info; }

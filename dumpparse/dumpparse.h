@@ -29,8 +29,6 @@ enum dp_status {
 	DP_E_UNKNOWN,     /* no format recognises the file */
 	DP_E_NOMEM,
 	DP_E_USAGE,       /* bad options from the caller */
-	DP_E_SPLIT_PART,  /* a later part of a split dump whose reading part is also given
-	                   * (dp_options.given): nothing to read here, the message names that part */
 };
 
 #define DP_NO_OFFSET (-1)
@@ -62,17 +60,7 @@ struct dp_options {
 	uint32_t page_size;   /* frame size to deliver; 0: the dump's own (4096 when it has none) */
 	const char *vmem_path; /* VMware checkpoints whose memory is in a separate file: that file;
 	                        * NULL: the .vmem beside the .vmss/.vmsn.  Borrowed until dp_open returns. */
-	const char *const *parts; /* split dumps (makedumpfile --split): the files of the dump (path may be
-	                           * among them); NULL: files beside path with the same header are taken.
-	                           * Borrowed until dp_open returns. */
-	size_t nparts;
-	const char *const *given; /* every file the caller opens together with this one (a command
-	                           * line; may include path).  Split dumps: given files are taken as
-	                           * parts wherever they are, and the given part with the lowest
-	                           * frames reads the whole dump; the other given parts open with
-	                           * DP_E_SPLIT_PART.  NULL: only the first part may be opened.
-	                           * Borrowed until dp_open returns. */
-	size_t ngiven;
+	/* split dumps: see dp_group below */
 };
 
 /* One run of frames with one state, in guest-physical order. */
@@ -143,6 +131,38 @@ int dp_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c, struct dp
 /* Every dump: the next unit; DP_END after the last.  The caller serialises
  * calls on one dump (sequential dumps keep their position in the dump). */
 int dp_read_next(struct dp_reader *r, struct dp_chunk *c, struct dp_error *err);
+
+/*
+ * Grouping: the files a caller opens together (a command line) as dumps.
+ * A split kdump dump (makedumpfile --split) is several files and one dump:
+ * opening any one of its files with dp_open reads all of them (the files
+ * with the same headers beside it).  Given together, its files form one
+ * member group: the given file with the lowest frames is the dump
+ * (DP_ROLE_DUMP, opened with dp_group_open, which also takes the other
+ * given files as its parts wherever they are), each other one is a part
+ * (DP_ROLE_PART: not to be opened; dp_group_note says which file reads it,
+ * e.g. "part 4..8 of a split dump, read with vm.1").  Every other file is a
+ * DP_ROLE_DUMP of its own.  Grouping only reads headers: a file it cannot
+ * read is a DP_ROLE_DUMP, and dp_group_open reports its error.
+ */
+enum dp_role {
+	DP_ROLE_DUMP = 0,   /* open it with dp_group_open */
+	DP_ROLE_PART,       /* read with another member (dp_group_reader); do not open */
+};
+struct dp_group;
+/* paths[0..n) are borrowed until dp_group_free; fails only for lack of memory */
+int dp_group_new(const char *const *paths, size_t n, struct dp_group **out, struct dp_error *err);
+void dp_group_free(struct dp_group *g);
+size_t dp_group_count(const struct dp_group *g);
+enum dp_role dp_group_role(const struct dp_group *g, size_t i);
+/* the member that reads member i (i itself for a DP_ROLE_DUMP) */
+size_t dp_group_reader(const struct dp_group *g, size_t i);
+/* DP_ROLE_PART: one line for the user (no file name, no newline); else NULL.  Lives until dp_group_free. */
+const char *dp_group_note(const struct dp_group *g, size_t i);
+/* dp_open of member i (a DP_ROLE_DUMP; DP_E_USAGE for a part) with the
+ * group's other files of its dump as parts.  Not thread-safe on one group. */
+int dp_group_open(struct dp_group *g, size_t i, const struct dp_options *opt, struct dp_dump **out,
+		  struct dp_error *err);
 
 /* The formats this library knows, in probe order. */
 size_t dp_format_count(void);

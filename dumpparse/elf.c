@@ -26,19 +26,6 @@
 #define PN_XNUM 0xffffu
 #define MAX_STREAM_PHDRS_BYTES (256u << 20)
 
-struct elf {
-	bool is64, be;
-	uint16_t machine;
-	uint64_t phoff, shoff;
-	uint32_t phnum;
-	uint16_t phentsize, shentsize, shnum;
-	uint32_t flags;
-};
-
-static uint16_t g16(const struct elf *e, const uint8_t *p) { return e->be ? dp_be16(p) : dp_le16(p); }
-static uint32_t g32(const struct elf *e, const uint8_t *p) { return e->be ? dp_be32(p) : dp_le32(p); }
-static uint64_t g64(const struct elf *e, const uint8_t *p) { return e->be ? dp_be64(p) : dp_le64(p); }
-
 static enum dp_probe elf_probe(const uint8_t *h, size_t n, const char *path)
 {
 	(void)path;
@@ -88,7 +75,7 @@ static void scan_vmcoreinfo(const uint8_t *p, size_t n, struct notes_seen *ns)
 	}
 }
 
-static int parse_notes(struct dp_dump *d, const struct elf *e, uint64_t off, uint64_t size,
+static int parse_notes(struct dp_dump *d, const struct dp_ehdr *e, uint64_t off, uint64_t size,
 		       struct notes_seen *ns, struct dp_error *err)
 {
 	if (size == 0)
@@ -106,11 +93,11 @@ static int parse_notes(struct dp_dump *d, const struct elf *e, uint64_t off, uin
 	}
 	uint64_t pos = 0;
 	while (pos + 12 <= size) {
-		uint32_t namesz = g32(e, buf + pos), descsz = g32(e, buf + pos + 4);
+		uint32_t namesz = dp_get32(e->be, buf + pos), descsz = dp_get32(e->be, buf + pos + 4);
 		uint64_t name_at = pos + 12;
 		uint64_t desc_at = name_at + (((uint64_t)namesz + 3) & ~3ull);
 		uint64_t next = desc_at + (((uint64_t)descsz + 3) & ~3ull);
-		if (namesz == 0 && descsz == 0 && g32(e, buf + pos + 8) == 0)
+		if (namesz == 0 && descsz == 0 && dp_get32(e->be, buf + pos + 8) == 0)
 			break; /* padding at the end of the segment */
 		if (desc_at > size || next > size + 3) {
 			rc = dp_fail(err, DP_E_CORRUPT, (int64_t)(off + pos),
@@ -132,7 +119,7 @@ static int parse_notes(struct dp_dump *d, const struct elf *e, uint64_t off, uin
 			ns->qemu = true;
 		else if (IS("CORE")) {
 			ns->core = true;
-			uint32_t t = g32(e, buf + pos + 8);
+			uint32_t t = dp_get32(e->be, buf + pos + 8);
 			if (t == 1)
 				ns->ncpu++;
 			else if (t == 6 || t == 0x46494c45u) /* NT_AUXV, NT_FILE: a process core */
@@ -151,54 +138,25 @@ static int parse_notes(struct dp_dump *d, const struct elf *e, uint64_t off, uin
 	return rc;
 }
 
-static int read_ehdr(struct dp_dump *d, struct elf *e, struct dp_error *err)
+static int read_ehdr(struct dp_dump *d, struct dp_ehdr *e, struct dp_error *err)
 {
-	uint8_t h[64];
 	uint64_t size = d->src.size;
 	if (size != UINT64_MAX && size < 52)
 		return dp_fail(err, DP_E_TRUNCATED, (int64_t)size,
 			       "ELF header: file is %llu bytes, shorter than an ELF header",
 			       (unsigned long long)size);
-	int rc = dp_src_read(d, 0, h, 16, "ELF header", err);
+	int rc = dp_ehdr_read(d, e, err);
 	if (rc)
 		return rc;
-	if (h[4] != 1 && h[4] != 2)
-		return dp_fail(err, DP_E_CORRUPT, 4, "ELF class %u is neither ELF32 nor ELF64", h[4]);
-	if (h[5] != 1 && h[5] != 2)
-		return dp_fail(err, DP_E_CORRUPT, 5, "ELF data encoding %u is neither little- nor big-endian",
-			       h[5]);
-	e->is64 = h[4] == 2;
-	e->be = h[5] == 2;
 	size_t ehsize = e->is64 ? 64 : 52;
-	if ((rc = dp_src_read(d, 16, h + 16, ehsize - 16, "ELF header", err)))
-		return rc;
-	if (h[6] != 1) {
-		if (h[6] != 0)
-			return dp_fail(err, DP_E_CORRUPT, 6, "ELF version %u is not 1", h[6]);
+	if (e->version != 1) {
+		if (e->version != 0)
+			return dp_fail(err, DP_E_CORRUPT, 6, "ELF version %u is not 1", e->version);
 		dp_add_warning(d, "ELF header version is 0 (VirtualBox writes this); read as version 1");
 	}
-	uint16_t type = g16(e, h + 16);
-	if (type != ET_CORE)
+	if (e->type != ET_CORE)
 		return dp_fail(err, DP_E_UNSUPPORTED, 16,
-			       "ELF file is not a core dump (e_type %u, a core is 4): not a memory dump", type);
-	e->machine = g16(e, h + 18);
-	if (e->is64) {
-		e->phoff = g64(e, h + 0x20);
-		e->shoff = g64(e, h + 0x28);
-		e->flags = g32(e, h + 0x30);
-		e->phentsize = g16(e, h + 0x36);
-		e->phnum = g16(e, h + 0x38);
-		e->shentsize = g16(e, h + 0x3a);
-		e->shnum = g16(e, h + 0x3c);
-	} else {
-		e->phoff = g32(e, h + 0x1c);
-		e->shoff = g32(e, h + 0x20);
-		e->flags = g32(e, h + 0x24);
-		e->phentsize = g16(e, h + 0x2a);
-		e->phnum = g16(e, h + 0x2c);
-		e->shentsize = g16(e, h + 0x2e);
-		e->shnum = g16(e, h + 0x30);
-	}
+			       "ELF file is not a core dump (e_type %u, a core is 4): not a memory dump", e->type);
 	if (e->phnum == PN_XNUM) {
 		/* extended numbering: the count is sh_info of section header 0 */
 		uint8_t sh[64];
@@ -211,7 +169,7 @@ static int read_ehdr(struct dp_dump *d, struct elf *e, struct dp_error *err)
 				       "section header size %u, expected %zu", e->shentsize, shsz);
 		if ((rc = dp_src_read(d, e->shoff, sh, shsz, "section header 0 (program header count)", err)))
 			return rc;
-		e->phnum = g32(e, sh + (e->is64 ? 44 : 28));
+		e->phnum = dp_get32(e->be, sh + (e->is64 ? 44 : 28));
 	}
 	if (e->phnum == 0)
 		return dp_fail(err, DP_E_UNSUPPORTED, e->is64 ? 0x38 : 0x2c,
@@ -231,13 +189,16 @@ static int read_ehdr(struct dp_dump *d, struct elf *e, struct dp_error *err)
 	return DP_OK;
 }
 
-static int elf_open(struct dp_dump *d, struct dp_error *err)
-{
-	struct elf e = { 0 };
-	int rc = read_ehdr(d, &e, err);
-	if (rc)
-		return rc;
+struct elf_counts {
+	unsigned nload, nnote, nskipped, nmmio;
+};
 
+/* the program header table: in the mapping, or read into *own */
+static int read_phdrs(struct dp_dump *d, const struct dp_ehdr *ep, const uint8_t **php, uint8_t **own,
+		      struct dp_error *err)
+{
+	const struct dp_ehdr e = *ep;
+	int rc;
 	uint64_t tbl = (uint64_t)e.phnum * e.phentsize, tend;
 	const uint64_t fsize = d->src.size;
 	if (dp_add_overflows(e.phoff, tbl, &tend) || (fsize != UINT64_MAX && tend > fsize))
@@ -245,50 +206,61 @@ static int elf_open(struct dp_dump *d, struct dp_error *err)
 			       "program header table (%u entries at offset %llu) runs past the end of "
 			       "the file (%llu bytes)",
 			       e.phnum, (unsigned long long)e.phoff, (unsigned long long)fsize);
-	uint8_t *own = NULL;
-	const uint8_t *ph;
 	if (dp_src_random(d)) {
-		ph = dp_src_ptr(d, e.phoff, tbl, "program headers", err);
-		if (!ph)
+		*php = dp_src_ptr(d, e.phoff, tbl, "program headers", err);
+		if (!*php)
 			return err->status;
 	} else {
 		if (tbl > MAX_STREAM_PHDRS_BYTES)
 			return dp_fail(err, DP_E_UNSUPPORTED, (int64_t)e.phoff,
 				       "%u program headers: too many to read from a stream", e.phnum);
-		own = malloc((size_t)tbl);
-		if (!own)
+		*own = malloc((size_t)tbl);
+		if (!*own)
 			return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
-		if ((rc = dp_src_read(d, e.phoff, own, (size_t)tbl, "program headers", err))) {
-			free(own);
+		if ((rc = dp_src_read(d, e.phoff, *own, (size_t)tbl, "program headers", err)))
 			return rc;
-		}
-		ph = own;
+		*php = *own;
 	}
+	return DP_OK;
+}
 
-	/* notes first: they may set the page size */
-	struct notes_seen ns = { 0 };
-	unsigned nload = 0, nnote = 0, nskipped = 0, nmmio = 0;
-	const uint64_t all_ones = e.is64 ? UINT64_MAX : UINT32_MAX;
+/* notes first: they may set the page size */
+static int read_notes(struct dp_dump *d, const struct dp_ehdr *ep, const uint8_t *ph, struct notes_seen *ns,
+		      struct elf_counts *n, struct dp_error *err)
+{
+	const struct dp_ehdr e = *ep;
+	const uint64_t fsize = d->src.size;
+	int rc = DP_OK;
 	for (uint32_t i = 0; i < e.phnum && !rc; i++) {
 		const uint8_t *p = ph + (size_t)i * e.phentsize;
 		uint64_t at = e.phoff + (uint64_t)i * e.phentsize;
-		uint32_t type = g32(&e, p);
+		uint32_t type = dp_get32(e.be, p);
 		if (type != PT_NOTE)
 			continue;
-		uint64_t off = e.is64 ? g64(&e, p + 8) : g32(&e, p + 4);
-		uint64_t fsz = e.is64 ? g64(&e, p + 32) : g32(&e, p + 16);
+		uint64_t off = e.is64 ? dp_get64(e.be, p + 8) : dp_get32(e.be, p + 4);
+		uint64_t fsz = e.is64 ? dp_get64(e.be, p + 32) : dp_get32(e.be, p + 16);
 		uint64_t end;
-		nnote++;
+		n->nnote++;
 		if (dp_add_overflows(off, fsz, &end) || (fsize != UINT64_MAX && end > fsize))
 			rc = dp_fail(err, DP_E_TRUNCATED, (int64_t)at,
 				     "PT_NOTE %u: notes at offset %llu..%llu lie past the end of the file "
 				     "(%llu bytes)",
 				     i, (unsigned long long)off, (unsigned long long)end, (unsigned long long)fsize);
 		else
-			rc = parse_notes(d, &e, off, fsz, &ns, err);
+			rc = parse_notes(d, ep, off, fsz, ns, err);
 	}
+	return rc;
+}
 
-	if (!rc && ns.process)
+/* a process core, or a core of virtual addresses, is not guest memory */
+static int check_physical(const struct dp_ehdr *ep, const uint8_t *ph, const struct notes_seen *nsp,
+			  struct dp_error *err)
+{
+	const struct dp_ehdr e = *ep;
+	const struct notes_seen ns = *nsp;
+	const uint64_t all_ones = e.is64 ? UINT64_MAX : UINT32_MAX;
+	int rc = DP_OK;
+	if (ns.process)
 		rc = dp_fail(err, DP_E_UNSUPPORTED, (int64_t)e.phoff,
 			     "this is a process core (NT_AUXV/NT_FILE notes): a program's virtual memory, "
 			     "not guest-physical memory");
@@ -299,12 +271,12 @@ static int elf_open(struct dp_dump *d, struct dp_error *err)
 	bool va_differs = false;
 	for (uint32_t i = 0; i < e.phnum && !rc; i++) {
 		const uint8_t *p = ph + (size_t)i * e.phentsize;
-		if (g32(&e, p) != PT_LOAD)
+		if (dp_get32(e.be, p) != PT_LOAD)
 			continue;
-		uint64_t off = e.is64 ? g64(&e, p + 8) : g32(&e, p + 4);
-		uint64_t va = e.is64 ? g64(&e, p + 16) : g32(&e, p + 8);
-		uint64_t pa = e.is64 ? g64(&e, p + 24) : g32(&e, p + 12);
-		uint64_t fsz = e.is64 ? g64(&e, p + 32) : g32(&e, p + 16);
+		uint64_t off = e.is64 ? dp_get64(e.be, p + 8) : dp_get32(e.be, p + 4);
+		uint64_t va = e.is64 ? dp_get64(e.be, p + 16) : dp_get32(e.be, p + 8);
+		uint64_t pa = e.is64 ? dp_get64(e.be, p + 24) : dp_get32(e.be, p + 12);
+		uint64_t fsz = e.is64 ? dp_get64(e.be, p + 32) : dp_get32(e.be, p + 16);
 		if (fsz == 0 || off == all_ones)
 			continue;
 		if (pa == 0) {
@@ -326,43 +298,45 @@ static int elf_open(struct dp_dump *d, struct dp_error *err)
 			     "convert the checkpoint with vmss2core -M (physical memory) or -N instead",
 			     high_pa ? "segments at p_paddr = p_vaddr beyond 2^52"
 				     : "several segments at p_paddr 0 with different p_vaddr");
+	return rc;
+}
 
-	uint32_t ps = d->opt.page_size;
-	if (ns.pagesize && (ns.pagesize < 512 || (ns.pagesize & (ns.pagesize - 1))))
-		ns.pagesize = 0;
-	d->info.native_page_size = ns.pagesize;
-	if (!ps)
-		ps = ns.pagesize ? ns.pagesize : 4096;
-	d->info.page_size = ps;
-
-	/* data pieces first (they win over absent tails), then absent tails */
+/* PT_LOADs: data pieces first (they win over absent tails), then absent tails */
+static int add_loads(struct dp_dump *d, const struct dp_ehdr *ep, const uint8_t *ph, const struct notes_seen *nsp,
+		     struct elf_counts *n, struct dp_error *err)
+{
+	const struct dp_ehdr e = *ep;
+	const struct notes_seen ns = *nsp;
+	const uint64_t fsize = d->src.size;
+	const uint64_t all_ones = e.is64 ? UINT64_MAX : UINT32_MAX;
+	int rc = DP_OK;
 	for (int pass = 0; pass < 2 && !rc; pass++)
 		for (uint32_t i = 0; i < e.phnum && !rc; i++) {
 			const uint8_t *p = ph + (size_t)i * e.phentsize;
 			uint64_t at = e.phoff + (uint64_t)i * e.phentsize;
-			if (g32(&e, p) != PT_LOAD)
+			if (dp_get32(e.be, p) != PT_LOAD)
 				continue;
 			uint64_t off, paddr, fsz, msz;
 			if (e.is64) {
-				off = g64(&e, p + 8);
-				paddr = g64(&e, p + 24);
-				fsz = g64(&e, p + 32);
-				msz = g64(&e, p + 40);
+				off = dp_get64(e.be, p + 8);
+				paddr = dp_get64(e.be, p + 24);
+				fsz = dp_get64(e.be, p + 32);
+				msz = dp_get64(e.be, p + 40);
 			} else {
-				off = g32(&e, p + 4);
-				paddr = g32(&e, p + 12);
-				fsz = g32(&e, p + 16);
-				msz = g32(&e, p + 20);
+				off = dp_get32(e.be, p + 4);
+				paddr = dp_get32(e.be, p + 12);
+				fsz = dp_get32(e.be, p + 16);
+				msz = dp_get32(e.be, p + 20);
 			}
 			uint64_t end;
 			if (pass == 0) {
-				nload++;
+				n->nload++;
 				if (off == all_ones) {
-					nskipped++;
+					n->nskipped++;
 					continue;
 				}
 				if (ns.vbox && fsz == 0) {
-					nmmio++; /* VirtualBox MMIO range: not RAM */
+					n->nmmio++; /* VirtualBox MMIO range: not RAM */
 					continue;
 				}
 				if (fsz > msz) {
@@ -398,13 +372,14 @@ static int elf_open(struct dp_dump *d, struct dp_error *err)
 				rc = dp_map_add_absent(d, paddr + fsz, msz - fsz, err);
 			}
 		}
-	free(own);
-	if (rc)
-		return rc;
-	if (nload == 0)
-		return dp_fail(err, DP_E_UNSUPPORTED, (int64_t)e.phoff,
-			       "ELF core has %u program headers but no PT_LOAD: it holds no memory", e.phnum);
+	return rc;
+}
 
+static void describe(struct dp_dump *d, const struct dp_ehdr *ep, const struct notes_seen *nsp,
+		     const struct elf_counts *n)
+{
+	const struct dp_ehdr e = *ep;
+	const struct notes_seen ns = *nsp;
 	const char *producer = ns.vbox ? "VirtualBox dumpvmcore"
 			     : ns.qemu ? "QEMU dump-guest-memory"
 			     : ns.xen ? "Xen"
@@ -415,11 +390,11 @@ static int elf_open(struct dp_dump *d, struct dp_error *err)
 	dp_add_detail(d, "elf", "ELF%d %s-endian, e_machine %u (%s)", e.is64 ? 64 : 32,
 		      e.be ? "big" : "little", e.machine, machine_name(e.machine));
 	dp_add_detail(d, "program headers", "%u at offset %llu: %u PT_LOAD, %u PT_NOTE", e.phnum,
-		      (unsigned long long)e.phoff, nload, nnote);
-	if (nskipped)
-		dp_add_detail(d, "skipped", "%u PT_LOAD with p_offset all ones (nothing stored)", nskipped);
-	if (nmmio)
-		dp_add_detail(d, "mmio", "%u VirtualBox MMIO ranges (p_filesz 0): not guest RAM, not counted", nmmio);
+		      (unsigned long long)e.phoff, n->nload, n->nnote);
+	if (n->nskipped)
+		dp_add_detail(d, "skipped", "%u PT_LOAD with p_offset all ones (nothing stored)", n->nskipped);
+	if (n->nmmio)
+		dp_add_detail(d, "mmio", "%u VirtualBox MMIO ranges (p_filesz 0): not guest RAM, not counted", n->nmmio);
 	dp_add_detail(d, "notes", "%s%s%s%s%s", ns.core ? "CORE " : "", ns.qemu ? "QEMU " : "",
 		      ns.vmcoreinfo ? "VMCOREINFO " : "", ns.vbox ? "VBCORE " : "",
 		      (ns.core || ns.qemu || ns.vmcoreinfo || ns.vbox) ? "" : "none");
@@ -430,6 +405,39 @@ static int elf_open(struct dp_dump *d, struct dp_error *err)
 	if ((e.flags & 1) && ns.vmcoreinfo && !ns.qemu)
 		dp_add_warning(d, "ELF e_flags bit 0 is set: makedumpfile marks an incomplete dump this way; "
 				  "memory after the failure point is missing");
+}
+
+static int elf_open(struct dp_dump *d, struct dp_error *err)
+{
+	struct dp_ehdr e = { 0 };
+	int rc = read_ehdr(d, &e, err);
+	if (rc)
+		return rc;
+	uint8_t *own = NULL;
+	const uint8_t *ph = NULL;
+	struct notes_seen ns = { 0 };
+	struct elf_counts n = { 0 };
+	if ((rc = read_phdrs(d, &e, &ph, &own, err)))
+		goto out;
+	if ((rc = read_notes(d, &e, ph, &ns, &n, err)) || (rc = check_physical(&e, ph, &ns, err)))
+		goto out;
+	uint32_t ps = d->opt.page_size;
+	if (ns.pagesize && (ns.pagesize < 512 || (ns.pagesize & (ns.pagesize - 1))))
+		ns.pagesize = 0;
+	d->info.native_page_size = ns.pagesize;
+	if (!ps)
+		ps = ns.pagesize ? ns.pagesize : 4096;
+	d->info.page_size = ps;
+
+	rc = add_loads(d, &e, ph, &ns, &n, err);
+out:
+	free(own);
+	if (rc)
+		return rc;
+	if (n.nload == 0)
+		return dp_fail(err, DP_E_UNSUPPORTED, (int64_t)e.phoff,
+			       "ELF core has %u program headers but no PT_LOAD: it holds no memory", e.phnum);
+	describe(d, &e, &ns, &n);
 	return dp_map_finish(d, err);
 }
 

@@ -85,8 +85,6 @@ struct lreader {
 	size_t cached;            /* chunk index in ubuf, SIZE_MAX if none */
 };
 
-static uint32_t g32(const struct lime *l, const uint8_t *p) { return l->be ? dp_be32(p) : dp_le32(p); }
-static uint64_t g64(const struct lime *l, const uint8_t *p) { return l->be ? dp_be64(p) : dp_le64(p); }
 
 /* ---- CRC-32C (Castagnoli), as snappy framing uses it ---- */
 static uint32_t crc_table[8][256];
@@ -133,11 +131,11 @@ struct hdr {
 static int check_hdr(struct dp_dump *d, struct lime *l, const uint8_t *p, uint64_t at, unsigned idx,
 		     struct hdr *h, struct dp_error *err)
 {
-	h->magic = g32(l, p);
-	h->version = g32(l, p + 4);
-	h->s = g64(l, p + 8);
-	h->e = g64(l, p + 16);
-	h->reserved = g64(l, p + 24);
+	h->magic = dp_get32(l->be, p);
+	h->version = dp_get32(l->be, p + 4);
+	h->s = dp_get64(l->be, p + 8);
+	h->e = dp_get64(l->be, p + 16);
+	h->reserved = dp_get64(l->be, p + 24);
 	uint32_t want_m = l->avml ? AVML_MAGIC : LIME_MAGIC, want_v = l->avml ? 2 : 1;
 	(void)d;
 	if (h->magic != want_m || h->version != want_v)

@@ -28,15 +28,6 @@
 #define XC_CORE_MAGIC_HVM 0xF00FEBEEu
 #define INVALID_FRAME UINT64_MAX
 
-struct xen {
-	bool be;
-	uint64_t shoff;
-	uint16_t shnum, shentsize, shstrndx;
-};
-
-static uint16_t g16(const struct xen *x, const uint8_t *p) { return x->be ? dp_be16(p) : dp_le16(p); }
-static uint32_t g32(const struct xen *x, const uint8_t *p) { return x->be ? dp_be32(p) : dp_le32(p); }
-static uint64_t g64(const struct xen *x, const uint8_t *p) { return x->be ? dp_be64(p) : dp_le64(p); }
 
 /* ELF core, no program headers, some sections: a Xen dump-core.  Anything
  * else that is ELF is left to the ELF back end after this one. */
@@ -45,19 +36,14 @@ static enum dp_probe xen_probe(const uint8_t *h, size_t n, const char *path)
 	(void)path;
 	if (n < 64 || memcmp(h, "\177ELF", 4) != 0 || (h[5] != 1 && h[5] != 2))
 		return DP_PROBE_NO;
-	struct xen x = { .be = h[5] == 2 };
-	if (g16(&x, h + 16) != ET_CORE)
+	if (h[4] != 1 && h[4] != 2)
 		return DP_PROBE_NO;
-	uint16_t phnum, shnum;
-	if (h[4] == 2) {
-		phnum = g16(&x, h + 0x38);
-		shnum = g16(&x, h + 0x3c);
-	} else if (h[4] == 1) {
-		phnum = g16(&x, h + 0x2c);
-		shnum = g16(&x, h + 0x30);
-	} else {
+	struct dp_ehdr x;
+	dp_ehdr_decode(h, &x);
+	if (x.type != ET_CORE)
 		return DP_PROBE_NO;
-	}
+	uint32_t phnum = x.phnum;
+	uint16_t shnum = x.shnum;
 	return phnum == 0 && shnum != 0 ? DP_PROBE_YES : DP_PROBE_NO;
 }
 
@@ -133,18 +119,14 @@ static int xen_open(struct dp_dump *d, struct dp_error *err)
 	if (h[4] != 2)
 		return dp_fail(err, DP_E_UNSUPPORTED, 4,
 			       "ELF class %u core without program headers: a Xen dump-core is always ELF64", h[4]);
-	struct xen x = { .be = h[5] == 2 };
-	if ((rc = dp_src_read(d, 16, h + 16, 48, "ELF header", err)))
+	struct dp_ehdr x;
+	if ((rc = dp_ehdr_read(d, &x, err)))
 		return rc;
-	if (g16(&x, h + 16) != ET_CORE)
-		return dp_fail(err, DP_E_UNSUPPORTED, 16, "ELF file is not a core dump (e_type %u)", g16(&x, h + 16));
-	if (g16(&x, h + 0x38) != 0)
+	if (x.type != ET_CORE)
+		return dp_fail(err, DP_E_UNSUPPORTED, 16, "ELF file is not a core dump (e_type %u)", x.type);
+	if (x.phnum != 0)
 		return dp_fail(err, DP_E_CORRUPT, 0x38, "a Xen dump-core has no program headers, this one has %u",
-			       g16(&x, h + 0x38));
-	x.shoff = g64(&x, h + 0x28);
-	x.shentsize = g16(&x, h + 0x3a);
-	x.shnum = g16(&x, h + 0x3c);
-	x.shstrndx = g16(&x, h + 0x3e);
+			       x.phnum);
 	if (x.shnum == 0)
 		return dp_fail(err, DP_E_CORRUPT, 0x3c, "ELF core has neither program headers nor sections");
 	if (x.shentsize != SHDR64)
@@ -171,8 +153,8 @@ static int xen_open(struct dp_dump *d, struct dp_error *err)
 
 	/* section names */
 	const uint8_t *ss = sh + (size_t)x.shstrndx * SHDR64;
-	struct section strtab = { g64(&x, ss + 24), g64(&x, ss + 32), x.shoff + (uint64_t)x.shstrndx * SHDR64,
-				  g32(&x, ss + 4), true };
+	struct section strtab = { dp_get64(x.be, ss + 24), dp_get64(x.be, ss + 32), x.shoff + (uint64_t)x.shstrndx * SHDR64,
+				  dp_get32(x.be, ss + 4), true };
 	if ((rc = section_in_file(d, &strtab, "section name table", err)))
 		return rc;
 	const uint8_t *names = dp_src_ptr(d, strtab.off, strtab.size, "section name table", err);
@@ -186,7 +168,7 @@ static int xen_open(struct dp_dump *d, struct dp_error *err)
 	for (uint16_t i = 0; i < x.shnum; i++) {
 		const uint8_t *p = sh + (size_t)i * SHDR64;
 		uint64_t at = x.shoff + (uint64_t)i * SHDR64;
-		uint32_t nm = g32(&x, p);
+		uint32_t nm = dp_get32(x.be, p);
 		if (i == 0 || nm == 0)
 			continue;
 		if (nm >= strtab.size)
@@ -202,7 +184,7 @@ static int xen_open(struct dp_dump *d, struct dp_error *err)
 				continue;
 			if (sec[k].found)
 				return dp_fail(err, DP_E_CORRUPT, (int64_t)at, "two %s sections", want[k]);
-			sec[k] = (struct section){ g64(&x, p + 24), g64(&x, p + 32), at, g32(&x, p + 4), true };
+			sec[k] = (struct section){ dp_get64(x.be, p + 24), dp_get64(x.be, p + 32), at, dp_get32(x.be, p + 4), true };
 			if ((rc = section_in_file(d, &sec[k], want[k], err)))
 				return rc;
 		}
@@ -228,7 +210,7 @@ static int xen_open(struct dp_dump *d, struct dp_error *err)
 	uint64_t pos = 0, nsize = sec[S_NOTE].size;
 	while (pos + 12 <= nsize) {
 		uint64_t at = sec[S_NOTE].off + pos;
-		uint32_t namesz = g32(&x, nb + pos), descsz = g32(&x, nb + pos + 4), type = g32(&x, nb + pos + 8);
+		uint32_t namesz = dp_get32(x.be, nb + pos), descsz = dp_get32(x.be, nb + pos + 4), type = dp_get32(x.be, nb + pos + 8);
 		uint64_t desc_at = pos + 12 + (((uint64_t)namesz + 3) & ~3ull);
 		uint64_t next = desc_at + (((uint64_t)descsz + 3) & ~3ull);
 		if (desc_at + descsz > nsize)
@@ -241,16 +223,16 @@ static int xen_open(struct dp_dump *d, struct dp_error *err)
 				return dp_fail(err, DP_E_CORRUPT, (int64_t)at, "Xen header note has %u bytes, expected 32",
 					       descsz);
 			const uint8_t *q = nb + desc_at;
-			magic = g64(&x, q);
-			nvcpu = g64(&x, q + 8);
-			npages = g64(&x, q + 16);
-			psz = g64(&x, q + 24);
+			magic = dp_get64(x.be, q);
+			nvcpu = dp_get64(x.be, q + 8);
+			npages = dp_get64(x.be, q + 16);
+			psz = dp_get64(x.be, q + 24);
 			have_hdr = true;
 		} else if (xen && type == XEN_NOTE_FORMAT) {
 			if (descsz < 8)
 				return dp_fail(err, DP_E_CORRUPT, (int64_t)at,
 					       "Xen format-version note has %u bytes, expected 8", descsz);
-			fmt = g64(&x, nb + desc_at);
+			fmt = dp_get64(x.be, nb + desc_at);
 			have_fmt = true;
 		}
 		pos = next;
@@ -297,7 +279,7 @@ static int xen_open(struct dp_dump *d, struct dp_error *err)
 	uint64_t n = 0, padding = 0, max_pfn = UINT64_MAX / psz;
 	rc = DP_OK;
 	for (uint64_t i = 0; i < npages; i++) {
-		uint64_t pfn = g64(&x, tb + i * esz);
+		uint64_t pfn = dp_get64(x.be, tb + i * esz);
 		if (pfn == INVALID_FRAME) {
 			padding++;
 			continue;

@@ -65,6 +65,11 @@ ok $? "makedumpfile -F -l (flattened)"
 makedumpfile -R g.kz-R < g.kdump-zlib > mdf.log 2>&1
 ok $? "makedumpfile -R of QEMU's kdump-zlib"
 makedumpfile -R g.mdf-flat-R < g.mdf-flat > mdf.log 2>&1
+# a flattened ELF (the framing around another format)
+makedumpfile -E -F -d 0 g64.elf > g.mdf-EF 2> mdf.log
+ok $? "makedumpfile -E -F (flattened ELF)"
+makedumpfile -R g.mdf-EF-R < g.mdf-EF > mdf.log 2>&1
+ok $? "makedumpfile -R of the flattened ELF"
 
 # frames: "space frame content"; numbers from a frame list
 frames() { "$FR" "$@" | sort > "$TMPD/fr.tmp" && cat "$TMPD/fr.tmp"; }
@@ -116,6 +121,12 @@ for f in mdf-c-1 mdf-l-1 mdf-flat; do
 	is "$(cmp elf-low.fr m.fr && echo same)" same "makedumpfile $f: the ELF dump's frames below max_mapnr"
 	is "$(nums "g.$f")" "$(stats < elf-low.fr)" "makedumpfile $f: their numbers"
 done
+frames g.mdf-EF > ef.fr
+frames g.mdf-EF-R > efr.fr
+is "$(cmp ef.fr efr.fr && echo same)" same "flattened ELF (makedumpfile -E -F): the frames and bytes of its makedumpfile -R copy"
+is "$(nums g.mdf-EF)" "$(stats < efr.fr)" "flattened ELF: its numbers"
+like "$("$DA" --info g.mdf-EF 2>/dev/null)" "format: +elf" "flattened ELF: read as elf"
+like "$("$DA" --info g.mdf-EF-R 2>/dev/null)" "variant: +ELF64" "makedumpfile -E -R copy: an ELF file"
 like "$("$DA" --info g.mdf-l-1 2>/dev/null)" "variant: +kdump-compressed v6, 64-bit little-endian x86_64, lzo pages \(makedumpfile\)" \
 	"makedumpfile -l: --info names version, codec, producer"
 

@@ -67,15 +67,14 @@ int main(int argc, char **argv)
 	}
 	struct dp_options o;
 	memset(&o, 0, sizeof o);
-	if (nf > 1) {
-		o.parts = files;
-		o.nparts = (size_t)nf;
-	}
-	struct dp_dump *d;
+	struct dp_dump *d = NULL;
 	struct dp_reader *r;
 	struct dp_error err;
 	char msg[700];
-	if (dp_open(files[0], &o, &d, &err) || dp_reader_open(d, &r, &err)) {
+	/* the files of a split dump, given together: one dump */
+	struct dp_group *g = NULL;
+	if (dp_group_new(files, (size_t)nf, &g, &err) ||
+	    dp_group_open(g, dp_group_reader(g, 0), &o, &d, &err) || dp_reader_open(d, &r, &err)) {
 		printf("kdiff: libdumpparse: %s\n", dp_error_text(&err, files[0], msg, sizeof msg));
 		return 1;
 	}
@@ -172,6 +171,7 @@ int main(int argc, char **argv)
 	       "%llu frames outside guest-physical space\n",
 	       files[0], data, zeros, differ, unreadable, absent, absent_read, after_read, after, theirs, missed, other_space);
 	dp_reader_close(r);
+	dp_group_free(g);
 	dp_close(d);
 	kdump_free(ctx);
 	free(buf);

@@ -1,0 +1,102 @@
+/*
+ * Per-page codecs: one compressed block that must decode to exactly one
+ * page (kdump-compressed page data).  zlib pages go through libdeflate,
+ * which decodes a whole buffer at once and measured faster than zlib's
+ * streaming inflate here (see docs/formats.md); lzo through liblzo2,
+ * snappy through libsnappy, zstd through libzstd.  A decoder set is per
+ * reader (one thread): it keeps the libdeflate and zstd contexts.
+ */
+#include "dp_int.h"
+
+#include <libdeflate.h>
+#include <lzo1x.h>
+#include <snappy-c.h>
+#include <stdlib.h>
+#include <zstd.h>
+#include <zstd_errors.h>
+
+struct dp_pagedec {
+	struct libdeflate_decompressor *zlib;
+	ZSTD_DCtx *zstd;
+};
+
+void dp_pagedec_free(struct dp_pagedec *pd)
+{
+	if (!pd)
+		return;
+	if (pd->zlib)
+		libdeflate_free_decompressor(pd->zlib);
+	ZSTD_freeDCtx(pd->zstd);
+	free(pd);
+}
+
+static const char *zlib_page(struct dp_pagedec *pd, const uint8_t *src, size_t n, uint8_t *dst, size_t want)
+{
+	if (!pd->zlib && !(pd->zlib = libdeflate_alloc_decompressor()))
+		return "out of memory";
+	size_t in_used = 0, got = 0;
+	enum libdeflate_result r = libdeflate_zlib_decompress_ex(pd->zlib, src, n, dst, want, &in_used, &got);
+	switch (r) {
+	case LIBDEFLATE_SUCCESS: return got == want ? NULL : "too short";
+	case LIBDEFLATE_SHORT_OUTPUT: return "too short";
+	case LIBDEFLATE_INSUFFICIENT_SPACE: return "too long";
+	default: return "corrupt or cut short";
+	}
+}
+
+static const char *lzo_page(const uint8_t *src, size_t n, uint8_t *dst, size_t want)
+{
+	lzo_uint got = want;
+	int r = lzo1x_decompress_safe(src, n, dst, &got, NULL);
+	if (r == LZO_E_OK && got == want)
+		return NULL;
+	return r == LZO_E_OK ? "too short" : r == LZO_E_OUTPUT_OVERRUN ? "too long"
+	       : r == LZO_E_INPUT_NOT_CONSUMED ? "bytes left over" : "corrupt";
+}
+
+static const char *snappy_page(const uint8_t *src, size_t n, uint8_t *dst, size_t want)
+{
+	size_t got = 0;
+	if (snappy_uncompressed_length((const char *)src, n, &got) != SNAPPY_OK)
+		return "corrupt length";
+	if (got != want)
+		return got < want ? "too short" : "too long";
+	if (snappy_uncompress((const char *)src, n, (char *)dst, &got) != SNAPPY_OK || got != want)
+		return "corrupt";
+	return NULL;
+}
+
+static const char *zstd_page(struct dp_pagedec *pd, const uint8_t *src, size_t n, uint8_t *dst, size_t want)
+{
+	if (!pd->zstd && !(pd->zstd = ZSTD_createDCtx()))
+		return "out of memory";
+	size_t got = ZSTD_decompressDCtx(pd->zstd, dst, want, src, n);
+	if (ZSTD_isError(got))
+		return ZSTD_getErrorCode(got) == ZSTD_error_dstSize_tooSmall ? "too long" : ZSTD_getErrorName(got);
+	return got == want ? NULL : "too short";
+}
+
+const char *dp_page_decode(struct dp_pagedec **pdp, enum dp_page_codec codec, const uint8_t *src, size_t n,
+			   uint8_t *dst, size_t want)
+{
+	if (!*pdp && !(*pdp = calloc(1, sizeof **pdp)))
+		return "out of memory";
+	switch (codec) {
+	case DP_PAGE_ZLIB: return zlib_page(*pdp, src, n, dst, want);
+	case DP_PAGE_LZO: return lzo_page(src, n, dst, want);
+	case DP_PAGE_SNAPPY: return snappy_page(src, n, dst, want);
+	case DP_PAGE_ZSTD: return zstd_page(*pdp, src, n, dst, want);
+	}
+	return "unknown codec";
+}
+
+const char *dp_page_codec_name(enum dp_page_codec codec)
+{
+	switch (codec) {
+	case DP_PAGE_ZLIB: return "zlib";
+	case DP_PAGE_LZO: return "lzo";
+	case DP_PAGE_SNAPPY: return "snappy";
+	case DP_PAGE_ZSTD: return "zstd";
+	}
+	return "?";
+}

@@ -1,0 +1,184 @@
+/*
+ * Errors, info bookkeeping and scratch space: the bottom of dumpparse, used
+ * by every other file and calling none of them.
+ */
+#include "dp_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *dp_status_name(enum dp_status s)
+{
+	switch (s) {
+	case DP_OK: return "ok";
+	case DP_END: return "end";
+	case DP_E_IO: return "I/O error";
+	case DP_E_TRUNCATED: return "truncated";
+	case DP_E_CORRUPT: return "corrupt";
+	case DP_E_UNSUPPORTED: return "not supported";
+	case DP_E_UNKNOWN: return "unknown format";
+	case DP_E_NOMEM: return "out of memory";
+	case DP_E_USAGE: return "bad usage";
+	}
+	return "?";
+}
+
+const char *dp_error_text(const struct dp_error *e, const char *path, char *buf, size_t len)
+{
+	/* say whether the file is cut short or holds impossible values */
+	const char *kind = e->status == DP_E_TRUNCATED ? "truncated: "
+			 : e->status == DP_E_CORRUPT   ? "corrupt: "
+						       : "";
+	if (e->offset >= 0)
+		snprintf(buf, len, "%s: %s%s (at offset %lld)", path, kind, e->msg, (long long)e->offset);
+	else
+		snprintf(buf, len, "%s: %s%s", path, kind, e->msg);
+	return buf;
+}
+
+int dp_fail(struct dp_error *err, enum dp_status st, int64_t off, const char *fmt, ...)
+{
+	if (err) {
+		va_list ap;
+		err->status = st;
+		err->offset = off;
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+		va_end(ap);
+	}
+	return st;
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return 0;
+	size_t n = *cap ? *cap : 8;
+	while (n < need) {
+		if (n > SIZE_MAX / 2 / elem)
+			return -1;
+		n *= 2;
+	}
+	void *q = realloc(*p, n * elem);
+	if (!q)
+		return -1;
+	*p = q;
+	*cap = n;
+	return 0;
+}
+
+int dp_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	return grow(p, cap, need, elem);
+}
+
+int dp_err_context(struct dp_error *err, const char *fmt, ...)
+{
+	char ctx[256], msg[sizeof err->msg];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(ctx, sizeof ctx, fmt, ap);
+	va_end(ap);
+	size_t n = strlen(ctx), m = strnlen(err->msg, sizeof err->msg - 1);
+	memcpy(msg, err->msg, m);
+	if (n > sizeof err->msg - 1)
+		n = sizeof err->msg - 1;
+	if (m > sizeof err->msg - 1 - n)
+		m = sizeof err->msg - 1 - n;
+	memcpy(err->msg, ctx, n);
+	memcpy(err->msg + n, msg, m);
+	err->msg[n + m] = 0;
+	return err->status;
+}
+
+static char *vfmt(const char *fmt, va_list ap)
+{
+	char *s = NULL;
+	if (vasprintf(&s, fmt, ap) < 0)
+		return NULL;
+	return s;
+}
+
+int dp_add_detail(struct dp_dump *d, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+	if (grow((void **)&d->details, &d->cap_details, d->ndetails + 1, sizeof *d->details))
+		return DP_E_NOMEM;
+	va_start(ap, fmt);
+	char *v = vfmt(fmt, ap);
+	va_end(ap);
+	if (!v)
+		return DP_E_NOMEM;
+	d->details[d->ndetails].key = key;
+	d->details[d->ndetails].value = v;
+	d->ndetails++;
+	return DP_OK;
+}
+
+int dp_add_warning(struct dp_dump *d, const char *fmt, ...)
+{
+	va_list ap;
+	if (grow((void **)&d->warnings, &d->cap_warnings, d->nwarnings + 1, sizeof *d->warnings))
+		return DP_E_NOMEM;
+	va_start(ap, fmt);
+	char *v = vfmt(fmt, ap);
+	va_end(ap);
+	if (!v)
+		return DP_E_NOMEM;
+	d->warnings[d->nwarnings++] = v;
+	return DP_OK;
+}
+
+int dp_set_variant(struct dp_dump *d, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(d->variant_buf, sizeof d->variant_buf, fmt, ap);
+	va_end(ap);
+	d->info.variant = d->variant_buf;
+	return DP_OK;
+}
+
+uint8_t *dp_reader_buf(struct dp_reader *r, size_t len, struct dp_error *err)
+{
+	if (len > r->bufcap) {
+		uint8_t *b = realloc(r->buf, len);
+		if (!b) {
+			dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory for a %zu-byte buffer", len);
+			return NULL;
+		}
+		r->buf = b;
+		r->bufcap = len;
+	}
+	return r->buf;
+}
+
+uint8_t *dp_reader_states(struct dp_reader *r, size_t n, struct dp_error *err)
+{
+	if (n > r->statecap) {
+		uint8_t *b = realloc(r->state, n);
+		if (!b) {
+			dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
+			return NULL;
+		}
+		r->state = b;
+		r->statecap = n;
+	}
+	return r->state;
+}
+
+uint64_t *dp_reader_pfns(struct dp_reader *r, size_t n, struct dp_error *err)
+{
+	if (n > r->pfncap) {
+		uint64_t *b = realloc(r->pfns, n * sizeof *b);
+		if (!b) {
+			dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
+			return NULL;
+		}
+		r->pfns = b;
+		r->pfncap = n;
+	}
+	return r->pfns;
+}
+
