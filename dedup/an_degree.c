@@ -272,17 +272,10 @@ static void degree_free(void *st)
 static const struct dd_an_option degree_opts[] = { { "degree", DD_AN_NO_ARG }, { "top", DD_AN_ARG }, { NULL, 0 } };
 
 const struct dd_analysis dd_an_degree = {
-	.name = "degree",
-	.opts = degree_opts,
+	.name = "degree", .opts = degree_opts, .size = sizeof(struct degree),
+	.flags = DD_AN_IN_ALL, .collect = DD_COLLECT_CLASS,
+	.option = degree_option, .compute = degree_compute, .text = degree_text, .json = degree_json,
+	.csv = degree_csv, .free = degree_free,
 	.help = "      --degree          copies-per-content histogram and most duplicated contents\n"
 		"      --top=N           how many most duplicated contents (default 10; implies --degree)\n",
-	.flags = DD_AN_IN_ALL,
-	.collect = DD_COLLECT_CLASS,
-	.size = sizeof(struct degree),
-	.option = degree_option,
-	.compute = degree_compute,
-	.text = degree_text,
-	.json = degree_json,
-	.csv = degree_csv,
-	.free = degree_free,
 };

@@ -97,17 +97,9 @@ static void diff_csv(FILE *f, const void *st, const struct dd_an_input *in)
 static const struct dd_an_option diff_opts[] = { { "diff", DD_AN_NO_ARG }, { NULL, 0 } };
 
 const struct dd_analysis dd_an_diff = {
-	.name = "diff",
-	.opts = diff_opts,
+	.name = "diff", .opts = diff_opts, .size = sizeof(struct diff),
+	.flags = DD_AN_ALONE, .collect = DD_COLLECT_IDS | DD_COLLECT_PAGES,
+	.compute = diff_compute, .text = diff_text, .json = diff_json, .csv = diff_csv,
 	.help = "      --diff A B        pages unchanged, changed, new and gone from A to B (two dumps\n"
 		"                        or fingerprints of one VM)\n",
-	.flags = DD_AN_ALONE,
-	.collect = DD_COLLECT_IDS | DD_COLLECT_PAGES,
-	.size = sizeof(struct diff),
-	.option = NULL,
-	.compute = diff_compute,
-	.text = diff_text,
-	.json = diff_json,
-	.csv = diff_csv,
-	.free = NULL,
 };

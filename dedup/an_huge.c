@@ -229,20 +229,12 @@ static void huge_csv(FILE *f, const void *st, const struct dd_an_input *in)
 		(unsigned long long)h->split_for[2]);
 }
 
-
 static const struct dd_an_option huge_opts[] = { { "huge", DD_AN_OPT_ARG }, { NULL, 0 } };
 
 const struct dd_analysis dd_an_huge = {
-	.name = "huge",
-	.opts = huge_opts,
-	.help = "      --huge[=SIZE]     huge page what-if (default 2M): splits needed for the savings\n",
-	.flags = DD_AN_IN_ALL,
-	.collect = DD_COLLECT_PAGES,
-	.size = sizeof(struct huge),
-	.option = huge_option,
-	.compute = huge_compute,
-	.text = huge_text,
-	.json = huge_json,
+	.name = "huge", .opts = huge_opts, .size = sizeof(struct huge),
+	.flags = DD_AN_IN_ALL, .collect = DD_COLLECT_PAGES,
+	.option = huge_option, .compute = huge_compute, .text = huge_text, .json = huge_json,
 	.csv = huge_csv,
-	.free = NULL,
+	.help = "      --huge[=SIZE]     huge page what-if (default 2M): splits needed for the savings\n",
 };

@@ -133,24 +133,15 @@ static void ksm_csv(FILE *f, const void *st, const struct dd_an_input *in)
 		(long long)k->general_profit);
 }
 
-
 static const struct dd_an_option ksm_opts[] = {
 	{ "ksm", DD_AN_NO_ARG }, { "max-page-sharing", DD_AN_ARG }, { "use-zero-pages", DD_AN_NO_ARG }, { NULL, 0 },
 };
 
 const struct dd_analysis dd_an_ksm = {
-	.name = "ksm",
-	.opts = ksm_opts,
+	.name = "ksm", .opts = ksm_opts, .size = sizeof(struct ksm),
+	.flags = DD_AN_IN_ALL,
+	.option = ksm_option, .compute = ksm_compute, .text = ksm_text, .json = ksm_json, .csv = ksm_csv,
 	.help = "      --ksm             what KSM would report at steady state for these guests\n"
 		"      --max-page-sharing=N   KSM's max_page_sharing (default 256)\n"
 		"      --use-zero-pages  KSM's use_zero_pages=1: zero pages go to ksm_zero_pages\n",
-	.flags = DD_AN_IN_ALL,
-	.collect = 0,
-	.size = sizeof(struct ksm),
-	.option = ksm_option,
-	.compute = ksm_compute,
-	.text = ksm_text,
-	.json = ksm_json,
-	.csv = ksm_csv,
-	.free = NULL,
 };

@@ -17,7 +17,6 @@ struct pairs {
 	size_t n;
 };
 
-
 /* pages of a whose content b holds too */
 static uint64_t pages_in_common(const struct dd_dump_data *a, const struct dd_dump_data *b)
 {
@@ -128,16 +127,9 @@ static void pairs_free(void *st)
 static const struct dd_an_option pairs_opts[] = { { "pairs", DD_AN_NO_ARG }, { NULL, 0 } };
 
 const struct dd_analysis dd_an_pairs = {
-	.name = "pairs",
-	.opts = pairs_opts,
-	.help = "      --pairs           pairwise similarity of the dumps\n",
-	.flags = DD_AN_IN_ALL,
-	.collect = DD_COLLECT_IDS,
-	.size = sizeof(struct pairs),
-	.option = NULL,
-	.compute = pairs_compute,
-	.text = pairs_text,
-	.json = pairs_json,
-	.csv = pairs_csv,
+	.name = "pairs", .opts = pairs_opts, .size = sizeof(struct pairs),
+	.flags = DD_AN_IN_ALL, .collect = DD_COLLECT_IDS,
+	.compute = pairs_compute, .text = pairs_text, .json = pairs_json, .csv = pairs_csv,
 	.free = pairs_free,
+	.help = "      --pairs           pairwise similarity of the dumps\n",
 };

@@ -239,16 +239,9 @@ static void place_free(void *st)
 static const struct dd_an_option place_opts[] = { { "hosts", DD_AN_ARG }, { NULL, 0 } };
 
 const struct dd_analysis dd_an_placement = {
-	.name = "placement",
-	.opts = place_opts,
-	.help = "      --hosts=K[:SIZE]  sharing-aware placement on K hosts of SIZE memory each\n",
-	.flags = 0,
+	.name = "placement", .opts = place_opts, .size = sizeof(struct placement),
 	.collect = DD_COLLECT_IDS,
-	.size = sizeof(struct placement),
-	.option = place_option,
-	.compute = place_compute,
-	.text = place_text,
-	.json = place_json,
-	.csv = place_csv,
-	.free = place_free,
+	.option = place_option, .compute = place_compute, .text = place_text, .json = place_json,
+	.csv = place_csv, .free = place_free,
+	.help = "      --hosts=K[:SIZE]  sharing-aware placement on K hosts of SIZE memory each\n",
 };

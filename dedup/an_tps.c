@@ -204,23 +204,14 @@ static void tps_csv(FILE *f, const void *st, const struct dd_an_input *in)
 	tps_csv_row(f, "intra", t->intra_saved, t->intra_distinct, in->page_size);
 }
 
-
 static const struct dd_an_option tps_opts[] = {
 	{ "tps", DD_AN_NO_ARG }, { "salt-groups", DD_AN_ARG }, { NULL, 0 },
 };
 
 const struct dd_analysis dd_an_tps = {
-	.name = "tps",
-	.opts = tps_opts,
+	.name = "tps", .opts = tps_opts, .size = sizeof(struct tps),
+	.flags = DD_AN_IN_ALL, .collect = DD_COLLECT_IDS,
+	.option = tps_option, .compute = tps_compute, .text = tps_text, .json = tps_json, .csv = tps_csv,
 	.help = "      --tps             TPS what-if: full inter-VM, salt groups, intra-VM only\n"
 		"      --salt-groups=FILE  lines 'DUMP GROUP' (path or file name); implies --tps\n",
-	.flags = DD_AN_IN_ALL,
-	.collect = DD_COLLECT_IDS,
-	.size = sizeof(struct tps),
-	.option = tps_option,
-	.compute = tps_compute,
-	.text = tps_text,
-	.json = tps_json,
-	.csv = tps_csv,
-	.free = NULL,
 };

@@ -67,15 +67,21 @@ static void json_counts(FILE *f, const struct dd_dump_stats *s)
 		(unsigned long long)s->distinct_pages, (unsigned long long)s->intra_pages);
 }
 
+/* the start of an item of a list: {"path": PATH, "KEY": VALUE */
+static void json_item(FILE *f, size_t i, const char *path, const char *key, const char *value)
+{
+	fprintf(f, "%s\n    {\"path\": ", i ? "," : "");
+	cm_json_string(f, path);
+	fprintf(f, ", \"%s\": ", key);
+	cm_json_string(f, value);
+}
+
 void dd_report_json_open(FILE *f, const struct dd_report *r)
 {
 	const struct dd_totals *t = r->totals;
 	fprintf(f, "{\n  \"page_size\": %u,\n  \"hash\": \"%s\",\n  \"dumps\": [", t->page_size, r->hash_name);
 	for (size_t i = 0; i < r->n; i++) {
-		fprintf(f, "%s\n    {\"path\": ", i ? "," : "");
-		cm_json_string(f, r->rows[i].path);
-		fprintf(f, ", \"format\": ");
-		cm_json_string(f, r->rows[i].format);
+		json_item(f, i, r->rows[i].path, "format", r->rows[i].format);
 		fprintf(f, ", ");
 		json_counts(f, &r->rows[i].st);
 		fprintf(f, ", \"known_zero_pages\": %llu, \"seconds\": %.3f}",
@@ -93,10 +99,7 @@ void dd_report_json_open(FILE *f, const struct dd_report *r)
 		(unsigned long long)t->min_ram_bytes);
 	fprintf(f, ",\n  \"failed\": [");
 	for (size_t i = 0; i < r->nfailed; i++) {
-		fprintf(f, "%s\n    {\"path\": ", i ? "," : "");
-		cm_json_string(f, r->failed[i].path);
-		fprintf(f, ", \"error\": ");
-		cm_json_string(f, r->failed[i].error);
+		json_item(f, i, r->failed[i].path, "error", r->failed[i].error);
 		fprintf(f, "}");
 	}
 	fprintf(f, "%s]", r->nfailed ? "\n  " : "");
