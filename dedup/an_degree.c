@@ -159,7 +159,8 @@ static int degree_compute(void *st, const struct dd_an_input *in, char *err, siz
 	}
 	if (z.copies)
 		top_offer(&a, &z);
-	qsort(a.heap, a.n, sizeof *a.heap, top_cmp);
+	if (a.n)
+		qsort(a.heap, a.n, sizeof *a.heap, top_cmp);
 	d->top = a.heap;
 	d->ntop = a.n;
 	d->nb = 0;

@@ -54,9 +54,9 @@ static int by_sig(const void *x, const void *y)
 	return a->sig < b->sig ? -1 : a->sig > b->sig;
 }
 
-/* Cut every dump's page map into regions of `per` frames; NULL when out
- * of memory. */
-static struct region *cut_regions(const struct dd_engine *e, uint64_t per, size_t *count)
+/* Cut every dump's page map into regions of `per` frames (*out NULL when
+ * there are none); -1 when out of memory. */
+static int cut_regions(const struct dd_engine *e, uint64_t per, struct region **out, size_t *count)
 {
 	const struct dd_table *t = dd_engine_table(e);
 	struct region *r = NULL;
@@ -72,7 +72,7 @@ static struct region *cut_regions(const struct dd_engine *e, uint64_t per, size_
 				struct region *nrr = realloc(r, cap * sizeof *nrr);
 				if (!nrr) {
 					free(r);
-					return NULL;
+					return -1;
 				}
 				r = nrr;
 			}
@@ -92,8 +92,9 @@ static struct region *cut_regions(const struct dd_engine *e, uint64_t per, size_
 			g->sig = sig;
 		}
 	}
+	*out = r;
 	*count = nr;
-	return r;
+	return 0;
 }
 
 /* whole identical regions shared as huge pages, nothing split: equal
@@ -101,7 +102,8 @@ static struct region *cut_regions(const struct dd_engine *e, uint64_t per, size_
 static uint64_t identical_saved(const struct dd_engine *e, struct region *r, size_t nr, uint64_t per)
 {
 	uint64_t saved = 0;
-	qsort(r, nr, sizeof *r, by_sig);
+	if (nr)
+		qsort(r, nr, sizeof *r, by_sig);
 	for (size_t i = 1; i < nr; i++) {
 		if (!r[i].complete || r[i].sig != r[i - 1].sig)
 			continue;
@@ -134,7 +136,8 @@ static int split_order(const struct dd_engine *e, struct region *r, size_t nr, s
 		base[s + 1] = base[s] + k;
 	}
 	uint64_t ncontents = base[256];
-	qsort(r, nr, sizeof *r, by_score_desc);
+	if (nr)
+		qsort(r, nr, sizeof *r, by_score_desc);
 	uint32_t *in_split = calloc(ncontents ? ncontents : 1, sizeof *in_split);
 	if (!in_split)
 		return -1;
@@ -168,8 +171,8 @@ static int huge_compute(void *st, const struct dd_an_input *in, char *err, size_
 		return -1;
 	}
 	size_t nr;
-	struct region *r = cut_regions(in->e, per, &nr);
-	if (!r)
+	struct region *r;
+	if (cut_regions(in->e, per, &r, &nr))
 		return -1;
 	h->regions = nr;
 	struct dd_totals tot;
