@@ -67,10 +67,6 @@ struct dd_analysis {
 extern const struct dd_analysis *const dd_analyses[];
 extern const size_t dd_nanalyses;
 
-/* The analyses (an_*.c); each is listed once in the table. */
-extern const struct dd_analysis dd_an_ksm, dd_an_tps, dd_an_huge, dd_an_pairs, dd_an_placement,
-	dd_an_degree, dd_an_diff;
-
 /* ---- helpers shared by analyses (an_common.c) ---- */
 /* common elements of two ascending id lists */
 uint64_t dd_ids_common(const uint32_t *a, uint64_t na, const uint32_t *b, uint64_t nb);
