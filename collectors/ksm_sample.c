@@ -98,17 +98,6 @@ static void usage(FILE *f)
 		"2 bad usage.\n");
 }
 
-static bool parse_seconds(const char *s, double *out, double min)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (*s == 0 || *end || errno || !isfinite(v) || v < min || v > 1e9)
-		return false;
-	*out = v;
-	return true;
-}
-
 /* Sleep until monotonic time T; false when a stop signal came first. */
 static bool sleep_until(double t)
 {
@@ -579,11 +568,11 @@ static int parse_args(int argc, char **argv, struct state *s)
 	while ((c = getopt_long(argc, argv, "i:d:o:V:c:p:m:vh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'i':
-			if (!parse_seconds(optarg, &o->interval, 0.001))
+			if (!cm_parse_seconds(optarg, &o->interval, 0.001))
 				return cm_usage_error(KS_PROG, "invalid interval '%s' (seconds, at least 0.001)", optarg);
 			break;
 		case 'd':
-			if (!parse_seconds(optarg, &o->duration, 0))
+			if (!cm_parse_seconds(optarg, &o->duration, 0))
 				return cm_usage_error(KS_PROG, "invalid duration '%s' (seconds)", optarg);
 			break;
 		case 'o': o->out_path = optarg; break;

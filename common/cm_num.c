@@ -1,4 +1,4 @@
-/* Numbers of common.h: the monotonic clock and size arguments.  Kept free of
+/* Numbers of common.h: the monotonic clock, sizes, numbers and durations.  Kept free of
  * other dependencies: memload links it statically for guests. */
 #include "common.h"
 
@@ -47,6 +47,17 @@ bool cm_parse_u64(const char *s, uint64_t *out)
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 0);
 	if (errno || *end)
+		return false;
+	*out = v;
+	return true;
+}
+
+bool cm_parse_seconds(const char *s, double *out, double min)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (*s == 0 || *end || errno || !(v >= min) || v > 1e9)
 		return false;
 	*out = v;
 	return true;

@@ -26,6 +26,10 @@ bool cm_parse_size(const char *s, uint64_t *out);
  * no sign.  true when valid. */
 bool cm_parse_u64(const char *s, uint64_t *out);
 
+/* A duration in seconds (a decimal, fractions allowed) from min to 1e9.
+ * true when valid. */
+bool cm_parse_seconds(const char *s, double *out, double min);
+
 /* One CSV field (RFC 4180): quoted when it holds a comma, quote or line
  * break, with quotes doubled. */
 void cm_csv_field(FILE *f, const char *s);

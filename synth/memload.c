@@ -106,17 +106,6 @@ static bool parse_rate(const char *s, uint64_t *num, uint64_t *den)
 	return true;
 }
 
-static bool parse_seconds(const char *s, double *out, bool allow_zero)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (*s == 0 || *end || errno || !(v >= 0) || v > 1e9 || (!allow_zero && v == 0))
-		return false;
-	*out = v;
-	return true;
-}
-
 /* xorshift64*: fast, good enough for uniform write positions */
 static uint64_t rng_state;
 static uint64_t rng_next(void)
@@ -176,11 +165,11 @@ int main(int argc, char **argv)
 			wr_text = optarg;
 			break;
 		case 'i':
-			if (!parse_seconds(optarg, &interval, false))
+			if (!cm_parse_seconds(optarg, &interval, 0) || interval == 0)
 				return bad("interval", optarg);
 			break;
 		case 'd':
-			if (!parse_seconds(optarg, &duration, true))
+			if (!cm_parse_seconds(optarg, &duration, 0))
 				return bad("duration", optarg);
 			break;
 		case 'S': {
