@@ -34,21 +34,28 @@ LIB_LIBS   = $(shell $(PKG_CONFIG) --libs $(LIB_PKGS)) $(LIB_NOPC_LIBS)
 VIRT_CFLAGS = $(shell $(PKG_CONFIG) --cflags libvirt)
 VIRT_LIBS   = $(shell $(PKG_CONFIG) --libs libvirt)
 
-ALL_CPPFLAGS = -D_GNU_SOURCE -Idumpparse -Idedup $(CPPFLAGS)
+ALL_CPPFLAGS = -D_GNU_SOURCE -Icommon -Idumpparse -Idedup $(CPPFLAGS)
 ALL_CFLAGS   = $(WARN) $(CFLAGS) $(SANFLAGS) -MMD -MP
 ALL_LDFLAGS  = $(LDFLAGS) $(SANFLAGS) -pthread
 
+# common: helpers of every program; dumpparse: dump formats; dedup: engine
+# and analyses; cli: the dedup-analyze program over them
+CM_SRC  := $(sort $(wildcard common/*.c))
 DP_SRC  := $(sort $(wildcard dumpparse/*.c))
-DD_SRC  := $(filter-out dedup/main.c,$(sort $(wildcard dedup/*.c)))
+DD_SRC  := $(sort $(wildcard dedup/*.c))
+CLI_SRC := $(sort $(wildcard cli/*.c))
 COL_SRC := $(sort $(wildcard collectors/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 FIX_SRC  := $(sort $(wildcard tests/formats/*.c))
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 
+CM_OBJ  := $(CM_SRC:%.c=$(B)/%.o)
 DP_OBJ  := $(DP_SRC:%.c=$(B)/%.o)
 DD_OBJ  := $(DD_SRC:%.c=$(B)/%.o)
 COL_OBJ := $(COL_SRC:%.c=$(B)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)
+LIBCM   := $(B)/libcommon.a
 LIBDP   := $(B)/libdumpparse.a
 LIBDD   := $(B)/libdedup.a
 
@@ -90,30 +97,34 @@ $(LIBDP): $(DP_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+$(LIBCM): $(CM_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
 $(LIBDD): $(DD_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BINDIR)/dedup-analyze: $(B)/dedup/main.o $(LIBDD) $(LIBDP)
+$(BINDIR)/dedup-analyze: $(CLI_OBJ) $(LIBDD) $(LIBDP) $(LIBCM)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS) -lm
 
-$(BINDIR)/memload: $(B)/synth/memload.o
+$(BINDIR)/memload: $(B)/synth/memload.o $(LIBCM)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
 # For guests: static, no sanitizer (its runtime cannot be linked statically).
-$(BINDIR)/memload-static: synth/memload.c $(FLAGS_FILE)
+$(BINDIR)/memload-static: synth/memload.c $(CM_SRC) common/common.h $(FLAGS_FILE)
 	@mkdir -p $(@D)
-	$(CC) -D_GNU_SOURCE $(WARN) $(CFLAGS) -static -o $@ synth/memload.c
+	$(CC) -D_GNU_SOURCE -Icommon $(WARN) $(CFLAGS) -static -o $@ synth/memload.c $(CM_SRC)
 
-$(BINDIR)/ksm-sample: $(COL_OBJ)
+$(BINDIR)/ksm-sample: $(COL_OBJ) $(LIBCM)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(VIRT_LIBS) -lm
 
-$(B)/tests/unit/%: tests/unit/%.c $(LIBDD) $(LIBDP) $(FLAGS_FILE)
+$(B)/tests/unit/%: tests/unit/%.c $(LIBDD) $(LIBDP) $(LIBCM) $(FLAGS_FILE)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) -Itests $(ALL_CFLAGS) $(LIB_CFLAGS) -o $@ $< $(LIBDD) $(LIBDP) $(ALL_LDFLAGS) $(LIB_LIBS) -lm
+	$(CC) $(ALL_CPPFLAGS) -Itests $(ALL_CFLAGS) $(LIB_CFLAGS) -o $@ $< $(LIBDD) $(LIBDP) $(LIBCM) $(ALL_LDFLAGS) $(LIB_LIBS) -lm
 
 $(B)/tests/formats/%: tests/formats/%.c $(FLAGS_FILE)
 	@mkdir -p $(@D)
@@ -144,9 +155,9 @@ fuzz: deps
 
 # Test helpers (not tests themselves): read dumps through libdumpparse, and
 # through libkdumpfile as the independent reader.
-$(B)/tests/tools/%: tests/tools/%.c $(LIBDP) $(FLAGS_FILE)
+$(B)/tests/tools/%: tests/tools/%.c $(LIBDP) $(LIBCM) $(FLAGS_FILE)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) -Itests $(ALL_CFLAGS) $(LIB_CFLAGS) -o $@ $< $(LIBDP) $(ALL_LDFLAGS) $(LIB_LIBS) $(KDF_LIBS) -lm
+	$(CC) $(ALL_CPPFLAGS) -Itests $(ALL_CFLAGS) $(LIB_CFLAGS) -o $@ $< $(LIBDP) $(LIBCM) $(ALL_LDFLAGS) $(LIB_LIBS) $(KDF_LIBS) -lm
 
 tests-build: $(PROGS) $(UNIT_BIN) $(FIX_BIN) $(TOOL_BIN) $(FUZZ_BIN)
 

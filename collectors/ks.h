@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "common.h"
+
 #define KS_PROG "ksm-sample"
 #define KS_VERSION "0.1"
 #define KS_NAME_MAX 64   /* longest sysfs file / column name we keep */
@@ -41,6 +43,11 @@ static inline void ks_val_real(struct ks_val *v, double d)
 }
 /* numeric view of a cell; false when empty or text */
 bool ks_val_num(const struct ks_val *v, double *out);
+
+/* ---- files (ks_file.c) ---- */
+
+/* read a whole small file into buf (NUL-terminated); length or -1 */
+ssize_t ks_read_file(const char *path, char *buf, size_t size);
 
 /* ---- KSM sysfs (ks_ksm.c) ---- */
 
@@ -152,8 +159,6 @@ size_t ks_proc_match(const char *const *patterns, size_t npat, pid_t self, pid_t
 /* Parse "12,34 56" into pids; false on a bad entry. */
 bool ks_parse_pid_list(const char *s, pid_t **pids, size_t *n);
 
-/* read a whole small file into buf (NUL-terminated); length or -1 */
-ssize_t ks_read_file(const char *path, char *buf, size_t size);
 
 /* ---- libvirt (ks_virt.c) ---- */
 
@@ -215,8 +220,6 @@ double ks_settle_time_to(const struct ks_settle *s, double frac, long long final
 
 /* ---- outputs (ks_out.c) ---- */
 
-/* CSV cell text per RFC 4180 (quoted when needed) */
-void ks_csv_text(FILE *f, const char *s);
 void ks_csv_val(FILE *f, const struct ks_val *v, int prec);
 /* ISO-8601 UTC with milliseconds from a CLOCK_REALTIME timespec */
 void ks_iso8601(char *buf, size_t len, long long sec, long nsec);

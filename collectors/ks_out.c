@@ -1,5 +1,5 @@
 /*
- * Output helpers: CSV cells, ISO-8601 timestamps, and the Prometheus text
+ * Output helpers: CSV cells (quoting in common.h), ISO-8601 timestamps, and the Prometheus text
  * exposition file (written beside the target and renamed over it, so a
  * scraper such as node_exporter's textfile collector never sees half a file).
  */
@@ -12,21 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-void ks_csv_text(FILE *f, const char *s)
-{
-	if (!strpbrk(s, ",\"\r\n")) {
-		fputs(s, f);
-		return;
-	}
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
 void ks_csv_val(FILE *f, const struct ks_val *v, int prec)
 {
 	switch (v->kind) {
@@ -35,7 +20,7 @@ void ks_csv_val(FILE *f, const struct ks_val *v, int prec)
 		if (isfinite(v->d))
 			fprintf(f, "%.*f", prec, v->d);
 		break;
-	case KS_TEXT: ks_csv_text(f, v->s); break;
+	case KS_TEXT: cm_csv_field(f, v->s); break;
 	case KS_EMPTY: break;
 	}
 }

@@ -84,13 +84,6 @@ static void quiet_errors(void *opaque, virErrorPtr err)
 	(void)err; /* reported by us, once, in our own words */
 }
 
-static double mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static const char *last_error(void)
 {
 	const char *m = virGetLastErrorMessage();
@@ -99,7 +92,7 @@ static const char *last_error(void)
 
 static void try_connect(struct ks_virt *v)
 {
-	v->next_try = mono_now() + RETRY_SECONDS;
+	v->next_try = cm_now() + RETRY_SECONDS;
 	v->conn = virConnectOpenReadOnly(v->uri);
 	if (!v->conn) {
 		if (!v->warned) {
@@ -224,14 +217,14 @@ static void lose(struct ks_virt *v)
 	v->lost = true;
 	virConnectClose(v->conn);
 	v->conn = NULL;
-	v->next_try = mono_now() + RETRY_SECONDS;
+	v->next_try = cm_now() + RETRY_SECONDS;
 }
 
 /* One answer: the running domains with their stats, or -1. */
 static int query(struct ks_virt *v)
 {
 	if (!v->conn) {
-		if (mono_now() < v->next_try)
+		if (cm_now() < v->next_try)
 			return -1;
 		try_connect(v);
 		if (!v->conn)
@@ -362,9 +355,9 @@ int ks_virt_sample(struct ks_virt *v, double wait, const struct ks_dom **out, bo
 	unsigned long mine = 0;
 	if (v->done_seq == v->req_seq) {
 		mine = ++v->req_seq;
-		v->asked_at = mono_now();
+		v->asked_at = cm_now();
 		pthread_cond_broadcast(&v->cv);
-	} else if (!v->slow_warned && mono_now() - v->asked_at > SLOW_SECONDS) {
+	} else if (!v->slow_warned && cm_now() - v->asked_at > SLOW_SECONDS) {
 		/* a hung libvirtd: say so once, keep sampling the host */
 		fprintf(stderr, KS_PROG ": libvirt: no answer from %s for %.0f s; recording host columns meanwhile\n",
 			v->uri, SLOW_SECONDS);
@@ -406,7 +399,7 @@ struct ks_virt *ks_virt_open(const char *uri)
 		 * domains; a hung libvirtd delays the start by 2 s at most */
 		pthread_mutex_lock(&v->mu);
 		v->req_seq = 1;
-		v->asked_at = mono_now();
+		v->asked_at = cm_now();
 		pthread_cond_broadcast(&v->cv);
 		struct timespec until;
 		deadline_in(&until, 2.0);

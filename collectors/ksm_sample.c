@@ -98,32 +98,6 @@ static void usage(FILE *f)
 		"2 bad usage.\n");
 }
 
-static int bad_usage(const char *fmt, const char *arg)
-{
-	fprintf(stderr, KS_PROG ": ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry 'ksm-sample --help' for more information.\n");
-	return 2;
-}
-
-static bool parse_seconds(const char *s, double *out, double min)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (*s == 0 || *end || errno || !isfinite(v) || v < min || v > 1e9)
-		return false;
-	*out = v;
-	return true;
-}
-
-static double mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Sleep until monotonic time T; false when a stop signal came first. */
 static bool sleep_until(double t)
 {
@@ -361,7 +335,7 @@ static void write_vm_rows(struct state *s, const char *iso, double t)
 	for (size_t r = 0; r < s->nrows; r++) {
 		const struct vmrow *row = &s->rows[r];
 		fprintf(f, "%s,%.3f,", iso, t);
-		ks_csv_text(f, row->name);
+		cm_csv_field(f, row->name);
 		fputc(',', f);
 		if (row->pid > 0)
 			fprintf(f, "%d", (int)row->pid);
@@ -479,7 +453,7 @@ static int take_sample(struct state *s, double t0, bool *settled_now)
 {
 	struct timespec wall;
 	clock_gettime(CLOCK_REALTIME, &wall);
-	double t = mono_now() - t0;
+	double t = cm_now() - t0;
 	char iso[48];
 	ks_iso8601(iso, sizeof iso, (long long)wall.tv_sec, wall.tv_nsec);
 
@@ -594,12 +568,12 @@ static int parse_args(int argc, char **argv, struct state *s)
 	while ((c = getopt_long(argc, argv, "i:d:o:V:c:p:m:vh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'i':
-			if (!parse_seconds(optarg, &o->interval, 0.001))
-				return bad_usage("invalid interval '%s' (seconds, at least 0.001)", optarg);
+			if (!cm_parse_seconds(optarg, &o->interval, 0.001))
+				return cm_usage_error(KS_PROG, "invalid interval '%s' (seconds, at least 0.001)", optarg);
 			break;
 		case 'd':
-			if (!parse_seconds(optarg, &o->duration, 0))
-				return bad_usage("invalid duration '%s' (seconds)", optarg);
+			if (!cm_parse_seconds(optarg, &o->duration, 0))
+				return cm_usage_error(KS_PROG, "invalid duration '%s' (seconds)", optarg);
 			break;
 		case 'o': o->out_path = optarg; break;
 		case 'V': o->vm_path = optarg; break;
@@ -610,18 +584,18 @@ static int parse_args(int argc, char **argv, struct state *s)
 			else if (strcmp(optarg, "stop") == 0)
 				o->settle = 2;
 			else
-				return bad_usage("invalid --settle value '%s' (only 'stop')", optarg);
+				return cm_usage_error(KS_PROG, "invalid --settle value '%s' (only 'stop')", optarg);
 			break;
 		case OPT_KSM:
 			if (ks_knobs_parse(&s->knobs, optarg, err, sizeof err) < 0)
-				return bad_usage("--ksm: %s", err);
+				return cm_usage_error(KS_PROG, "--ksm: %s", err);
 			o->ksm = true;
 			break;
 		case 'c': o->uri = optarg; break;
 		case OPT_NO_LIBVIRT: no_libvirt = true; break;
 		case 'p':
 			if (!ks_parse_pid_list(optarg, &o->pids, &o->npids))
-				return bad_usage("invalid PID list '%s'", optarg);
+				return cm_usage_error(KS_PROG, "invalid PID list '%s'", optarg);
 			break;
 		case 'm': {
 			const char **m = realloc(o->match, (o->nmatch + 1) * sizeof *m);
@@ -639,9 +613,9 @@ static int parse_args(int argc, char **argv, struct state *s)
 		}
 	}
 	if (optind < argc)
-		return bad_usage("unexpected argument '%s'", argv[optind]);
+		return cm_usage_error(KS_PROG, "unexpected argument '%s'", argv[optind]);
 	if (no_libvirt && o->uri)
-		return bad_usage("%s", "--connect and --no-libvirt exclude each other");
+		return cm_usage_error(KS_PROG, "%s", "--connect and --no-libvirt exclude each other");
 	/* processes named explicitly: libvirt only when asked for too */
 	o->libvirt = !no_libvirt && (o->uri || (!o->npids && !o->nmatch));
 	if (!o->uri)
@@ -701,7 +675,7 @@ int main(int argc, char **argv)
 		if (s.vm)
 			write_vm_header(s.vm);
 
-		double t0 = mono_now();
+		double t0 = cm_now();
 		for (long long k = 0; !stop_signal;) {
 			double target = (double)k * s.o.interval;
 			if (s.o.duration >= 0 && target > s.o.duration + s.o.interval * 1e-6)
@@ -716,7 +690,7 @@ int main(int argc, char **argv)
 			if (settled && s.o.settle == 2)
 				break;
 			/* next slot still ahead of us; late slots are skipped, not bunched */
-			double now = mono_now() - t0;
+			double now = cm_now() - t0;
 			k++;
 			if ((double)k * s.o.interval < now)
 				k = (long long)floor(now / s.o.interval) + 1;

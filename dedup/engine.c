@@ -14,6 +14,8 @@
  */
 #include "dedup.h"
 
+#include "common.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -73,13 +75,6 @@ struct worker {
 	uint32_t *id;
 	size_t n, cap;
 };
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 struct dd_engine *dd_engine_new(unsigned threads, enum dd_hash hash, uint32_t page_size)
 {
@@ -328,7 +323,7 @@ static void report(struct dd_engine *e, struct job *j, double t0)
 		.dump_index = e->ndumps,
 		.ndumps = e->progress_ndumps,
 		.path = dp_get_path(j->d),
-		.elapsed = now() - t0,
+		.elapsed = cm_now() - t0,
 	};
 	e->progress(&p, e->progress_arg);
 }
@@ -472,7 +467,7 @@ int dd_engine_add_dump(struct dd_engine *e, struct dp_dump *d, struct dd_dump_st
 	}
 	j.zero = zero;
 
-	double t0 = now();
+	double t0 = cm_now();
 	for (unsigned i = 0; i < e->threads; i++) {
 		ws[i].j = &j;
 		if (pthread_create(&ws[i].tid, NULL, work, &ws[i]) != 0)
@@ -519,7 +514,7 @@ int dd_engine_add_dump(struct dd_engine *e, struct dp_dump *d, struct dd_dump_st
 		out->bytes_read += ws[i].st.bytes_read;
 	}
 	out->intra_pages = out->nonzero_pages - out->distinct_pages;
-	out->seconds = now() - t0;
+	out->seconds = cm_now() - t0;
 	rc = finish_dump(e, dp_get_path(d), out, ws, started, err);
 out:
 	if (rc && dd_table_rollback(e->table))
@@ -555,7 +550,7 @@ int dd_engine_add_fp(struct dd_engine *e, const struct dd_fp *fp, struct dd_dump
 	int rc = DP_OK;
 	if (!gid)
 		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
-	double t0 = now();
+	double t0 = cm_now();
 	for (uint64_t i = 0; i < fp->ncontents && !rc; i++) {
 		const struct dd_fp_content *c = &fp->contents[i];
 		int r = dd_table_add_n(e->table, c->key, (enum dd_class)c->cls, c->copies, &gid[i]);
@@ -583,7 +578,7 @@ int dd_engine_add_fp(struct dd_engine *e, const struct dd_fp *fp, struct dd_dump
 		out->known_zero = fp->known_zero;
 		out->nonzero_pages = fp->pages - fp->zero_pages;
 		out->intra_pages = out->nonzero_pages - out->distinct_pages;
-		out->seconds = now() - t0;
+		out->seconds = cm_now() - t0;
 		rc = finish_dump(e, fp->path, out, &w, 1, err);
 	}
 	if (rc && dd_table_rollback(e->table))

@@ -227,9 +227,9 @@ static int need(uint64_t have, uint64_t at, uint64_t len, const char *what, stru
 	return DP_OK;
 }
 
-int dd_fp_read(const char *path, struct dd_fp *fp, struct dp_error *err)
+/* The whole file into *out (malloc'ed). */
+static int slurp(const char *path, uint8_t **out, size_t *len, struct dp_error *err)
 {
-	memset(fp, 0, sizeof *fp);
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return dp_fail(err, DP_E_IO, DP_NO_OFFSET, "cannot open: %s", strerror(errno));
@@ -253,84 +253,50 @@ int dd_fp_read(const char *path, struct dd_fp *fp, struct dp_error *err)
 	}
 	int ioerr = ferror(f);
 	fclose(f);
-	int rc = DP_OK;
-	if (ioerr) {
-		rc = dp_fail(err, DP_E_IO, DP_NO_OFFSET, "read error");
-		goto out;
-	}
+	*out = b;
+	*len = n;
+	return ioerr ? dp_fail(err, DP_E_IO, DP_NO_OFFSET, "read error") : DP_OK;
+}
+
+/* The fixed header: fp's counts, the path length and the number of runs. */
+static int read_header(const uint8_t *b, size_t n, struct dd_fp *fp, uint32_t *plen, uint64_t *runs,
+		       struct dp_error *err)
+{
+	int rc;
 	if ((rc = need(n, 0, HDR, "header", err)))
-		goto out;
-	if (memcmp(b, MAGIC, 8)) {
-		rc = dp_fail(err, DP_E_CORRUPT, 0, "not a samepage fingerprint");
-		goto out;
-	}
-	if (get32(b + 8) != VERSION) {
-		rc = dp_fail(err, DP_E_UNSUPPORTED, 8, "fingerprint version %u (this program reads %u)",
-			     get32(b + 8), VERSION);
-		goto out;
-	}
+		return rc;
+	if (memcmp(b, MAGIC, 8))
+		return dp_fail(err, DP_E_CORRUPT, 0, "not a samepage fingerprint");
+	if (get32(b + 8) != VERSION)
+		return dp_fail(err, DP_E_UNSUPPORTED, 8, "fingerprint version %u (this program reads %u)",
+			       get32(b + 8), VERSION);
 	fp->page_size = get32(b + 12);
-	if (fp->page_size < 512 || fp->page_size > (1u << 24) || (fp->page_size & (fp->page_size - 1))) {
-		rc = dp_fail(err, DP_E_CORRUPT, 12, "page size %u", fp->page_size);
-		goto out;
-	}
-	if (b[16] > 1 || b[17] != DD_KEY || (b[18] & ~1) || b[19]) {
-		rc = dp_fail(err, DP_E_CORRUPT, 16, "hash %u / key size %u / flags %u", b[16], b[17], b[18]);
-		goto out;
-	}
+	if (fp->page_size < 512 || fp->page_size > (1u << 24) || (fp->page_size & (fp->page_size - 1)))
+		return dp_fail(err, DP_E_CORRUPT, 12, "page size %u", fp->page_size);
+	if (b[16] > 1 || b[17] != DD_KEY || (b[18] & ~1) || b[19])
+		return dp_fail(err, DP_E_CORRUPT, 16, "hash %u / key size %u / flags %u", b[16], b[17], b[18]);
 	fp->hash = b[16] ? DD_HASH_XXH128 : DD_HASH_SHA1;
 	fp->has_pages = b[18] & 1;
-	uint32_t plen = get32(b + 20);
+	*plen = get32(b + 20);
 	fp->pages = get64(b + 24);
 	fp->absent_pages = get64(b + 32);
 	fp->zero_pages = get64(b + 40);
 	fp->known_zero = get64(b + 48);
 	fp->ncontents = get64(b + 56);
 	fp->npages = get64(b + 64);
-	uint64_t runs = get64(b + 72);
+	*runs = get64(b + 72);
 	if (fp->zero_pages > fp->pages || fp->known_zero > fp->zero_pages ||
-	    fp->ncontents > fp->pages - fp->zero_pages) {
-		rc = dp_fail(err, DP_E_CORRUPT, 24, "page counts do not fit together");
-		goto out;
-	}
-	uint64_t at = HDR;
-	if ((rc = need(n, at, plen, "path", err)))
-		goto out;
-	fp->path = malloc(plen + 1);
-	if (!fp->path) {
-		rc = dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
-		goto out;
-	}
-	memcpy(fp->path, b + at, plen);
-	fp->path[plen] = 0;
-	at += plen + (8 - plen % 8) % 8;
-	if (fp->ncontents > UINT64_MAX / REC || runs > UINT64_MAX / 16 || fp->npages > UINT64_MAX / 4 ||
-	    (rc = need(n, at, fp->ncontents * REC, "content list", err)))
-		goto check_overflow;
-	uint64_t at_runs = at + fp->ncontents * REC;
-	if ((rc = need(n, at_runs, runs * 16, "page runs", err)))
-		goto out;
-	uint64_t at_map = at_runs + runs * 16;
-	if ((rc = need(n, at_map, fp->npages * 4, "page map", err)))
-		goto out;
-	uint64_t at_end = at_map + fp->npages * 4;
-	if ((rc = need(n, at_end, 8, "trailer", err)))
-		goto out;
-	if (n != at_end + 8) {
-		rc = dp_fail(err, DP_E_CORRUPT, (int64_t)(at_end + 8), "%llu bytes after the trailer",
-			     (unsigned long long)(n - at_end - 8));
-		goto out;
-	}
-	if (memcmp(b + at_end + 4, "END!", 4) || get32(b + at_end) != (uint32_t)crc32_z(0, b, (size_t)at_end)) {
-		rc = dp_fail(err, DP_E_CORRUPT, (int64_t)at_end, "checksum does not match: the file is damaged");
-		goto out;
-	}
+	    fp->ncontents > fp->pages - fp->zero_pages)
+		return dp_fail(err, DP_E_CORRUPT, 24, "page counts do not fit together");
+	return DP_OK;
+}
 
+/* The content list at offset at: keys ascending, copies adding up. */
+static int read_contents(const uint8_t *b, uint64_t at, struct dd_fp *fp, struct dp_error *err)
+{
 	fp->contents = malloc((fp->ncontents ? fp->ncontents : 1) * sizeof *fp->contents);
-	if (!fp->contents) {
-		rc = dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
-		goto out;
-	}
+	if (!fp->contents)
+		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
 	uint64_t copies = 0;
 	for (uint64_t k = 0; k < fp->ncontents; k++) {
 		const uint8_t *r = b + at + k * REC;
@@ -338,53 +304,48 @@ int dd_fp_read(const char *path, struct dd_fp *fp, struct dp_error *err)
 		memcpy(c->key, r, DD_KEY);
 		c->copies = get32(r + 16);
 		c->cls = r[20];
-		if (c->copies == 0 || c->cls > DD_CLASS_TEXT ||
-		    (k && memcmp(r - REC, r, DD_KEY) >= 0)) {
-			rc = dp_fail(err, DP_E_CORRUPT, (int64_t)(at + k * REC),
-				     "content %llu: no copies, unknown class, or keys out of order",
-				     (unsigned long long)k);
-			goto out;
-		}
+		if (c->copies == 0 || c->cls > DD_CLASS_TEXT || (k && memcmp(r - REC, r, DD_KEY) >= 0))
+			return dp_fail(err, DP_E_CORRUPT, (int64_t)(at + k * REC),
+				       "content %llu: no copies, unknown class, or keys out of order",
+				       (unsigned long long)k);
 		copies += c->copies;
 	}
-	if (copies != fp->pages - fp->zero_pages) {
-		rc = dp_fail(err, DP_E_CORRUPT, (int64_t)at, "contents hold %llu copies, header says %llu non-zero pages",
-			     (unsigned long long)copies, (unsigned long long)(fp->pages - fp->zero_pages));
-		goto out;
-	}
+	if (copies != fp->pages - fp->zero_pages)
+		return dp_fail(err, DP_E_CORRUPT, (int64_t)at,
+			       "contents hold %llu copies, header says %llu non-zero pages",
+			       (unsigned long long)copies, (unsigned long long)(fp->pages - fp->zero_pages));
+	return DP_OK;
+}
+
+/* The page runs at at_runs and the page map at at_map. */
+static int read_page_map(const uint8_t *b, uint64_t at_runs, uint64_t runs, uint64_t at_map, struct dd_fp *fp,
+			 struct dp_error *err)
+{
 	if (!fp->has_pages) {
 		if (fp->npages || runs)
-			rc = dp_fail(err, DP_E_CORRUPT, 64, "page map entries without the page map flag");
-		goto out;
+			return dp_fail(err, DP_E_CORRUPT, 64, "page map entries without the page map flag");
+		return DP_OK;
 	}
-	if (fp->npages != fp->pages) {
-		rc = dp_fail(err, DP_E_CORRUPT, 64, "page map has %llu entries for %llu pages",
-			     (unsigned long long)fp->npages, (unsigned long long)fp->pages);
-		goto out;
-	}
+	if (fp->npages != fp->pages)
+		return dp_fail(err, DP_E_CORRUPT, 64, "page map has %llu entries for %llu pages",
+			       (unsigned long long)fp->npages, (unsigned long long)fp->pages);
 	fp->page_pfn = malloc((fp->npages ? fp->npages : 1) * sizeof *fp->page_pfn);
 	fp->page_content = malloc((fp->npages ? fp->npages : 1) * sizeof *fp->page_content);
-	if (!fp->page_pfn || !fp->page_content) {
-		rc = dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
-		goto out;
-	}
+	if (!fp->page_pfn || !fp->page_content)
+		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
 	uint64_t k = 0, zeros = 0, prev_end = 0;
 	for (uint64_t r = 0; r < runs; r++) {
 		uint64_t first = get64(b + at_runs + r * 16), len = get64(b + at_runs + r * 16 + 8);
-		if (len == 0 || len > fp->npages - k || first > UINT64_MAX - len || (r && first <= prev_end)) {
-			rc = dp_fail(err, DP_E_CORRUPT, (int64_t)(at_runs + r * 16),
-				     "page run %llu is empty, overlaps, touches the previous one or is too long",
-				     (unsigned long long)r);
-			goto out;
-		}
+		if (len == 0 || len > fp->npages - k || first > UINT64_MAX - len || (r && first <= prev_end))
+			return dp_fail(err, DP_E_CORRUPT, (int64_t)(at_runs + r * 16),
+				       "page run %llu is empty, overlaps, touches the previous one or is too long",
+				       (unsigned long long)r);
 		for (uint64_t i = 0; i < len; i++, k++) {
 			uint32_t ci = get32(b + at_map + k * 4);
-			if (ci != DD_ID_ZERO && ci >= fp->ncontents) {
-				rc = dp_fail(err, DP_E_CORRUPT, (int64_t)(at_map + k * 4),
-					     "page map entry %llu names content %u of %llu", (unsigned long long)k, ci,
-					     (unsigned long long)fp->ncontents);
-				goto out;
-			}
+			if (ci != DD_ID_ZERO && ci >= fp->ncontents)
+				return dp_fail(err, DP_E_CORRUPT, (int64_t)(at_map + k * 4),
+					       "page map entry %llu names content %u of %llu", (unsigned long long)k, ci,
+					       (unsigned long long)fp->ncontents);
 			zeros += ci == DD_ID_ZERO;
 			fp->page_pfn[k] = first + i;
 			fp->page_content[k] = ci;
@@ -392,14 +353,66 @@ int dd_fp_read(const char *path, struct dd_fp *fp, struct dp_error *err)
 		prev_end = first + len;
 	}
 	if (k != fp->npages || zeros != fp->zero_pages)
-		rc = dp_fail(err, DP_E_CORRUPT, (int64_t)at_runs, "page runs cover %llu entries (%llu zero), header says %llu (%llu)",
-			     (unsigned long long)k, (unsigned long long)zeros, (unsigned long long)fp->npages,
-			     (unsigned long long)fp->zero_pages);
-	goto out;
-check_overflow:
+		return dp_fail(err, DP_E_CORRUPT, (int64_t)at_runs,
+			       "page runs cover %llu entries (%llu zero), header says %llu (%llu)",
+			       (unsigned long long)k, (unsigned long long)zeros, (unsigned long long)fp->npages,
+			       (unsigned long long)fp->zero_pages);
+	return DP_OK;
+}
+
+/* Where the sections lie: path, contents, runs, page map, trailer; checks
+ * the sizes and the checksum. */
+static int read_layout(const uint8_t *b, size_t n, uint32_t plen, uint64_t runs, struct dd_fp *fp,
+		       uint64_t at[3], struct dp_error *err)
+{
+	int rc;
+	uint64_t pos = HDR;
+	if ((rc = need(n, pos, plen, "path", err)))
+		return rc;
+	fp->path = malloc(plen + 1);
+	if (!fp->path)
+		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
+	memcpy(fp->path, b + pos, plen);
+	fp->path[plen] = 0;
+	pos += plen + (8 - plen % 8) % 8;
+	if (fp->ncontents > UINT64_MAX / REC || runs > UINT64_MAX / 16 || fp->npages > UINT64_MAX / 4)
+		return dp_fail(err, DP_E_CORRUPT, 56, "counts too large");
+	if ((rc = need(n, pos, fp->ncontents * REC, "content list", err)))
+		return rc;
+	at[0] = pos;
+	at[1] = pos + fp->ncontents * REC;
+	if ((rc = need(n, at[1], runs * 16, "page runs", err)))
+		return rc;
+	at[2] = at[1] + runs * 16;
+	if ((rc = need(n, at[2], fp->npages * 4, "page map", err)))
+		return rc;
+	uint64_t at_end = at[2] + fp->npages * 4;
+	if ((rc = need(n, at_end, 8, "trailer", err)))
+		return rc;
+	if (n != at_end + 8)
+		return dp_fail(err, DP_E_CORRUPT, (int64_t)(at_end + 8), "%llu bytes after the trailer",
+			       (unsigned long long)(n - at_end - 8));
+	if (memcmp(b + at_end + 4, "END!", 4) || get32(b + at_end) != (uint32_t)crc32_z(0, b, (size_t)at_end))
+		return dp_fail(err, DP_E_CORRUPT, (int64_t)at_end, "checksum does not match: the file is damaged");
+	return DP_OK;
+}
+
+int dd_fp_read(const char *path, struct dd_fp *fp, struct dp_error *err)
+{
+	memset(fp, 0, sizeof *fp);
+	uint8_t *b = NULL;
+	size_t n = 0;
+	uint32_t plen = 0;
+	uint64_t runs = 0, at[3] = { 0, 0, 0 }; /* contents, runs, page map */
+	int rc = slurp(path, &b, &n, err);
 	if (!rc)
-		rc = dp_fail(err, DP_E_CORRUPT, 56, "counts too large");
-out:
+		rc = read_header(b, n, fp, &plen, &runs, err);
+	if (!rc)
+		rc = read_layout(b, n, plen, runs, fp, at, err);
+	if (!rc)
+		rc = read_contents(b, at[0], fp, err);
+	if (!rc)
+		rc = read_page_map(b, at[1], runs, at[2], fp, err);
 	free(b);
 	if (rc)
 		dd_fp_free(fp);

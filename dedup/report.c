@@ -2,38 +2,12 @@
  * CSV with the stable names of DESIGN.md. */
 #include "report.h"
 
+#include "common.h"
+
 #include <stdio.h>
 #include <string.h>
 
 static double mib(uint64_t pages, uint32_t ps) { return (double)pages * ps / (1024.0 * 1024.0); }
-
-static double pct(uint64_t a, uint64_t b) { return b ? 100.0 * (double)a / (double)b : 0.0; }
-
-void dd_json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"': fputs("\\\"", f); break;
-		case '\\': fputs("\\\\", f); break;
-		case '\n': fputs("\\n", f); break;
-		case '\t': fputs("\\t", f); break;
-		case '\r': fputs("\\r", f); break;
-		default:
-			if (*p < 0x20)
-				fprintf(f, "\\u%04x", *p);
-			else
-				fputc(*p, f);
-		}
-	}
-	fputc('"', f);
-}
-
-static const char *base_name(const char *p)
-{
-	const char *s = strrchr(p, '/');
-	return s && s[1] ? s + 1 : p;
-}
 
 void dd_report_text(FILE *f, const struct dd_report *r)
 {
@@ -41,7 +15,7 @@ void dd_report_text(FILE *f, const struct dd_report *r)
 	const uint32_t ps = t->page_size;
 	size_t w = 5;
 	for (size_t i = 0; i < r->n; i++) {
-		size_t l = strlen(base_name(r->rows[i].path));
+		size_t l = strlen(cm_base_name(r->rows[i].path));
 		if (l > w)
 			w = l;
 	}
@@ -57,23 +31,23 @@ void dd_report_text(FILE *f, const struct dd_report *r)
 	for (size_t i = 0; i < r->n; i++) {
 		const struct dd_dump_stats *s = &r->rows[i].st;
 		fprintf(f, "%-*.*s %-8s %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f %6.1f%%\n", (int)w, (int)w,
-			base_name(r->rows[i].path), r->rows[i].format, mib(s->pages, ps),
+			cm_base_name(r->rows[i].path), r->rows[i].format, mib(s->pages, ps),
 			mib(s->absent_pages, ps), mib(s->zero_pages, ps), mib(s->nonzero_pages, ps),
 			mib(s->distinct_pages, ps), mib(s->intra_pages, ps),
-			pct(s->intra_pages, s->nonzero_pages));
+			cm_pct(s->intra_pages, s->nonzero_pages));
 	}
 	fprintf(f, "%-*s %-8s %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f %6.1f%%\n", (int)w, "total", "",
 		mib(t->pages, ps), mib(t->absent_pages, ps), mib(t->zero_pages, ps),
 		mib(t->nonzero_pages, ps), mib(t->distinct_pages, ps), mib(t->intra_pages, ps),
-		pct(t->intra_pages, t->nonzero_pages));
+		cm_pct(t->intra_pages, t->nonzero_pages));
 
 	fprintf(f, "\nTable I (potential):      MiB        pages   %% of non-zero\n");
 	fprintf(f, "  minimum RAM       %10.1f %12llu %8.1f%%\n", mib(t->distinct_pages, ps),
-		(unsigned long long)t->distinct_pages, pct(t->distinct_pages, t->nonzero_pages));
+		(unsigned long long)t->distinct_pages, cm_pct(t->distinct_pages, t->nonzero_pages));
 	fprintf(f, "  intra-VM sharing  %10.1f %12llu %8.1f%%\n", mib(t->intra_pages, ps),
-		(unsigned long long)t->intra_pages, pct(t->intra_pages, t->nonzero_pages));
+		(unsigned long long)t->intra_pages, cm_pct(t->intra_pages, t->nonzero_pages));
 	fprintf(f, "  inter-VM sharing  %10.1f %12llu %8.1f%%\n", mib(t->inter_pages, ps),
-		(unsigned long long)t->inter_pages, pct(t->inter_pages, t->nonzero_pages));
+		(unsigned long long)t->inter_pages, cm_pct(t->inter_pages, t->nonzero_pages));
 	fprintf(f, "  non-zero total    %10.1f %12llu   = minimum RAM + intra + inter\n",
 		mib(t->nonzero_pages, ps), (unsigned long long)t->nonzero_pages);
 	fprintf(f, "  zero pages        %10.1f %12llu   (not backed; excluded above)\n",
@@ -93,15 +67,21 @@ static void json_counts(FILE *f, const struct dd_dump_stats *s)
 		(unsigned long long)s->distinct_pages, (unsigned long long)s->intra_pages);
 }
 
-static void json_main(FILE *f, const struct dd_report *r)
+/* the start of an item of a list: {"path": PATH, "KEY": VALUE */
+static void json_item(FILE *f, size_t i, const char *path, const char *key, const char *value)
+{
+	fprintf(f, "%s\n    {\"path\": ", i ? "," : "");
+	cm_json_string(f, path);
+	fprintf(f, ", \"%s\": ", key);
+	cm_json_string(f, value);
+}
+
+void dd_report_json_open(FILE *f, const struct dd_report *r)
 {
 	const struct dd_totals *t = r->totals;
 	fprintf(f, "{\n  \"page_size\": %u,\n  \"hash\": \"%s\",\n  \"dumps\": [", t->page_size, r->hash_name);
 	for (size_t i = 0; i < r->n; i++) {
-		fprintf(f, "%s\n    {\"path\": ", i ? "," : "");
-		dd_json_string(f, r->rows[i].path);
-		fprintf(f, ", \"format\": ");
-		dd_json_string(f, r->rows[i].format);
+		json_item(f, i, r->rows[i].path, "format", r->rows[i].format);
 		fprintf(f, ", ");
 		json_counts(f, &r->rows[i].st);
 		fprintf(f, ", \"known_zero_pages\": %llu, \"seconds\": %.3f}",
@@ -119,36 +99,15 @@ static void json_main(FILE *f, const struct dd_report *r)
 		(unsigned long long)t->min_ram_bytes);
 	fprintf(f, ",\n  \"failed\": [");
 	for (size_t i = 0; i < r->nfailed; i++) {
-		fprintf(f, "%s\n    {\"path\": ", i ? "," : "");
-		dd_json_string(f, r->failed[i].path);
-		fprintf(f, ", \"error\": ");
-		dd_json_string(f, r->failed[i].error);
+		json_item(f, i, r->failed[i].path, "error", r->failed[i].error);
 		fprintf(f, "}");
 	}
 	fprintf(f, "%s]", r->nfailed ? "\n  " : "");
 }
 
-void dd_report_json(FILE *f, const struct dd_report *r, const struct dd_analyses *a)
+void dd_report_json_close(FILE *f)
 {
-	json_main(f, r);
-	if (a)
-		dd_analyses_json(f, a);
 	fprintf(f, "\n}\n");
-}
-
-void dd_csv_field(FILE *f, const char *s)
-{
-	if (!strpbrk(s, ",\"\n\r")) {
-		fputs(s, f);
-		return;
-	}
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
 }
 
 void dd_report_csv(FILE *f, const struct dd_report *r)
@@ -158,9 +117,9 @@ void dd_report_csv(FILE *f, const struct dd_report *r)
 		   "inter_pages,min_ram_bytes\n");
 	for (size_t i = 0; i < r->n; i++) {
 		const struct dd_dump_stats *s = &r->rows[i].st;
-		dd_csv_field(f, r->rows[i].path);
+		cm_csv_field(f, r->rows[i].path);
 		fputc(',', f);
-		dd_csv_field(f, r->rows[i].format);
+		cm_csv_field(f, r->rows[i].format);
 		fprintf(f, ",%llu,%llu,%llu,%llu,%llu,%llu,,%llu\n", (unsigned long long)s->pages,
 			(unsigned long long)s->absent_pages, (unsigned long long)s->zero_pages,
 			(unsigned long long)s->nonzero_pages, (unsigned long long)s->distinct_pages,

@@ -27,36 +27,10 @@ struct dd_report {
 };
 
 void dd_report_text(FILE *f, const struct dd_report *r);
-struct dd_analyses;
-/* the object of DESIGN.md; analyses (may be NULL) add members to it */
-void dd_report_json(FILE *f, const struct dd_report *r, const struct dd_analyses *a);
+/* The JSON object of docs/dedup-analyze.md in two halves: members can be
+ * added between them (",\n  \"name\": ..."). */
+void dd_report_json_open(FILE *f, const struct dd_report *r);
+void dd_report_json_close(FILE *f);
 void dd_report_csv(FILE *f, const struct dd_report *r);
-void dd_json_string(FILE *f, const char *s);
-/* one CSV field, quoted when it holds a comma, quote or line break */
-void dd_csv_field(FILE *f, const char *s);
-
-
-#include "analysis.h"
-
-/* What was asked for beyond Table I; NULL members were not. */
-struct dd_analyses {
-	const struct dd_ksm *ksm;
-	const struct dd_tps *tps;
-	const struct dd_huge *huge;
-	const struct dd_pair *pairs;
-	size_t npairs;
-	const struct dd_placement *place;
-	const struct dd_degree *degree;
-	const char *const *names; /* dump paths, engine order */
-	size_t nnames;
-	uint32_t page_size;
-};
-
-void dd_analyses_text(FILE *f, const struct dd_analyses *a);
-void dd_analyses_json(FILE *f, const struct dd_analyses *a);
-void dd_analyses_csv(FILE *f, const struct dd_analyses *a);
-void dd_diff_text(FILE *f, const struct dd_diff *d, const char *a, const char *b, uint32_t ps);
-void dd_diff_json(FILE *f, const struct dd_diff *d, const char *a, const char *b, uint32_t ps);
-void dd_diff_csv(FILE *f, const struct dd_diff *d, const char *a, const char *b, uint32_t ps);
 
 #endif

@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define PAGE 4096u
 #define VERSION "0.1"
 
@@ -56,32 +58,6 @@ static int bad(const char *what, const char *arg)
 	fprintf(stderr, "memload: invalid %s '%s'\n", what, arg);
 	fprintf(stderr, "Try 'memload --help' for more information.\n");
 	return 2;
-}
-
-static bool parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	if (*s < '0' || *s > '9')
-		return false;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno)
-		return false;
-	unsigned shift = 0;
-	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 't': case 'T': shift = 40; end++; break;
-	}
-	if (*end == 'i' && shift)
-		end++;
-	if ((*end == 'B' || *end == 'b') && end[1] == 0)
-		end++;
-	if (*end || v == 0 || (shift && v > (UINT64_MAX >> shift)))
-		return false;
-	*out = (uint64_t)v << shift;
-	return true;
 }
 
 /* RATE as p/q (exact) or a decimal; must lie in [0, 1]. */
@@ -128,24 +104,6 @@ static bool parse_rate(const char *s, uint64_t *num, uint64_t *den)
 	*num = p;
 	*den = q;
 	return true;
-}
-
-static bool parse_seconds(const char *s, double *out, bool allow_zero)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (*s == 0 || *end || errno || !(v >= 0) || v > 1e9 || (!allow_zero && v == 0))
-		return false;
-	*out = v;
-	return true;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* xorshift64*: fast, good enough for uniform write positions */
@@ -198,7 +156,7 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "s:w:i:d:mqhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			if (!parse_size(optarg, &size))
+			if (!cm_parse_size(optarg, &size))
 				return bad("size", optarg);
 			break;
 		case 'w':
@@ -207,11 +165,11 @@ int main(int argc, char **argv)
 			wr_text = optarg;
 			break;
 		case 'i':
-			if (!parse_seconds(optarg, &interval, false))
+			if (!cm_parse_seconds(optarg, &interval, 0) || interval == 0)
 				return bad("interval", optarg);
 			break;
 		case 'd':
-			if (!parse_seconds(optarg, &duration, true))
+			if (!cm_parse_seconds(optarg, &duration, 0))
 				return bad("duration", optarg);
 			break;
 		case 'S': {
@@ -249,7 +207,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	double t0 = now();
+	double t0 = cm_now();
 	uint8_t *buf = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (buf == MAP_FAILED) {
 		fprintf(stderr, "memload: cannot allocate %" PRIu64 " bytes: %s\n", size, strerror(errno));
@@ -272,12 +230,12 @@ int main(int argc, char **argv)
 	uint64_t num_writes = (uint64_t)(prod / wr_den);
 	printf("memload: filled %" PRIu64 " MiB (%" PRIu64 " pages) in %.2f s; wr=%s: %" PRIu64
 	       " writes every %g s; seed %" PRIu64 "%s\n",
-	       size >> 20, pages, now() - t0, wr_text, num_writes, interval, seed,
+	       size >> 20, pages, cm_now() - t0, wr_text, num_writes, interval, seed,
 	       mergeable ? "; mergeable" : "");
 
-	double start = now();
+	double start = cm_now();
 	for (uint64_t cycle = 1; !stop_flag; cycle++) {
-		if (duration >= 0 && now() - start >= duration)
+		if (duration >= 0 && cm_now() - start >= duration)
 			break;
 		for (uint64_t w = 0; w < num_writes; w++) {
 			uint64_t pos = rng_below(size);
@@ -285,10 +243,10 @@ int main(int argc, char **argv)
 		}
 		if (!quiet)
 			printf("memload: cycle %" PRIu64 ": %" PRIu64 " writes, elapsed %.1f s\n", cycle,
-			       num_writes, now() - start);
+			       num_writes, cm_now() - start);
 		double wait = interval;
-		if (duration >= 0 && duration - (now() - start) < wait)
-			wait = duration - (now() - start);
+		if (duration >= 0 && duration - (cm_now() - start) < wait)
+			wait = duration - (cm_now() - start);
 		if (wait > 0)
 			sleep_for(wait);
 	}

@@ -5,6 +5,7 @@
  */
 #include "tap.h"
 
+#include "../../collectors/ks_file.c"
 #include "../../collectors/ks_ksm.c"
 #include "../../collectors/ks_out.c"
 #include "../../collectors/ks_proc.c"
@@ -155,9 +156,9 @@ static void test_output(void)
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
-	ks_csv_text(f, "plain");
+	cm_csv_field(f, "plain");
 	fputc('|', f);
-	ks_csv_text(f, "a,b \"c\"");
+	cm_csv_field(f, "a,b \"c\"");
 	fputc('|', f);
 	struct ks_val v = { 0 };
 	ks_val_real(&v, 12.3456);

@@ -1,0 +1,86 @@
+/*
+ * dedup-analyze, the program over libdumpparse and libdedup: options
+ * (options.c), the input set (inputs.c, split.c), --info (info.c) and the
+ * analysis run with its report (analyze.c).  Analyses come from the table
+ * of dedup/analysis.h; nothing here names one.
+ */
+#ifndef CLI_H
+#define CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "analysis.h"
+#include "dedup.h"
+#include "dumpparse.h"
+#include "report.h"
+
+#define PROG "dedup-analyze"
+#define VERSION "0.1"
+
+enum cli_out { CLI_TEXT, CLI_JSON, CLI_CSV };
+
+struct cli_opts {
+	unsigned jobs;
+	enum dd_hash hash;
+	enum cli_out out;
+	bool info, quiet, progress, stats;
+	struct dp_options dp;
+	const char *save_fp;
+	/* per row of dd_analyses: its state, NULL when not asked for */
+	void **an;
+	/* the inputs: argv[first .. first+n) */
+	char **paths;
+	size_t n;
+};
+
+/* Parse the command line.  Returns -1 to go on, else the exit status
+ * (--help, --version, --list-formats: 0; bad usage: 2; out of memory: 1). */
+int cli_parse(int argc, char **argv, struct cli_opts *o);
+void cli_opts_free(struct cli_opts *o);
+
+/* ---- the input set: every argument is one dump, a fingerprint, or a
+ * later part of a split dump that another argument reads ---- */
+enum cli_kind { CLI_IN_NONE, CLI_IN_DUMP, CLI_IN_FP, CLI_IN_PART, CLI_IN_FAILED };
+
+struct cli_input {
+	const char *path;
+	enum cli_kind kind;
+	struct dp_dump *dump; /* CLI_IN_DUMP */
+	struct dd_fp fp;      /* CLI_IN_FP */
+};
+
+struct cli_inputs {
+	struct cli_input *in;
+	size_t n;
+	struct dd_failed *failed; /* the inputs that could not be read, with why */
+	char (*msgs)[700];
+	size_t nfailed;
+	uint32_t page_size;       /* the first input's, or the one asked for */
+	struct dp_group *group;   /* split dumps among the inputs (split.c) */
+};
+
+int cli_inputs_new(struct cli_inputs *s, const struct cli_opts *o);
+void cli_inputs_free(struct cli_inputs *s);
+/* Open input i (a fingerprint or a dump); its warnings go to stderr unless
+ * --info.  Returns its kind; a failure is recorded and printed. */
+enum cli_kind cli_input_open(struct cli_inputs *s, size_t i, const struct cli_opts *o);
+/* Record and print that path failed. */
+void cli_input_fail(struct cli_inputs *s, const char *path, const struct dp_error *err);
+
+/* split.c: find the parts of split dumps among the inputs (s->group; -1
+ * only when out of memory, said on stderr), and open a dump that may be one
+ * part of a split dump.  0 opened, 1 another given file reads this part (a
+ * note is printed unless quiet), -1 failed (err). */
+int cli_group_inputs(struct cli_inputs *s, const struct cli_opts *o);
+int cli_open_dump(struct cli_inputs *s, const struct cli_opts *o, size_t i, struct dp_dump **d,
+		  struct dp_error *err);
+
+/* ---- --info (info.c) ---- */
+/* Describe every input on stdout; the exit status. */
+int cli_info(struct cli_inputs *s, const struct cli_opts *o);
+
+/* ---- hashing, analyses and the report (analyze.c) ---- */
+int cli_analyze(struct cli_inputs *s, const struct cli_opts *o);
+
+#endif

@@ -1,0 +1,246 @@
+/* Command line of dedup-analyze: its own options and those of every
+ * analysis in the table (dedup/analysis.h). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "common.h"
+
+enum {
+	O_HASH = 256, O_JSON, O_CSV, O_INFO, O_RAWBASE, O_PAGESIZE, O_LIST, O_VMEM, O_ALL, O_SAVEFP, O_STATS,
+	O_ANALYSIS = 1024 /* + row * AN_OPTS + option of the row */
+};
+#define AN_OPTS 32
+
+static const struct option fixed_opts[] = {
+	{ "jobs", required_argument, 0, 'j' },    { "hash", required_argument, 0, O_HASH },
+	{ "json", no_argument, 0, O_JSON },        { "csv", no_argument, 0, O_CSV },
+	{ "info", no_argument, 0, O_INFO },        { "format", required_argument, 0, 'f' },
+	{ "raw-base", required_argument, 0, O_RAWBASE },
+	{ "page-size", required_argument, 0, O_PAGESIZE },
+	{ "list-formats", no_argument, 0, O_LIST }, { "quiet", no_argument, 0, 'q' },
+	{ "vmem", required_argument, 0, O_VMEM },  { "all", no_argument, 0, O_ALL },
+	{ "save-fp", required_argument, 0, O_SAVEFP }, { "stats", no_argument, 0, O_STATS },
+	{ "help", no_argument, 0, 'h' },           { "version", no_argument, 0, 'V' },
+};
+#define NFIXED (sizeof fixed_opts / sizeof fixed_opts[0])
+
+static void usage_analyses(FILE *f)
+{
+	fprintf(f, "Analyses (docs/analyses.md; each adds a section to text, JSON and CSV output):\n");
+	for (size_t a = 0; a < dd_nanalyses; a++)
+		if (!(dd_analyses[a]->flags & DD_AN_ALONE))
+			fputs(dd_analyses[a]->help, f);
+	fprintf(f, "      --all            ");
+	for (size_t a = 0; a < dd_nanalyses; a++)
+		if (dd_analyses[a]->flags & DD_AN_IN_ALL)
+			fprintf(f, " --%s", dd_analyses[a]->opts[0].name);
+	fprintf(f, "\n"
+		   "      --save-fp=DIR     write a fingerprint DIR/NAME.fp of each dump; .fp files are\n"
+		   "                        accepted wherever dumps are\n");
+	for (size_t a = 0; a < dd_nanalyses; a++)
+		if (dd_analyses[a]->flags & DD_AN_ALONE)
+			fputs(dd_analyses[a]->help, f);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: " PROG " [OPTION]... DUMP...\n"
+		"       " PROG " --info DUMP...\n"
+		"Hash every page of guest memory dumps and report how much memory page sharing\n"
+		"(KSM, TPS) could save: zero pages, distinct contents (minimum RAM), intra-VM and\n"
+		"inter-VM sharing.  One DUMP per VM; '-' reads standard input; the files of a\n"
+		"split kdump dump given together are read as one DUMP.\n"
+		"\n"
+		"  -j, --jobs=N          worker threads (default: all online CPUs)\n"
+		"      --hash=NAME       sha1 (default, OpenSSL) or xxh128 (libxxhash)\n"
+		"      --json            one JSON object (field names are stable, see docs)\n"
+		"      --csv             CSV: one row per dump and a TOTAL row\n"
+		"      --info            describe each dump (format, page size, ranges, present and\n"
+		"                        absent pages) without hashing\n"
+		"  -f, --format=NAME     read every DUMP as this format instead of detecting it\n"
+		"                        (raw images need it unless named .raw .vmem .mem .pmem)\n"
+		"      --raw-base=ADDR   guest-physical address of byte 0 of a raw image (default 0)\n"
+		"      --vmem=FILE       VMware .vmss/.vmsn: the memory file (default: the .vmem beside it)\n"
+		"      --page-size=N     page size to analyze (default: the dumps' own, else 4096)\n"
+		"      --list-formats    the formats this build knows\n"
+		"\n");
+	usage_analyses(f);
+	fprintf(f,
+		"  -q, --quiet           no progress display on a terminal\n"
+		"      --stats           resource use on stderr: time, MiB/s, content table bytes per\n"
+		"                        distinct content, peak RSS\n"
+		"  -h, --help            this text\n"
+		"  -V, --version         version\n"
+		"\n"
+		"Exit status: 0 all dumps analyzed; 1 a dump could not be read (the others are\n"
+		"still analyzed and reported) or another runtime failure; 2 bad usage.\n");
+}
+
+static void list_formats(void)
+{
+	for (size_t i = 0; i < dp_format_count(); i++)
+		printf("%-20s %s%s\n", dp_format_name(i), dp_format_description(i),
+		       dp_format_readable(i) ? "" : " [recognised, not supported yet]");
+}
+
+/* getopt_long's table: our options, then every analysis option */
+static struct option *long_options(void)
+{
+	size_t n = NFIXED;
+	for (size_t a = 0; a < dd_nanalyses; a++)
+		for (const struct dd_an_option *p = dd_analyses[a]->opts; p->name; p++)
+			n++;
+	struct option *lo = calloc(n + 1, sizeof *lo);
+	if (!lo)
+		return NULL;
+	memcpy(lo, fixed_opts, sizeof fixed_opts);
+	n = NFIXED;
+	for (size_t a = 0; a < dd_nanalyses; a++)
+		for (size_t k = 0; dd_analyses[a]->opts[k].name; k++) {
+			static const int has[] = { no_argument, required_argument, optional_argument };
+			lo[n].name = dd_analyses[a]->opts[k].name;
+			lo[n].has_arg = has[dd_analyses[a]->opts[k].arg];
+			lo[n].val = O_ANALYSIS + (int)(a * AN_OPTS + k);
+			n++;
+		}
+	return lo;
+}
+
+/* Option k of analysis a: turn it on and let it read its argument.  -1
+ * done, else the exit status. */
+static int analysis_option(struct cli_opts *o, size_t a, size_t k, const char *arg)
+{
+	const struct dd_analysis *an = dd_analyses[a];
+	if (!o->an[a] && !(o->an[a] = calloc(1, an->size ? an->size : 1))) {
+		fprintf(stderr, PROG ": out of memory\n");
+		return 1;
+	}
+	const char *bad = an->option ? an->option(o->an[a], k, arg) : NULL;
+	return bad ? cm_usage_error(PROG, bad, arg) : -1;
+}
+
+/* One of our own options; -1 done, else the exit status. */
+static int own_option(struct cli_opts *o, int c, const char *arg)
+{
+	uint64_t v;
+	switch (c) {
+	case 'j':
+		if (!cm_parse_u64(arg, &v) || v == 0 || v > 1024)
+			return cm_usage_error(PROG, "invalid number of jobs '%s' (1..1024)", arg);
+		o->jobs = (unsigned)v;
+		break;
+	case O_HASH:
+		if (dd_hash_parse(arg, &o->hash))
+			return cm_usage_error(PROG, "unknown hash '%s' (sha1 or xxh128)", arg);
+		break;
+	case O_JSON: o->out = CLI_JSON; break;
+	case O_CSV: o->out = CLI_CSV; break;
+	case O_INFO: o->info = true; break;
+	case 'f': {
+		bool known = false;
+		for (size_t i = 0; i < dp_format_count(); i++)
+			known |= strcmp(dp_format_name(i), arg) == 0;
+		if (!known)
+			return cm_usage_error(PROG, "unknown format '%s' (see --list-formats)", arg);
+		o->dp.format = arg;
+		break;
+	}
+	case O_RAWBASE:
+		if (!cm_parse_u64(arg, &v))
+			return cm_usage_error(PROG, "invalid raw base address '%s'", arg);
+		o->dp.raw_base = v;
+		break;
+	case O_PAGESIZE:
+		if (!cm_parse_u64(arg, &v) || v < 512 || v > (1u << 24) || (v & (v - 1)))
+			return cm_usage_error(PROG, "invalid page size '%s' (a power of two, 512..16M)", arg);
+		o->dp.page_size = (uint32_t)v;
+		break;
+	case O_VMEM: o->dp.vmem_path = arg; break;
+	case O_LIST: list_formats(); return 0;
+	case O_ALL:
+		for (size_t a = 0; a < dd_nanalyses; a++) {
+			int rc = dd_analyses[a]->flags & DD_AN_IN_ALL ? analysis_option(o, a, 0, NULL) : -1;
+			if (rc >= 0)
+				return rc;
+		}
+		break;
+	case O_SAVEFP: o->save_fp = arg; break;
+	case O_STATS: o->stats = true; break;
+	case 'q': o->quiet = true; break;
+	case 'h': usage(stdout); return 0;
+	case 'V': printf(PROG " (samepage) " VERSION "\n"); return 0;
+	default: fprintf(stderr, "Try '" PROG " --help' for more information.\n"); return 2;
+	}
+	return -1;
+}
+
+/* What the options ask of the inputs and the output folder; -1 or the
+ * exit status. */
+static int check(struct cli_opts *o)
+{
+	if (o->n == 0)
+		return cm_usage_error(PROG, "%s", "no dump given");
+	for (size_t a = 0; a < dd_nanalyses; a++)
+		if (o->an[a] && (dd_analyses[a]->flags & DD_AN_ALONE) && o->n != 2) {
+			char msg[128];
+			snprintf(msg, sizeof msg, "--%s takes exactly two dumps or fingerprints",
+				 dd_analyses[a]->opts[0].name);
+			return cm_usage_error(PROG, "%s", msg);
+		}
+	if (o->save_fp) {
+		struct stat st;
+		if (stat(o->save_fp, &st) != 0 && mkdir(o->save_fp, 0777) != 0) {
+			fprintf(stderr, PROG ": %s: cannot create: %s\n", o->save_fp, strerror(errno));
+			return 1;
+		}
+	}
+	if (!o->jobs) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		o->jobs = n > 0 ? (unsigned)n : 1;
+	}
+	o->progress = !o->quiet && !o->info && isatty(2);
+	return -1;
+}
+
+int cli_parse(int argc, char **argv, struct cli_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->hash = DD_HASH_SHA1;
+	o->out = CLI_TEXT;
+	o->an = calloc(dd_nanalyses, sizeof *o->an);
+	struct option *lo = long_options();
+	if (!o->an || !lo) {
+		free(lo);
+		fprintf(stderr, PROG ": out of memory\n");
+		return 1;
+	}
+	int c, rc = -1;
+	while (rc < 0 && (c = getopt_long(argc, argv, "j:f:qhV", lo, NULL)) != -1) {
+		if (c >= O_ANALYSIS)
+			rc = analysis_option(o, (size_t)(c - O_ANALYSIS) / AN_OPTS, (size_t)(c - O_ANALYSIS) % AN_OPTS,
+					     optarg);
+		else
+			rc = own_option(o, c, optarg);
+	}
+	free(lo);
+	if (rc >= 0)
+		return rc;
+	o->paths = argv + optind;
+	o->n = (size_t)(argc - optind);
+	return check(o);
+}
+
+void cli_opts_free(struct cli_opts *o)
+{
+	for (size_t a = 0; o->an && a < dd_nanalyses; a++)
+		free(o->an[a]);
+	free(o->an);
+	o->an = NULL;
+}

@@ -1,0 +1,147 @@
+/* KSM prediction: what /sys/kernel/mm/ksm would show at steady state for
+ * these guests (docs/analyses.md, "KSM prediction"). */
+#include "analysis.h"
+
+#include <string.h>
+
+#include "common.h"
+
+#define RMAP_ITEM_BYTES 64 /* sizeof(struct ksm_rmap_item) on 64-bit Linux */
+#define DEFAULT_MAX_PAGE_SHARING 256
+
+struct ksm {
+	/* settings */
+	uint32_t max_page_sharing; /* 0: the default */
+	int use_zero_pages;
+	/* results */
+	uint64_t pages_shared, pages_sharing, pages_unshared;
+	uint64_t stable_node_chains, stable_node_dups, ksm_zero_pages;
+	uint64_t saved_bytes, rmap_items;
+	int64_t general_profit;
+};
+
+static const char *ksm_option(void *st, size_t i, const char *arg)
+{
+	struct ksm *k = st;
+	uint64_t v;
+	switch (i) {
+	case 1: /* --max-page-sharing=N */
+		if (!cm_parse_u64(arg, &v) || v < 2 || v > UINT32_MAX)
+			return "invalid max_page_sharing '%s' (2 or more)";
+		k->max_page_sharing = (uint32_t)v;
+		break;
+	case 2: k->use_zero_pages = 1; break;
+	}
+	return NULL;
+}
+
+/* The rule for one content of `copies` copies: q full stable pages of m
+ * mappings each, one more for a remainder of at least two; a remainder of
+ * one stays unshared. */
+static void ksm_add(struct ksm *k, uint64_t copies, uint32_t m)
+{
+	uint64_t q = copies / m, r = copies % m;
+	uint64_t stable = q + (r >= 2), unshared = r == 1;
+	k->pages_shared += stable;
+	k->pages_sharing += copies - stable - unshared;
+	k->pages_unshared += unshared;
+	if (copies > m) {
+		k->stable_node_chains++;
+		k->stable_node_dups += stable;
+	}
+}
+
+struct ksm_acc {
+	uint32_t m;
+	struct ksm *k;
+};
+
+static int ksm_fn(const struct dd_entry *e, void *arg)
+{
+	struct ksm_acc *a = arg;
+	ksm_add(a->k, e->count, a->m);
+	return 0;
+}
+
+static int ksm_compute(void *st, const struct dd_an_input *in, char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	struct ksm *k = st;
+	if (!k->max_page_sharing)
+		k->max_page_sharing = DEFAULT_MAX_PAGE_SHARING;
+	struct dd_totals t;
+	char why[8];
+	dd_engine_totals(in->e, &t, why, sizeof why);
+	struct ksm_acc a = { k->max_page_sharing, k };
+	dd_table_each(dd_engine_table(in->e), ksm_fn, &a);
+	if (k->use_zero_pages)
+		k->ksm_zero_pages = t.zero_pages;
+	else if (t.zero_pages)
+		ksm_add(k, t.zero_pages, k->max_page_sharing);
+	k->rmap_items = t.pages;
+	k->saved_bytes = (k->pages_sharing + k->ksm_zero_pages) * (uint64_t)t.page_size;
+	k->general_profit = (int64_t)k->saved_bytes - (int64_t)(k->rmap_items * RMAP_ITEM_BYTES);
+	return 0;
+}
+
+static void ksm_text(FILE *f, const void *st, const struct dd_an_input *in)
+{
+	(void)in;
+	const struct ksm *k = st;
+	fprintf(f, "\nKSM prediction (steady state; max_page_sharing=%u, use_zero_pages=%d):\n",
+		k->max_page_sharing, k->use_zero_pages);
+	fprintf(f, "  pages_shared        %12llu\n", (unsigned long long)k->pages_shared);
+	fprintf(f, "  pages_sharing       %12llu\n", (unsigned long long)k->pages_sharing);
+	fprintf(f, "  pages_unshared      %12llu\n", (unsigned long long)k->pages_unshared);
+	fprintf(f, "  stable_node_chains  %12llu\n", (unsigned long long)k->stable_node_chains);
+	fprintf(f, "  stable_node_dups    %12llu\n", (unsigned long long)k->stable_node_dups);
+	fprintf(f, "  ksm_zero_pages      %12llu\n", (unsigned long long)k->ksm_zero_pages);
+	fprintf(f, "  saved               %12.1f MiB  ((pages_sharing + ksm_zero_pages) x page size)\n",
+		cm_mib(k->saved_bytes));
+	fprintf(f, "  general_profit      %12.1f MiB  (saved - %llu rmap items x 64 bytes)\n",
+		(double)k->general_profit / 1048576.0, (unsigned long long)k->rmap_items);
+}
+
+static void ksm_json(FILE *f, const void *st, const struct dd_an_input *in)
+{
+	(void)in;
+	const struct ksm *k = st;
+	fprintf(f,
+		",\n  \"ksm\": {\"max_page_sharing\": %u, \"use_zero_pages\": %d, \"pages_shared\": %llu, "
+		"\"pages_sharing\": %llu, \"pages_unshared\": %llu, \"stable_node_chains\": %llu, "
+		"\"stable_node_dups\": %llu, \"ksm_zero_pages\": %llu, \"saved_bytes\": %llu, "
+		"\"rmap_items\": %llu, \"general_profit\": %lld}",
+		k->max_page_sharing, k->use_zero_pages, (unsigned long long)k->pages_shared,
+		(unsigned long long)k->pages_sharing, (unsigned long long)k->pages_unshared,
+		(unsigned long long)k->stable_node_chains, (unsigned long long)k->stable_node_dups,
+		(unsigned long long)k->ksm_zero_pages, (unsigned long long)k->saved_bytes,
+		(unsigned long long)k->rmap_items, (long long)k->general_profit);
+}
+
+static void ksm_csv(FILE *f, const void *st, const struct dd_an_input *in)
+{
+	(void)in;
+	const struct ksm *k = st;
+	fprintf(f, "\nanalysis,max_page_sharing,use_zero_pages,pages_shared,pages_sharing,pages_unshared,"
+		   "stable_node_chains,stable_node_dups,ksm_zero_pages,saved_bytes,rmap_items,general_profit\n");
+	fprintf(f, "ksm,%u,%d,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%lld\n", k->max_page_sharing,
+		k->use_zero_pages, (unsigned long long)k->pages_shared, (unsigned long long)k->pages_sharing,
+		(unsigned long long)k->pages_unshared, (unsigned long long)k->stable_node_chains,
+		(unsigned long long)k->stable_node_dups, (unsigned long long)k->ksm_zero_pages,
+		(unsigned long long)k->saved_bytes, (unsigned long long)k->rmap_items,
+		(long long)k->general_profit);
+}
+
+static const struct dd_an_option ksm_opts[] = {
+	{ "ksm", DD_AN_NO_ARG }, { "max-page-sharing", DD_AN_ARG }, { "use-zero-pages", DD_AN_NO_ARG }, { NULL, 0 },
+};
+
+const struct dd_analysis dd_an_ksm = {
+	.name = "ksm", .opts = ksm_opts, .size = sizeof(struct ksm),
+	.flags = DD_AN_IN_ALL,
+	.option = ksm_option, .compute = ksm_compute, .text = ksm_text, .json = ksm_json, .csv = ksm_csv,
+	.help = "      --ksm             what KSM would report at steady state for these guests\n"
+		"      --max-page-sharing=N   KSM's max_page_sharing (default 256)\n"
+		"      --use-zero-pages  KSM's use_zero_pages=1: zero pages go to ksm_zero_pages\n",
+};
