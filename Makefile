@@ -31,6 +31,13 @@ LIB_PKGS := libcrypto zlib libzstd libxxhash lzo2 snappy liblzma
 LIB_NOPC_LIBS := -lbz2
 LIB_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(LIB_PKGS))
 LIB_LIBS   = $(shell $(PKG_CONFIG) --libs $(LIB_PKGS)) $(LIB_NOPC_LIBS)
+# multi-buffer SHA1 (libipsec-mb has no pkg-config file); without it the
+# engine hashes SHA1 with OpenSSL alone
+HAVE_IPSEC_MB := $(shell printf '\043include <intel-ipsec-mb.h>\n' | $(CC) -E -x c - > /dev/null 2>&1 && echo 1)
+ifneq ($(HAVE_IPSEC_MB),)
+LIB_CFLAGS += -DHAVE_IPSEC_MB
+LIB_LIBS   += -lIPSec_MB
+endif
 VIRT_CFLAGS = $(shell $(PKG_CONFIG) --cflags libvirt)
 VIRT_LIBS   = $(shell $(PKG_CONFIG) --libs libvirt)
 
