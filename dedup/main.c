@@ -24,6 +24,7 @@ enum out_mode { OUT_TEXT, OUT_JSON, OUT_CSV };
 struct opts {
 	unsigned jobs;
 	enum dd_hash hash;
+	enum dd_sha1_impl sha1; /* --sha1-backend, resolved after the options */
 	enum out_mode out;
 	bool info, quiet, progress, stats;
 	struct dp_options dp;
@@ -76,7 +77,10 @@ static void usage(FILE *f)
 		"                        or fingerprints of one VM)\n"
 		"  -q, --quiet           no progress display on a terminal\n"
 		"      --stats           resource use on stderr: time, MiB/s, content table bytes per\n"
-		"                        distinct content, peak RSS\n"
+		"                        distinct content, peak RSS, hash back end\n"
+		"      --sha1-backend=B  auto (default: the fastest here), openssl, ipsec-mb,\n"
+		"                        ipsec-mb-avx512, ipsec-mb-avx2 or ipsec-mb-sse; the\n"
+		"                        environment variable " DD_SHA1_ENV " does the same\n"
 		"  -h, --help            this text\n"
 		"  -V, --version         version\n"
 		"\n"
@@ -322,11 +326,13 @@ static void print_stats(const struct dd_engine *e, const struct dd_row *rows, si
 	uint64_t d = dd_table_size(t), tb = dd_table_bytes(t);
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
+	char hb[80];
 	fprintf(stderr,
 		PROG ": stats: %zu dumps, %.1f MiB read in %.3f s (%.0f MiB/s); content table %llu bytes for "
-		"%llu contents (%.1f bytes each); peak RSS %ld KiB\n",
+		"%llu contents (%.1f bytes each); peak RSS %ld KiB; %s\n",
 		nrows, bytes / 1048576.0, secs, secs > 0 ? bytes / 1048576.0 / secs : 0, (unsigned long long)tb,
-		(unsigned long long)d, d ? (double)tb / (double)d : 0.0, ru.ru_maxrss);
+		(unsigned long long)d, d ? (double)tb / (double)d : 0.0, ru.ru_maxrss,
+		dd_hash_describe(dd_engine_hash(e), dd_engine_sha1(e), hb, sizeof hb));
 }
 
 static void list_formats(void)
@@ -340,7 +346,7 @@ int main(int argc, char **argv)
 {
 	struct opts o = { .hash = DD_HASH_SHA1, .out = OUT_TEXT, .max_page_sharing = 256 };
 	enum { O_HASH = 256, O_JSON, O_CSV, O_INFO, O_RAWBASE, O_PAGESIZE, O_LIST, O_VMEM, O_KSM, O_MPS,
-	       O_UZP, O_TPS, O_SALT, O_HUGE, O_PAIRS, O_HOSTS, O_DEGREE, O_TOP, O_ALL, O_SAVEFP, O_DIFF, O_STATS };
+	       O_UZP, O_TPS, O_SALT, O_HUGE, O_PAIRS, O_HOSTS, O_DEGREE, O_TOP, O_ALL, O_SAVEFP, O_DIFF, O_STATS, O_SHA1 };
 	static const struct option lopts[] = {
 		{ "jobs", required_argument, 0, 'j' },    { "hash", required_argument, 0, O_HASH },
 		{ "json", no_argument, 0, O_JSON },        { "csv", no_argument, 0, O_CSV },
@@ -356,6 +362,7 @@ int main(int argc, char **argv)
 		{ "degree", no_argument, 0, O_DEGREE },    { "top", required_argument, 0, O_TOP },
 		{ "all", no_argument, 0, O_ALL },          { "save-fp", required_argument, 0, O_SAVEFP },
 		{ "diff", no_argument, 0, O_DIFF },        { "stats", no_argument, 0, O_STATS },
+		{ "sha1-backend", required_argument, 0, O_SHA1 },
 		{ "help", no_argument, 0, 'h' },           { "version", no_argument, 0, 'V' },
 		{ 0, 0, 0, 0 },
 	};
@@ -371,6 +378,11 @@ int main(int argc, char **argv)
 		case O_HASH:
 			if (dd_hash_parse(optarg, &o.hash))
 				return usage_error("unknown hash '%s' (sha1 or xxh128)", optarg);
+			break;
+		case O_SHA1:
+			if (dd_sha1_impl_parse(optarg, &o.sha1))
+				return usage_error("unknown SHA1 back end '%s' (auto, openssl, ipsec-mb, "
+						   "ipsec-mb-avx512, ipsec-mb-avx2, ipsec-mb-sse)", optarg);
 			break;
 		case O_JSON: o.out = OUT_JSON; break;
 		case O_CSV: o.out = OUT_CSV; break;
@@ -445,6 +457,9 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return usage_error("%s", "no dump given");
+	char hashwhy[200];
+	if (dd_sha1_resolve(o.sha1, &o.sha1, hashwhy, sizeof hashwhy))
+		return usage_error("%s", hashwhy);
 	if (o.diff && argc - optind != 2)
 		return usage_error("%s", "--diff takes exactly two dumps or fingerprints");
 	if (o.save_fp) {
@@ -551,6 +566,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": out of memory\n");
 		return 1;
 	}
+	dd_engine_set_sha1(e, o.sha1);
 	unsigned collect = 0;
 	if (o.tps || o.pairs || o.hosts || o.save_fp || o.diff)
 		collect |= DD_COLLECT_IDS;
@@ -704,6 +720,8 @@ int main(int argc, char **argv)
 done_info:
 	if (o.info && o.out == OUT_JSON)
 		printf("\n]\n");
+	if (o.info && o.out != OUT_JSON)
+		printf("hash back end: %s\n", dd_hash_describe(o.hash, o.sha1, hashwhy, sizeof hashwhy));
 	free(group);
 	for (size_t i = 0; i < n; i++) {
 		dp_close(dumps[i]);
