@@ -132,8 +132,8 @@ $(B)/tests/formats/%: tests/formats/%.c $(FLAGS_FILE)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) -Itests $(ALL_CFLAGS) $(LIB_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(LIB_LIBS) -lm
 
-# hashspeed measures the engine's own hash back ends
-$(B)/bench/hashspeed: bench/hashspeed.c $(LIBDD) $(LIBDP) $(FLAGS_FILE)
+# hashspeed and readpath measure with the engine's own hash back ends
+$(B)/bench/hashspeed $(B)/bench/readpath: $(B)/bench/%: bench/%.c $(LIBDD) $(LIBDP) $(FLAGS_FILE)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LIB_CFLAGS) -o $@ $< $(LIBDD) $(LIBDP) $(ALL_LDFLAGS) $(LIB_LIBS) -lm
 
