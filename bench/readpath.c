@@ -9,6 +9,8 @@
  *   mmap-huge  64 MiB units, each mapped with MAP_POPULATE and unmapped after
  *   digest     as pread, but without the zero check: every page is hashed
  *              and zero pages are known by their digest (fused detection)
+ *   pread-ahead  as pread, with the engine's read-ahead thread (dd_ahead)
+ *              asking the kernel for the file ahead of the workers
  * Usage: readpath [-j THREADS] [-r REPS] [--hash=sha1|xxh128] FILE [METHOD...]
  * Prints per method the median wall and CPU seconds of REPS runs and GB/s.
  */
@@ -34,8 +36,8 @@
 #define UNIT (1u << 20)
 #define HUGE_UNIT (64u << 20)
 
-enum method { M_PREAD, M_MMAP, M_HUGE, M_DIGEST };
-static const char *const mnames[] = { "pread", "mmap", "mmap-huge", "digest" };
+enum method { M_PREAD, M_MMAP, M_HUGE, M_DIGEST, M_AHEAD, NMETHODS };
+static const char *const mnames[] = { "pread", "mmap", "mmap-huge", "digest", "pread-ahead" };
 
 struct run {
 	int fd;
@@ -44,7 +46,8 @@ struct run {
 	enum dd_hash hash;
 	uint8_t *map;
 	atomic_uint_fast64_t next;
-	atomic_uint_fast64_t zero, nonzero;
+	atomic_uint_fast64_t zero, nonzero, done;
+	struct dd_ahead *ahead;
 };
 
 static double now(void)
@@ -103,7 +106,7 @@ static void *worker(void *arg)
 			break;
 		size_t len = r->size - off < unit ? (size_t)(r->size - off) : unit;
 		len -= len % PS;
-		if (r->m == M_PREAD || r->m == M_DIGEST) {
+		if (r->m == M_PREAD || r->m == M_DIGEST || r->m == M_AHEAD) {
 			if (pread(r->fd, buf, len, (off_t)off) != (ssize_t)len)
 				abort();
 			pages(r, hs, buf, len, zero, zdig);
@@ -119,6 +122,7 @@ static void *worker(void *arg)
 			pages(r, hs, p, len, zero, zdig);
 			munmap(p, len);
 		}
+		atomic_fetch_add(&r->done, len);
 	}
 	dd_hasher_free(hs);
 	free(buf);
@@ -148,7 +152,7 @@ int main(int argc, char **argv)
 			break;
 	}
 	if (i >= argc || threads < 1 || threads > 64 || reps < 1 || reps > 99) {
-		fputs("usage: readpath [-j THREADS] [-r REPS] [--hash=sha1|xxh128] FILE [pread|mmap|mmap-huge|digest...]\n",
+		fputs("usage: readpath [-j THREADS] [-r REPS] [--hash=sha1|xxh128] FILE [pread|mmap|mmap-huge|digest|pread-ahead...]\n",
 		      stderr);
 		return 2;
 	}
@@ -166,7 +170,7 @@ int main(int argc, char **argv)
 	}
 	madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
 	int all = i >= argc;
-	for (int m = 0; m < 4; m++) {
+	for (int m = 0; m < NMETHODS; m++) {
 		int want = all;
 		for (int k = i; k < argc; k++)
 			want |= strcmp(argv[k], mnames[m]) == 0;
@@ -178,10 +182,13 @@ int main(int argc, char **argv)
 			struct run r = { .fd = fd, .size = (uint64_t)st.st_size, .m = (enum method)m, .hash = hash, .map = map };
 			pthread_t t[64];
 			double c0 = cpu(), t0 = now();
+			if (m == M_AHEAD)
+				r.ahead = dd_ahead_start(path, &r.done, (uint64_t)st.st_size);
 			for (unsigned k = 0; k < threads; k++)
 				pthread_create(&t[k], NULL, worker, &r);
 			for (unsigned k = 0; k < threads; k++)
 				pthread_join(t[k], NULL);
+			dd_ahead_stop(r.ahead);
 			wall[rep] = now() - t0;
 			cpus[rep] = cpu() - c0;
 			z = r.zero, nz = r.nonzero;

@@ -6,6 +6,8 @@
 #ifndef DEDUP_H
 #define DEDUP_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +53,13 @@ void dd_hasher_page(struct dd_hasher *hs, const uint8_t *data, size_t len, uint8
 #define DD_HASH_BATCH 64
 void dd_hasher_pages(struct dd_hasher *hs, const uint8_t *const *pages, size_t n, size_t len,
 		     uint8_t (*out)[DD_DIGEST]);
+
+/* ---- read-ahead (ahead.c): the file at path into the page cache, ahead
+ * of workers that have processed *done of total bytes; NULL (no thread)
+ * when path is not a regular file. ---- */
+struct dd_ahead;
+struct dd_ahead *dd_ahead_start(const char *path, const atomic_uint_fast64_t *done, uint64_t total);
+void dd_ahead_stop(struct dd_ahead *a);
 
 /* ---- content table: key -> copies, dumps that hold it ---- */
 #define DD_KEY 16 /* digest bytes compared: all of XXH128, the first 128 bits of SHA1 */

@@ -520,6 +520,8 @@ int dd_engine_add_dump(struct dd_engine *e, struct dp_dump *d, struct dd_dump_st
 	j.zero = zero;
 
 	double t0 = now();
+	/* cold files: the disk kept busy ahead of the workers (ahead.c) */
+	struct dd_ahead *ahead = dd_ahead_start(dp_get_path(d), &j.done_bytes, info->data_bytes);
 	for (unsigned i = 0; i < e->threads; i++) {
 		ws[i].j = &j;
 		if (pthread_create(&ws[i].tid, NULL, work, &ws[i]) != 0)
@@ -527,6 +529,7 @@ int dd_engine_add_dump(struct dd_engine *e, struct dp_dump *d, struct dd_dump_st
 		started++;
 	}
 	if (!started) {
+		dd_ahead_stop(ahead);
 		rc = dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "cannot start worker threads");
 		goto out;
 	}
@@ -549,6 +552,7 @@ int dd_engine_add_dump(struct dd_engine *e, struct dp_dump *d, struct dd_dump_st
 	pthread_mutex_unlock(&j.done_lock);
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(ws[i].tid, NULL);
+	dd_ahead_stop(ahead);
 	report(e, &j, t0);
 
 	if (j.have_err) {
