@@ -49,7 +49,7 @@ static void *ahead_loop(void *arg)
 		if (pos < at)
 			pos = at - at % AHEAD_STEP;
 		if (pos >= at + AHEAD_WINDOW) {
-			struct timespec ts = { 0, 1000000 };
+			struct timespec ts = { 0, 4000000 }; /* 4 ms: the window lasts far longer */
 			nanosleep(&ts, NULL);
 			continue;
 		}
