@@ -64,7 +64,10 @@ static void *ahead_loop(void *arg)
 struct dd_ahead *dd_ahead_start(const char *path, const atomic_uint_fast64_t *done, uint64_t total)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* never open a FIFO (that could wait for a writer): regular files only */
+	if (stat(path, &st) || !S_ISREG(st.st_mode))
+		return NULL;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
 	struct dd_ahead *a = calloc(1, sizeof *a);

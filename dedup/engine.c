@@ -29,6 +29,9 @@ struct dd_engine {
 	uint32_t page_size;
 	unsigned collect;
 	struct dd_table *table;
+	/* one hasher per worker index, kept from dump to dump: setting up a
+	 * libipsec-mb manager runs its self test (about 10 ms) */
+	struct dd_hasher **hashers;
 	struct dd_dump_data *dumps;
 	size_t ndumps, cap_dumps;
 	struct dd_totals sum;
@@ -66,6 +69,7 @@ struct hot {
 
 struct worker {
 	struct job *j;
+	unsigned index;  /* into the engine's hashers */
 	pthread_t tid;
 	struct dd_dump_stats st;
 	struct hot hot[HOT_SLOTS];
@@ -95,11 +99,22 @@ struct dd_engine *dd_engine_new(unsigned threads, enum dd_hash hash, uint32_t pa
 	e->page_size = page_size;
 	e->sum.page_size = page_size;
 	e->table = dd_table_new();
-	if (!e->table) {
+	e->hashers = calloc(e->threads, sizeof *e->hashers);
+	if (!e->table || !e->hashers) {
+		dd_table_free(e->table);
+		free(e->hashers);
 		free(e);
 		return NULL;
 	}
 	return e;
+}
+
+static void free_hashers(struct dd_engine *e)
+{
+	for (unsigned i = 0; i < e->threads; i++) {
+		dd_hasher_free(e->hashers[i]);
+		e->hashers[i] = NULL;
+	}
 }
 
 static void free_data(struct dd_dump_data *dd)
@@ -119,6 +134,8 @@ void dd_engine_free(struct dd_engine *e)
 		free_data(&e->dumps[i]);
 	free(e->dumps);
 	dd_table_free(e->table);
+	free_hashers(e);
+	free(e->hashers);
 	free(e);
 }
 
@@ -139,7 +156,11 @@ const struct dd_dump_data *dd_engine_dump(const struct dd_engine *e, size_t i)
 }
 uint32_t dd_engine_page_size(const struct dd_engine *e) { return e->page_size; }
 enum dd_hash dd_engine_hash(const struct dd_engine *e) { return e->hash; }
-void dd_engine_set_sha1(struct dd_engine *e, enum dd_sha1_impl impl) { e->sha1 = impl; }
+void dd_engine_set_sha1(struct dd_engine *e, enum dd_sha1_impl impl)
+{
+	free_hashers(e);
+	e->sha1 = impl;
+}
 enum dd_sha1_impl dd_engine_sha1(const struct dd_engine *e) { return e->sha1; }
 
 static void set_error(struct job *j, const struct dp_error *err)
@@ -316,7 +337,12 @@ static void *work(void *arg)
 	struct worker *w = arg;
 	struct job *j = w->j;
 	struct dp_reader *r = NULL;
-	struct dd_hasher *hs = dd_hasher_new_impl(j->e->hash, j->e->sha1);
+	/* the hasher of this worker index; no other thread uses it until this
+	 * one is joined */
+	struct dd_hasher **slot = &j->e->hashers[w->index];
+	if (!*slot)
+		*slot = dd_hasher_new_impl(j->e->hash, j->e->sha1);
+	struct dd_hasher *hs = *slot;
 	struct dp_error err = { 0 };
 	struct dp_chunk c;
 
@@ -357,7 +383,6 @@ static void *work(void *arg)
 	}
 out:
 	dp_reader_close(r);
-	dd_hasher_free(hs);
 	pthread_mutex_lock(&j->done_lock);
 	j->finished++;
 	pthread_cond_signal(&j->done_cond);
@@ -524,6 +549,7 @@ int dd_engine_add_dump(struct dd_engine *e, struct dp_dump *d, struct dd_dump_st
 	struct dd_ahead *ahead = dd_ahead_start(dp_get_path(d), &j.done_bytes, info->data_bytes);
 	for (unsigned i = 0; i < e->threads; i++) {
 		ws[i].j = &j;
+		ws[i].index = i;
 		if (pthread_create(&ws[i].tid, NULL, work, &ws[i]) != 0)
 			break;
 		started++;
