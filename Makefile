@@ -80,12 +80,13 @@ endif
 .PHONY: all deps check test demo bench fuzz clean tests-build FORCE
 all: $(PROGS)
 
-# Rebuild everything when the flags change (e.g. a SANITIZE build).
+# Rebuild everything when the flags change (e.g. a SANITIZE build, or
+# libipsec-mb installed since the last build).
 FLAGS_FILE := $(B)/.flags
 $(FLAGS_FILE): FORCE
 	@mkdir -p $(B)
-	@echo '$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $@ || \
-	  echo '$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS)' > $@
+	@echo '$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) ipsec-mb=$(HAVE_IPSEC_MB)' | cmp -s - $@ || \
+	  echo '$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) ipsec-mb=$(HAVE_IPSEC_MB)' > $@
 
 $(B)/%.o: %.c $(FLAGS_FILE)
 	@mkdir -p $(@D)
