@@ -160,11 +160,13 @@ static void print_stats(const struct run *r, double t0)
 	uint64_t d = dd_table_size(t), tb = dd_table_bytes(t);
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
+	char hb[80];
 	fprintf(stderr,
 		PROG ": stats: %zu dumps, %.1f MiB read in %.3f s (%.0f MiB/s); content table %llu bytes for "
-		"%llu contents (%.1f bytes each); peak RSS %ld KiB\n",
+		"%llu contents (%.1f bytes each); peak RSS %ld KiB; %s\n",
 		r->nrows, bytes / 1048576.0, secs, secs > 0 ? bytes / 1048576.0 / secs : 0, (unsigned long long)tb,
-		(unsigned long long)d, d ? (double)tb / (double)d : 0.0, ru.ru_maxrss);
+		(unsigned long long)d, d ? (double)tb / (double)d : 0.0, ru.ru_maxrss,
+		dd_hash_describe(dd_engine_hash(r->e), dd_engine_sha1(r->e), hb, sizeof hb));
 }
 
 /* what the engine must keep for the analyses and fingerprints asked for */
@@ -193,6 +195,7 @@ int cli_analyze(struct cli_inputs *s, const struct cli_opts *o)
 		free(r.names);
 		return 1;
 	}
+	dd_engine_set_sha1(r.e, o->sha1);
 	dd_engine_collect(r.e, collect_flags(o));
 	if (o->progress)
 		dd_engine_set_progress(r.e, progress, NULL, s->n);

@@ -23,6 +23,7 @@ enum cli_out { CLI_TEXT, CLI_JSON, CLI_CSV };
 struct cli_opts {
 	unsigned jobs;
 	enum dd_hash hash;
+	enum dd_sha1_impl sha1; /* --sha1-backend, resolved once the options are read */
 	enum cli_out out;
 	bool info, quiet, progress, stats;
 	struct dp_options dp;

@@ -143,5 +143,9 @@ int cli_info(struct cli_inputs *s, const struct cli_opts *o)
 	}
 	if (o->out == CLI_JSON)
 		printf("\n]\n");
+	else {
+		char hb[80];
+		printf("hash back end: %s\n", dd_hash_describe(o->hash, o->sha1, hb, sizeof hb));
+	}
 	return s->nfailed ? 1 : 0;
 }

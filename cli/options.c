@@ -12,7 +12,7 @@
 #include "common.h"
 
 enum {
-	O_HASH = 256, O_JSON, O_CSV, O_INFO, O_RAWBASE, O_PAGESIZE, O_LIST, O_VMEM, O_ALL, O_SAVEFP, O_STATS,
+	O_HASH = 256, O_JSON, O_CSV, O_INFO, O_RAWBASE, O_PAGESIZE, O_LIST, O_VMEM, O_ALL, O_SAVEFP, O_STATS, O_SHA1,
 	O_ANALYSIS = 1024 /* + row * AN_OPTS + option of the row */
 };
 #define AN_OPTS 32
@@ -26,6 +26,7 @@ static const struct option fixed_opts[] = {
 	{ "list-formats", no_argument, 0, O_LIST }, { "quiet", no_argument, 0, 'q' },
 	{ "vmem", required_argument, 0, O_VMEM },  { "all", no_argument, 0, O_ALL },
 	{ "save-fp", required_argument, 0, O_SAVEFP }, { "stats", no_argument, 0, O_STATS },
+	{ "sha1-backend", required_argument, 0, O_SHA1 },
 	{ "help", no_argument, 0, 'h' },           { "version", no_argument, 0, 'V' },
 };
 #define NFIXED (sizeof fixed_opts / sizeof fixed_opts[0])
@@ -75,7 +76,10 @@ static void usage(FILE *f)
 	fprintf(f,
 		"  -q, --quiet           no progress display on a terminal\n"
 		"      --stats           resource use on stderr: time, MiB/s, content table bytes per\n"
-		"                        distinct content, peak RSS\n"
+		"                        distinct content, peak RSS, hash back end\n"
+		"      --sha1-backend=B  auto (default: the fastest here), openssl, ipsec-mb,\n"
+		"                        ipsec-mb-avx512, ipsec-mb-avx2 or ipsec-mb-sse; the\n"
+		"                        environment variable " DD_SHA1_ENV " does the same\n"
 		"  -h, --help            this text\n"
 		"  -V, --version         version\n"
 		"\n"
@@ -140,6 +144,11 @@ static int own_option(struct cli_opts *o, int c, const char *arg)
 		if (dd_hash_parse(arg, &o->hash))
 			return cm_usage_error(PROG, "unknown hash '%s' (sha1 or xxh128)", arg);
 		break;
+	case O_SHA1:
+		if (dd_sha1_impl_parse(arg, &o->sha1))
+			return cm_usage_error(PROG, "unknown SHA1 back end '%s' (auto, openssl, ipsec-mb, "
+					      "ipsec-mb-avx512, ipsec-mb-avx2, ipsec-mb-sse)", arg);
+		break;
 	case O_JSON: o->out = CLI_JSON; break;
 	case O_CSV: o->out = CLI_CSV; break;
 	case O_INFO: o->info = true; break;
@@ -187,6 +196,9 @@ static int check(struct cli_opts *o)
 {
 	if (o->n == 0)
 		return cm_usage_error(PROG, "%s", "no dump given");
+	char why[200];
+	if (dd_sha1_resolve(o->sha1, &o->sha1, why, sizeof why))
+		return cm_usage_error(PROG, "%s", why);
 	for (size_t a = 0; a < dd_nanalyses; a++)
 		if (o->an[a] && (dd_analyses[a]->flags & DD_AN_ALONE) && o->n != 2) {
 			char msg[128];

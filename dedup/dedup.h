@@ -6,6 +6,8 @@
 #ifndef DEDUP_H
 #define DEDUP_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,11 +19,47 @@ enum dd_hash { DD_HASH_SHA1, DD_HASH_XXH128 };
 const char *dd_hash_name(enum dd_hash h);
 int dd_hash_parse(const char *s, enum dd_hash *out);
 
+/* SHA1 back ends, all with the same digests.  AUTO: the one named by the
+ * environment variable DD_SHA1_ENV if set, else the fastest here
+ * (libipsec-mb AVX-512, AVX2, SSE/SHA-NI, else OpenSSL).  MB: the fastest
+ * libipsec-mb one. */
+enum dd_sha1_impl {
+	DD_SHA1_AUTO,
+	DD_SHA1_OPENSSL,
+	DD_SHA1_MB,
+	DD_SHA1_MB_AVX512,
+	DD_SHA1_MB_AVX2,
+	DD_SHA1_MB_SSE,
+};
+#define DD_SHA1_ENV "SAMEPAGE_SHA1"
+int dd_sha1_impl_parse(const char *s, enum dd_sha1_impl *out); /* "auto", "openssl", "ipsec-mb", ... */
+const char *dd_sha1_impl_name(enum dd_sha1_impl impl);
+/* The back end that runs for `want` on this machine (never AUTO or MB); -1
+ * with a message in why when it is not available or the environment names
+ * an unknown one. */
+int dd_sha1_resolve(enum dd_sha1_impl want, enum dd_sha1_impl *out, char *why, size_t whylen);
+/* e.g. "sha1: ipsec-mb avx512, 16 lanes", "sha1: openssl", "xxh128: libxxhash" */
+const char *dd_hash_describe(enum dd_hash h, enum dd_sha1_impl impl, char *buf, size_t len);
+
 /* ---- per-thread hasher ---- */
 struct dd_hasher;
-struct dd_hasher *dd_hasher_new(enum dd_hash h);
+/* impl: a resolved back end (dd_sha1_resolve); ignored for xxh128 */
+struct dd_hasher *dd_hasher_new_impl(enum dd_hash h, enum dd_sha1_impl impl);
+struct dd_hasher *dd_hasher_new(enum dd_hash h); /* the AUTO back end */
 void dd_hasher_free(struct dd_hasher *hs);
 void dd_hasher_page(struct dd_hasher *hs, const uint8_t *data, size_t len, uint8_t out[DD_DIGEST]);
+/* n pages of len bytes at once (multi-buffer back ends hash them side by
+ * side); DD_HASH_BATCH pages per call keep every lane busy. */
+#define DD_HASH_BATCH 64
+void dd_hasher_pages(struct dd_hasher *hs, const uint8_t *const *pages, size_t n, size_t len,
+		     uint8_t (*out)[DD_DIGEST]);
+
+/* ---- read-ahead (ahead.c): the file at path into the page cache, ahead
+ * of workers that have processed *done of total bytes; NULL (no thread)
+ * when path is not a regular file. ---- */
+struct dd_ahead;
+struct dd_ahead *dd_ahead_start(const char *path, const atomic_uint_fast64_t *done, uint64_t total);
+void dd_ahead_stop(struct dd_ahead *a);
 
 /* ---- content table: key -> copies, dumps that hold it ---- */
 #define DD_KEY 16 /* digest bytes compared: all of XXH128, the first 128 bits of SHA1 */
@@ -145,6 +183,10 @@ size_t dd_engine_ndumps(const struct dd_engine *e);
 const struct dd_dump_data *dd_engine_dump(const struct dd_engine *e, size_t i);
 uint32_t dd_engine_page_size(const struct dd_engine *e);
 enum dd_hash dd_engine_hash(const struct dd_engine *e);
+/* The SHA1 back end (resolved, see dd_sha1_resolve); the engine starts
+ * with AUTO resolved, or OpenSSL when the environment names a bad one. */
+void dd_engine_set_sha1(struct dd_engine *e, enum dd_sha1_impl impl);
+enum dd_sha1_impl dd_engine_sha1(const struct dd_engine *e);
 int dd_engine_add_fp(struct dd_engine *e, const struct dd_fp *fp, struct dd_dump_stats *out,
 		     struct dp_error *err);
 /* Write dump i of the engine (collected with DD_COLLECT_IDS | DD_COLLECT_PAGES). */

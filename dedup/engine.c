@@ -27,9 +27,13 @@
 struct dd_engine {
 	unsigned threads;
 	enum dd_hash hash;
+	enum dd_sha1_impl sha1;
 	uint32_t page_size;
 	unsigned collect;
 	struct dd_table *table;
+	/* one hasher per worker index, kept from dump to dump: setting up a
+	 * libipsec-mb manager runs its self test (about 10 ms) */
+	struct dd_hasher **hashers;
 	struct dd_dump_data *dumps;
 	size_t ndumps, cap_dumps;
 	struct dd_totals sum;
@@ -67,6 +71,7 @@ struct hot {
 
 struct worker {
 	struct job *j;
+	unsigned index;  /* into the engine's hashers */
 	pthread_t tid;
 	struct dd_dump_stats st;
 	struct hot hot[HOT_SLOTS];
@@ -83,14 +88,28 @@ struct dd_engine *dd_engine_new(unsigned threads, enum dd_hash hash, uint32_t pa
 		return NULL;
 	e->threads = threads ? threads : 1;
 	e->hash = hash;
+	char why[200];
+	if (dd_sha1_resolve(DD_SHA1_AUTO, &e->sha1, why, sizeof why))
+		e->sha1 = DD_SHA1_OPENSSL;
 	e->page_size = page_size;
 	e->sum.page_size = page_size;
 	e->table = dd_table_new();
-	if (!e->table) {
+	e->hashers = calloc(e->threads, sizeof *e->hashers);
+	if (!e->table || !e->hashers) {
+		dd_table_free(e->table);
+		free(e->hashers);
 		free(e);
 		return NULL;
 	}
 	return e;
+}
+
+static void free_hashers(struct dd_engine *e)
+{
+	for (unsigned i = 0; i < e->threads; i++) {
+		dd_hasher_free(e->hashers[i]);
+		e->hashers[i] = NULL;
+	}
 }
 
 static void free_data(struct dd_dump_data *dd)
@@ -110,6 +129,8 @@ void dd_engine_free(struct dd_engine *e)
 		free_data(&e->dumps[i]);
 	free(e->dumps);
 	dd_table_free(e->table);
+	free_hashers(e);
+	free(e->hashers);
 	free(e);
 }
 
@@ -130,6 +151,12 @@ const struct dd_dump_data *dd_engine_dump(const struct dd_engine *e, size_t i)
 }
 uint32_t dd_engine_page_size(const struct dd_engine *e) { return e->page_size; }
 enum dd_hash dd_engine_hash(const struct dd_engine *e) { return e->hash; }
+void dd_engine_set_sha1(struct dd_engine *e, enum dd_sha1_impl impl)
+{
+	free_hashers(e);
+	e->sha1 = impl;
+}
+enum dd_sha1_impl dd_engine_sha1(const struct dd_engine *e) { return e->sha1; }
 
 static void set_error(struct job *j, const struct dp_error *err)
 {
@@ -203,13 +230,58 @@ static int add_copy(struct worker *w, const uint8_t *key, const uint8_t *page, s
 	return rc;
 }
 
+/* One page of a batch: what the first pass found. */
+enum { PAGE_ABSENT, PAGE_ZERO, PAGE_HASH };
+
+/* Count the pages b .. b+m-1 of a chunk whose kinds and digests (in page
+ * order, PAGE_HASH pages only) are known. */
+static int count_batch(struct worker *w, const struct dp_chunk *c, size_t b, size_t m, const uint8_t *kind,
+		       uint8_t (*digest)[DD_DIGEST], struct dp_error *err)
+{
+	struct job *j = w->j;
+	const uint32_t ps = j->e->page_size;
+	const bool pages = j->e->collect & DD_COLLECT_PAGES;
+	size_t h = 0;
+	int rc;
+	for (size_t k = 0; k < m; k++) {
+		size_t i = b + k;
+		/* frames of other address spaces (RAM blocks without a known
+		 * guest-physical address) are kept apart in the page map */
+		uint64_t pfn = (c->pfns ? c->pfns[i] : c->pfn + i) | (uint64_t)c->space << DD_SPACE_SHIFT;
+		if (kind[k] == PAGE_ABSENT) {
+			w->st.absent_pages++;
+			continue;
+		}
+		w->st.pages++;
+		if (kind[k] == PAGE_ZERO) {
+			enum dp_page_state s = c->state ? (enum dp_page_state)c->state[i] : c->uniform;
+			w->st.zero_pages++;
+			w->st.known_zero += s == DP_PAGE_ZERO;
+			if (pages && (rc = note_page(w, pfn, DD_ID_ZERO, err)))
+				return rc;
+			continue;
+		}
+		w->st.nonzero_pages++;
+		const uint8_t *p = c->data + i * (size_t)ps;
+		uint32_t id;
+		rc = add_copy(w, digest[h++], (j->e->collect & DD_COLLECT_CLASS) ? p : NULL, ps, &id);
+		if (rc < 0)
+			return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET,
+				       "content table limit reached (out of memory, 2^24 contents in one "
+				       "of its 256 shards, or 2^32 copies of one content)");
+		w->st.distinct_pages += (uint64_t)rc;
+		if (pages && (rc = note_page(w, pfn, id, err)))
+			return rc;
+	}
+	return DP_OK;
+}
+
 static int process_chunk(struct worker *w, struct dd_hasher *hs, const struct dp_chunk *c,
 			 struct dp_error *err)
 {
 	struct job *j = w->j;
 	const uint32_t ps = j->e->page_size;
 	const bool pages = j->e->collect & DD_COLLECT_PAGES;
-	uint8_t digest[DD_DIGEST];
 	int rc;
 
 	if (!c->state && c->uniform != DP_PAGE_DATA && (!pages || c->uniform == DP_PAGE_ABSENT)) {
@@ -224,34 +296,30 @@ static int process_chunk(struct worker *w, struct dd_hasher *hs, const struct dp
 		atomic_fetch_add(&j->done_bytes, c->bytes);
 		return DP_OK;
 	}
-	for (size_t i = 0; i < c->npages; i++) {
-		enum dp_page_state s = c->state ? (enum dp_page_state)c->state[i] : c->uniform;
-		/* frames of other address spaces (RAM blocks without a known
-		 * guest-physical address) are kept apart in the page map */
-		uint64_t pfn = (c->pfns ? c->pfns[i] : c->pfn + i) | (uint64_t)c->space << DD_SPACE_SHIFT;
-		if (s == DP_PAGE_ABSENT) {
-			w->st.absent_pages++;
-			continue;
+	/* Batches of pages: first find the zero pages, then hash the others
+	 * together (a multi-buffer back end fills its lanes from one call),
+	 * then count them in page order. */
+	for (size_t b = 0; b < c->npages; b += DD_HASH_BATCH) {
+		size_t m = c->npages - b < DD_HASH_BATCH ? c->npages - b : DD_HASH_BATCH;
+		uint8_t kind[DD_HASH_BATCH];
+		const uint8_t *todo[DD_HASH_BATCH];
+		uint8_t digest[DD_HASH_BATCH][DD_DIGEST];
+		size_t nh = 0;
+		for (size_t k = 0; k < m; k++) {
+			enum dp_page_state s = c->state ? (enum dp_page_state)c->state[b + k] : c->uniform;
+			const uint8_t *p = c->data ? c->data + (b + k) * (size_t)ps : NULL;
+			if (s == DP_PAGE_ABSENT)
+				kind[k] = PAGE_ABSENT;
+			else if (s == DP_PAGE_ZERO || memcmp(p, j->zero, ps) == 0)
+				kind[k] = PAGE_ZERO;
+			else {
+				kind[k] = PAGE_HASH;
+				todo[nh++] = p;
+			}
 		}
-		w->st.pages++;
-		const uint8_t *p = c->data ? c->data + i * (size_t)ps : NULL;
-		if (s == DP_PAGE_ZERO || memcmp(p, j->zero, ps) == 0) {
-			w->st.zero_pages++;
-			w->st.known_zero += s == DP_PAGE_ZERO;
-			if (pages && (rc = note_page(w, pfn, DD_ID_ZERO, err)))
-				return rc;
-			continue;
-		}
-		w->st.nonzero_pages++;
-		dd_hasher_page(hs, p, ps, digest);
-		uint32_t id;
-		rc = add_copy(w, digest, (j->e->collect & DD_COLLECT_CLASS) ? p : NULL, ps, &id);
-		if (rc < 0)
-			return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET,
-				       "content table limit reached (out of memory, 2^24 contents in one "
-				       "of its 256 shards, or 2^32 copies of one content)");
-		w->st.distinct_pages += (uint64_t)rc;
-		if (pages && (rc = note_page(w, pfn, id, err)))
+		if (nh)
+			dd_hasher_pages(hs, todo, nh, ps, digest);
+		if ((rc = count_batch(w, c, b, m, kind, digest, err)))
 			return rc;
 	}
 	w->st.bytes_read += c->bytes;
@@ -264,7 +332,12 @@ static void *work(void *arg)
 	struct worker *w = arg;
 	struct job *j = w->j;
 	struct dp_reader *r = NULL;
-	struct dd_hasher *hs = dd_hasher_new(j->e->hash);
+	/* the hasher of this worker index; no other thread uses it until this
+	 * one is joined */
+	struct dd_hasher **slot = &j->e->hashers[w->index];
+	if (!*slot)
+		*slot = dd_hasher_new_impl(j->e->hash, j->e->sha1);
+	struct dd_hasher *hs = *slot;
 	struct dp_error err = { 0 };
 	struct dp_chunk c;
 
@@ -305,7 +378,6 @@ static void *work(void *arg)
 	}
 out:
 	dp_reader_close(r);
-	dd_hasher_free(hs);
 	pthread_mutex_lock(&j->done_lock);
 	j->finished++;
 	pthread_cond_signal(&j->done_cond);
@@ -468,13 +540,17 @@ int dd_engine_add_dump(struct dd_engine *e, struct dp_dump *d, struct dd_dump_st
 	j.zero = zero;
 
 	double t0 = cm_now();
+	/* cold files: the disk kept busy ahead of the workers (ahead.c) */
+	struct dd_ahead *ahead = dd_ahead_start(dp_get_path(d), &j.done_bytes, info->data_bytes);
 	for (unsigned i = 0; i < e->threads; i++) {
 		ws[i].j = &j;
+		ws[i].index = i;
 		if (pthread_create(&ws[i].tid, NULL, work, &ws[i]) != 0)
 			break;
 		started++;
 	}
 	if (!started) {
+		dd_ahead_stop(ahead);
 		rc = dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "cannot start worker threads");
 		goto out;
 	}
@@ -497,6 +573,7 @@ int dd_engine_add_dump(struct dd_engine *e, struct dp_dump *d, struct dd_dump_st
 	pthread_mutex_unlock(&j.done_lock);
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(ws[i].tid, NULL);
+	dd_ahead_stop(ahead);
 	report(e, &j, t0);
 
 	if (j.have_err) {
