@@ -34,8 +34,13 @@ LIB_LIBS   = $(shell $(PKG_CONFIG) --libs $(LIB_PKGS)) $(LIB_NOPC_LIBS)
 VIRT_CFLAGS = $(shell $(PKG_CONFIG) --cflags libvirt)
 VIRT_LIBS   = $(shell $(PKG_CONFIG) --libs libvirt)
 
-ALL_CPPFLAGS = -D_GNU_SOURCE -Idumpparse -Idedup $(CPPFLAGS)
-ALL_CFLAGS   = $(WARN) $(CFLAGS) $(SANFLAGS) -MMD -MP
+# the project's version, one place: the file VERSION
+SAMEPAGE_VERSION := $(shell cat VERSION)
+VERSION_DEF = -DSAMEPAGE_VERSION='"$(SAMEPAGE_VERSION)"'
+ALL_CPPFLAGS = -D_GNU_SOURCE $(VERSION_DEF) -Idumpparse -Idedup $(CPPFLAGS)
+# debug info names source files relative to the top, not this checkout's path
+PATHMAP := -fdebug-prefix-map=$(CURDIR)=.
+ALL_CFLAGS   = $(WARN) $(CFLAGS) $(PATHMAP) $(SANFLAGS) -MMD -MP
 ALL_LDFLAGS  = $(LDFLAGS) $(SANFLAGS) -pthread
 
 DP_SRC  := $(sort $(wildcard dumpparse/*.c))
@@ -107,7 +112,7 @@ $(BINDIR)/memload: $(B)/synth/memload.o
 # For guests: static, no sanitizer (its runtime cannot be linked statically).
 $(BINDIR)/memload-static: synth/memload.c $(FLAGS_FILE)
 	@mkdir -p $(@D)
-	$(CC) -D_GNU_SOURCE $(WARN) $(CFLAGS) -static -o $@ synth/memload.c
+	$(CC) -D_GNU_SOURCE $(VERSION_DEF) $(WARN) $(CFLAGS) $(PATHMAP) -static -o $@ synth/memload.c
 
 $(BINDIR)/ksm-sample: $(COL_OBJ)
 	@mkdir -p $(@D)
@@ -176,5 +181,7 @@ bench: deps
 
 clean:
 	rm -rf $(B) $(BINDIR)
+
+include mk/install.mk
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

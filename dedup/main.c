@@ -17,7 +17,7 @@
 #include "report.h"
 
 #define PROG "dedup-analyze"
-#define VERSION "0.1"
+#define VERSION SAMEPAGE_VERSION /* from the file VERSION, through the Makefile */
 
 enum out_mode { OUT_TEXT, OUT_JSON, OUT_CSV };
 
