@@ -1,6 +1,7 @@
 # samepage — plain GNU make.  `make` builds bin/; `make check` installs what
 # is missing, builds and runs every test; `make demo` boots guests and
-# analyzes their memory.  Overridable: CC, CFLAGS, LDFLAGS, SANITIZE
+# analyzes their memory; `make install`, `make uninstall` and `make deb`
+# (mk/install.mk, docs/install.md).  Overridable: CC, CFLAGS, LDFLAGS, SANITIZE
 # (e.g. SANITIZE=address,undefined), WERROR=1, B and BINDIR (output folders).
 
 CC      ?= cc

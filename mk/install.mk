@@ -46,6 +46,7 @@ man: $(MAN_OUT)
 
 # Man pages come from docs/ at build time (pandoc), so they follow the docs.
 $(B)/man/%.1: docs/%.md mk/man.lua VERSION
+	@command -v $(PANDOC) >/dev/null || { echo "man pages need pandoc (Debian package pandoc; make deps)" >&2; exit 1; }
 	@mkdir -p $(@D)
 	$(PANDOC) -s -f markdown -t man --columns=64 --shift-heading-level-by=-1 --lua-filter=mk/man.lua \
 	  -M footer='samepage $(SAMEPAGE_VERSION)' -M header='samepage manual' -o $@ $<
