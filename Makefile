@@ -1,6 +1,7 @@
 # samepage — plain GNU make.  `make` builds bin/; `make check` installs what
 # is missing, builds and runs every test; `make demo` boots guests and
-# analyzes their memory.  Overridable: CC, CFLAGS, LDFLAGS, SANITIZE
+# analyzes their memory; `make install`, `make uninstall` and `make deb`
+# (mk/install.mk, docs/install.md).  Overridable: CC, CFLAGS, LDFLAGS, SANITIZE
 # (e.g. SANITIZE=address,undefined), WERROR=1, B and BINDIR (output folders).
 
 CC      ?= cc
@@ -41,8 +42,13 @@ endif
 VIRT_CFLAGS = $(shell $(PKG_CONFIG) --cflags libvirt)
 VIRT_LIBS   = $(shell $(PKG_CONFIG) --libs libvirt)
 
-ALL_CPPFLAGS = -D_GNU_SOURCE -Icommon -Idumpparse -Idedup $(CPPFLAGS)
-ALL_CFLAGS   = $(WARN) $(CFLAGS) $(SANFLAGS) -MMD -MP
+# the project's version, one place: the file VERSION
+SAMEPAGE_VERSION := $(shell cat VERSION)
+VERSION_DEF = -DSAMEPAGE_VERSION='"$(SAMEPAGE_VERSION)"'
+ALL_CPPFLAGS = -D_GNU_SOURCE $(VERSION_DEF) -Icommon -Idumpparse -Idedup $(CPPFLAGS)
+# debug info names source files relative to the top, not this checkout's path
+PATHMAP := -fdebug-prefix-map=$(CURDIR)=.
+ALL_CFLAGS   = $(WARN) $(CFLAGS) $(PATHMAP) $(SANFLAGS) -MMD -MP
 ALL_LDFLAGS  = $(LDFLAGS) $(SANFLAGS) -pthread
 
 # common: helpers of every program; dumpparse: dump formats; dedup: engine
@@ -124,7 +130,7 @@ $(BINDIR)/memload: $(B)/synth/memload.o $(LIBCM)
 # For guests: static, no sanitizer (its runtime cannot be linked statically).
 $(BINDIR)/memload-static: synth/memload.c $(CM_SRC) common/common.h $(FLAGS_FILE)
 	@mkdir -p $(@D)
-	$(CC) -D_GNU_SOURCE -Icommon $(WARN) $(CFLAGS) -static -o $@ synth/memload.c $(CM_SRC)
+	$(CC) -D_GNU_SOURCE $(VERSION_DEF) -Icommon $(WARN) $(CFLAGS) $(PATHMAP) -static -o $@ synth/memload.c $(CM_SRC)
 
 $(BINDIR)/ksm-sample: $(COL_OBJ) $(LIBCM)
 	@mkdir -p $(@D)
@@ -195,5 +201,7 @@ bench: deps
 
 clean:
 	rm -rf $(B) $(BINDIR)
+
+include mk/install.mk
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

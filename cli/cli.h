@@ -16,7 +16,7 @@
 #include "report.h"
 
 #define PROG "dedup-analyze"
-#define VERSION "0.1"
+#define VERSION SAMEPAGE_VERSION /* from the file VERSION, through the Makefile */
 
 enum cli_out { CLI_TEXT, CLI_JSON, CLI_CSV };
 

@@ -17,7 +17,7 @@
 #include "common.h"
 
 #define KS_PROG "ksm-sample"
-#define KS_VERSION "0.1"
+#define KS_VERSION SAMEPAGE_VERSION /* from the file VERSION, through the Makefile */
 #define KS_NAME_MAX 64   /* longest sysfs file / column name we keep */
 #define KS_VALUE_MAX 64  /* longest sysfs value we keep */
 

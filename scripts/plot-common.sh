@@ -20,6 +20,7 @@ plot_args() {
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		-h|--help) printf '%s\n' "$PLOT_HELP"; exit 0 ;;
+		--version) echo "$PLOT_NAME (samepage) $SP_VERSION"; exit 0 ;;
 		-o) [ $# -ge 2 ] || plot_usage "-o needs a file"; PLOT_OUT=$2; shift ;;
 		--output=*) PLOT_OUT=${1#*=} ;;
 		--title=*) PLOT_TITLE=${1#*=} ;;

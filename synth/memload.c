@@ -21,7 +21,7 @@
 #include "common.h"
 
 #define PAGE 4096u
-#define VERSION "0.1"
+#define VERSION SAMEPAGE_VERSION /* from the file VERSION, through the Makefile */
 
 static volatile sig_atomic_t stop_flag;
 
