@@ -9,12 +9,13 @@
  * (SIGKILL, OOM kill, crash), the record tells what to put back: the next
  * owner, `ksm-sample --restore`, or the experiment runner does it.
  *
- * Taking, checking and restoring happen under an flock on "<record>.lock",
+ * Taking, checking and restoring happen under an flock on the state folder,
  * which the kernel drops when its holder dies, so two programs starting at
  * once cannot both become owner or both restore.
  */
 #include "ks.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -115,16 +116,15 @@ static int state_lock(struct ks_state *st, char *err, size_t errlen)
 			 st->dir, strerror(errno), KS_STATE_ENV);
 		return -1;
 	}
-	char lock[4300];
-	snprintf(lock, sizeof lock, "%s.lock", st->path);
-	st->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	/* the folder itself is the lock: nothing is left behind */
+	st->lock_fd = open(st->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (st->lock_fd < 0) {
-		snprintf(err, errlen, "%s: %s", lock, strerror(errno));
+		snprintf(err, errlen, "%s: %s", st->dir, strerror(errno));
 		return -1;
 	}
 	while (flock(st->lock_fd, LOCK_EX) < 0) {
 		if (errno != EINTR) {
-			snprintf(err, errlen, "%s: cannot lock: %s", lock, strerror(errno));
+			snprintf(err, errlen, "%s: cannot lock: %s", st->dir, strerror(errno));
 			close(st->lock_fd);
 			st->lock_fd = -1;
 			return -1;
@@ -372,12 +372,37 @@ static int restore_record(struct ks_state *st, struct record *r, const char *why
 	return 0;
 }
 
+/* A writer killed between creating and renaming its temporary file leaves
+ * RECORD.tmp.PID behind: remove those whose PID is gone. */
+static void remove_dead_temps(const struct ks_state *st)
+{
+	const char *base = strrchr(st->path, '/') + 1;
+	size_t blen = strlen(base);
+	DIR *d = opendir(st->dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char *end;
+		if (strncmp(de->d_name, base, blen) != 0 || strncmp(de->d_name + blen, ".tmp.", 5) != 0)
+			continue;
+		long pid = strtol(de->d_name + blen + 5, &end, 10);
+		if (*end || pid <= 0 || ks_pid_info((pid_t)pid, NULL, NULL, NULL, 0))
+			continue;
+		char path[4096 + 256 + 2];
+		snprintf(path, sizeof path, "%s/%s", st->dir, de->d_name);
+		unlink(path);
+	}
+	closedir(d);
+}
+
 /* Look at an existing record with the lock held: 0 when none is left (a
  * dead owner's was restored), 1 when a live owner holds it (err names it),
  * 2 when that owner is OWNER itself or an ancestor of this process (when
  * nested_ok), -1 on errors. */
 static int clear_stale(struct ks_state *st, pid_t owner, bool nested_ok, char *err, size_t errlen)
 {
+	remove_dead_temps(st);
 	struct record r;
 	int got = record_read(st->path, &r, err, errlen);
 	if (got <= 0) {
