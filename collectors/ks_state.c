@@ -44,27 +44,18 @@ const char *ks_state_default_dir(void)
 bool ks_pid_info(pid_t pid, unsigned long long *start, pid_t *ppid, char *comm, size_t commlen)
 {
 	char path[64], buf[1024];
+	int pp = 0;
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	if (pid <= 0 || ks_read_file(path, buf, sizeof buf) < 0)
+	if (pid <= 0 || ks_read_file(path, buf, sizeof buf) < 0 ||
+	    !ks_proc_parse_task_stat(buf, NULL, &pp, comm, commlen))
 		return false;
-	/* comm may hold spaces and parentheses: the fields start after the last ')' */
-	char *lp = strchr(buf, '('), *rp = strrchr(buf, ')');
-	if (!lp || !rp || rp < lp)
-		return false;
-	if (comm && commlen) {
-		size_t n = (size_t)(rp - lp - 1);
-		if (n >= commlen)
-			n = commlen - 1;
-		memcpy(comm, lp + 1, n);
-		comm[n] = 0;
-	}
-	/* field 3 (state) is the first after ')'; 4 is ppid, 22 starttime */
-	char *save = NULL, *tok = strtok_r(rp + 1, " ", &save);
+	if (ppid)
+		*ppid = (pid_t)pp;
+	/* field 3 (state) is the first after the comm's last ')'; 22 is starttime */
+	char *save = NULL, *tok = strtok_r(strrchr(buf, ')') + 1, " ", &save);
 	for (int field = 3; tok; field++, tok = strtok_r(NULL, " ", &save)) {
 		if (field == 3 && *tok == 'Z')
 			return false; /* a zombie has ended: it restores nothing */
-		if (field == 4 && ppid)
-			*ppid = (pid_t)strtol(tok, NULL, 10);
 		if (field == 22) {
 			if (start)
 				*start = strtoull(tok, NULL, 10);
