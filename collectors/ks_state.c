@@ -363,6 +363,19 @@ static int restore_record(struct ks_state *st, struct record *r, const char *why
 	return 0;
 }
 
+/* A record of an earlier boot: the reboot reset KSM, the saved values are
+ * of no use now.  0, or -1 when it cannot be removed. */
+static int remove_old_boot(const struct ks_state *st)
+{
+	fprintf(stderr, KS_PROG ": %s is from an earlier boot (KSM was reset by the reboot); removed\n",
+		st->path);
+	if (unlink(st->path) < 0 && errno != ENOENT) {
+		fprintf(stderr, KS_PROG ": %s: cannot remove: %s\n", st->path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* A writer killed between creating and renaming its temporary file leaves
  * RECORD.tmp.PID behind: remove those whose PID is gone. */
 static void remove_dead_temps(const struct ks_state *st)
@@ -419,11 +432,8 @@ static int clear_stale(struct ks_state *st, pid_t owner, bool nested_ok, char *e
 		}
 		break;
 	case OWNER_OLD_BOOT:
-		/* the reboot reset KSM: the saved values are of no use now */
-		fprintf(stderr, KS_PROG ": %s is from an earlier boot (KSM was reset by the reboot); removed\n",
-			st->path);
-		if (unlink(st->path) < 0 && errno != ENOENT) {
-			snprintf(err, errlen, "%s: cannot remove: %s", st->path, strerror(errno));
+		if (remove_old_boot(st) < 0) {
+			snprintf(err, errlen, "%s: cannot remove", st->path);
 			rc = -1;
 		}
 		break;
@@ -503,6 +513,7 @@ int ks_state_restore(struct ks_state *st, pid_t owner)
 		fprintf(stderr, KS_PROG ": %s\n", err);
 		return 1;
 	}
+	remove_dead_temps(st);
 	struct record r;
 	int got = record_read(st->path, &r, err, sizeof err);
 	int rc = 0;
@@ -532,10 +543,7 @@ int ks_state_restore(struct ks_state *st, pid_t owner)
 				who, st->path);
 			rc = 1;
 		} else if (os == OWNER_OLD_BOOT) {
-			fprintf(stderr, KS_PROG ": %s is from an earlier boot (KSM was reset by the reboot); removed\n",
-				st->path);
-			if (unlink(st->path) < 0)
-				rc = 1;
+			rc = remove_old_boot(st) < 0 ? 1 : 0;
 		} else if (restore_record(st, &r, "is gone: restoring") < 0) {
 			rc = 1;
 		}
