@@ -87,6 +87,9 @@ struct ks_knobs {
 	struct ks_knob *k;
 	bool saved;     /* every knob has been read; restore is due */
 	bool verbose;   /* log every write on stderr */
+	/* called (when set) right before the unmerge of ks_knobs_set
+	 * ("apply-unmerge") and of ks_knobs_restore ("restore-unmerge") */
+	void (*hook)(const char *point);
 };
 
 /* Parse "key=value,key=value".  Returns 0, or -1 with a message in err. */
@@ -96,9 +99,67 @@ int ks_knobs_parse(struct ks_knobs *kn, const char *spec, char *err, size_t errl
  * requested name is not a knob (nothing written); -1 when a write failed
  * (some values may have been written: call ks_knobs_restore). */
 int ks_knobs_apply(struct ks_knobs *kn, char *err, size_t errlen);
+/* The two halves of ks_knobs_apply: read and save every knob (nothing is
+ * written; -2 for a requested name that is not a knob), then write. */
+int ks_knobs_save(struct ks_knobs *kn, char *err, size_t errlen);
+int ks_knobs_set(struct ks_knobs *kn, char *err, size_t errlen);
 /* Put every saved knob back; unmerges first when required.  0 or -1. */
 int ks_knobs_restore(struct ks_knobs *kn);
 void ks_knobs_free(struct ks_knobs *kn);
+
+/* ---- one owner of KSM, recorded in a state folder (ks_state.c) ---- */
+
+#define KS_STATE_DIR "/run/samepage"
+#define KS_STATE_ENV "SAMEPAGE_STATE_DIR"
+
+struct ks_owner {
+	pid_t pid;
+	unsigned long long start; /* field 22 of /proc/PID/stat: tells a reused PID apart */
+	char boot_id[40];
+	char comm[32];
+	char created[48];         /* ISO-8601 UTC */
+};
+
+struct ks_state {
+	char dir[4096];       /* state folder */
+	char path[4200];      /* the KSM record: DIR/ksm.state, or DIR/ksm-HASH.state */
+	char ksm_dir[4096];
+	int lock_fd;
+	bool written;         /* our record exists: remove it after a complete restore */
+	bool nested;          /* this process's ancestor owns KSM: no record of ours */
+	struct ks_owner owner;
+	void (*hook)(const char *point); /* test stop points "saved", "restored" */
+};
+
+/* $SAMEPAGE_STATE_DIR, or /run/samepage */
+const char *ks_state_default_dir(void);
+/* DIR NULL: the default.  Names the record of the KSM folder ksm_dir. */
+int ks_state_init(struct ks_state *st, const char *dir, const char *ksm_dir);
+/* Make OWNER (this process or, for --take, another) the owner of KSM: a dead
+ * owner's record is restored first (and said so), then every knob is saved
+ * (ks_knobs_save) and the record written.  Returns 0; 1 when a live owner
+ * holds KSM (err names its PID); -2 for a requested name that is not a knob;
+ * -1 on other errors.  Nothing is written to KSM in any case. */
+int ks_state_take(struct ks_state *st, pid_t owner, struct ks_knobs *kn, char *err, size_t errlen);
+/* Remove our record (after a complete restore).  0 or -1. */
+int ks_state_drop(struct ks_state *st);
+/* OWNER 0 (--restore): restore from the record of an owner that is gone,
+ * refusing while it runs; OWNER > 0 (--release): the owner hands back.
+ * Says what it did on stderr.  Returns the exit status (0 or 1). */
+int ks_state_restore(struct ks_state *st, pid_t owner);
+/* ksm-sample --take=TAKE [--ksm=...] (kn holds the --ksm request), or
+ * --release=RELEASE, or --restore (both 0).  Returns the exit status. */
+int ks_owner_main(const char *state_dir, const char *ksm_dir, pid_t take, pid_t release,
+		  struct ks_knobs *kn);
+/* For tests: when $KSM_SAMPLE_STOP_AT names POINT, stop (SIGSTOP) there so a
+ * test can kill the process at that moment.  Points: "saved" (record
+ * written, nothing changed yet), "apply-unmerge", "restore-unmerge" (right
+ * before writing run=2), "restored" (knobs back, record not yet removed). */
+#define KS_STOP_ENV "KSM_SAMPLE_STOP_AT"
+void ks_stop_point(const char *point);
+/* start time, parent and comm of a running process; false when it is gone
+ * or a zombie.  Any pointer may be NULL. */
+bool ks_pid_info(pid_t pid, unsigned long long *start, pid_t *ppid, char *comm, size_t commlen);
 
 /* ---- /proc (ks_proc.c) ---- */
 
@@ -223,6 +284,14 @@ double ks_settle_time_to(const struct ks_settle *s, double frac, long long final
 void ks_csv_val(FILE *f, const struct ks_val *v, int prec);
 /* ISO-8601 UTC with milliseconds from a CLOCK_REALTIME timespec */
 void ks_iso8601(char *buf, size_t len, long long sec, long nsec);
+
+/* Output files (ks_outfile.c).  PATH NULL means standard output.  After a
+ * failure the file is closed, *fp set to NULL, the error reported with the
+ * file's name and a regular file removed (it would be incomplete). */
+/* flush after a sample: 0, or -1 after a write error */
+int ks_out_check(FILE **fp, const char *path);
+/* flush, fsync and close at the end: 0 or -1 */
+int ks_out_close(FILE **fp, const char *path);
 
 /* Prometheus exposition, written to FILE.tmp then renamed over FILE */
 struct ks_prom {

@@ -306,9 +306,16 @@ static int write_pass(const char *name, const char *want)
 	return needs_unmerged(name) ? 1 : 2;
 }
 
-int ks_knobs_apply(struct ks_knobs *kn, char *err, size_t errlen)
+/* Stop point for tests (see ks_knobs.hook): the moment is named. */
+static void knob_hook(const struct ks_knobs *kn, const char *point)
 {
-	/* 1. save every knob the kernel offers */
+	if (kn->hook)
+		kn->hook(point);
+}
+
+int ks_knobs_save(struct ks_knobs *kn, char *err, size_t errlen)
+{
+	/* save every knob the kernel offers */
 	DIR *d = opendir(kn->dir);
 	if (!d) {
 		snprintf(err, errlen, "%s: %s", kn->dir, strerror(errno));
@@ -339,8 +346,12 @@ int ks_knobs_apply(struct ks_knobs *kn, char *err, size_t errlen)
 		}
 	}
 	kn->saved = true;
+	return 0;
+}
 
-	/* 2. write the requested values that differ, in a safe order */
+int ks_knobs_set(struct ks_knobs *kn, char *err, size_t errlen)
+{
+	/* write the requested values that differ, in a safe order */
 	size_t *req = calloc(kn->n + 1, sizeof *req);
 	if (!req) {
 		snprintf(err, errlen, "out of memory");
@@ -365,8 +376,10 @@ int ks_knobs_apply(struct ks_knobs *kn, char *err, size_t errlen)
 		}
 	const struct ks_knob *run = knob_find(kn, "run");
 	int rc = 0;
-	if (unmerge && run)
+	if (unmerge && run) {
+		knob_hook(kn, "apply-unmerge");
 		rc = knob_write(kn, "run", "2", run->saved, err, errlen);
+	}
 	/* pages_to_scan is refused while the scan-time advisor runs: the
 	 * advisor goes off first and on last */
 	for (int pass = 0; pass < 4 && rc == 0; pass++) {
@@ -384,6 +397,12 @@ int ks_knobs_apply(struct ks_knobs *kn, char *err, size_t errlen)
 	}
 	free(req);
 	return rc;
+}
+
+int ks_knobs_apply(struct ks_knobs *kn, char *err, size_t errlen)
+{
+	int rc = ks_knobs_save(kn, err, errlen);
+	return rc < 0 ? rc : ks_knobs_set(kn, err, errlen);
 }
 
 int ks_knobs_restore(struct ks_knobs *kn)
@@ -409,6 +428,7 @@ int ks_knobs_restore(struct ks_knobs *kn)
 	if (run && strcmp(run->saved, "1") != 0 && strcmp(cur[run_i], "1") == 0)
 		unmerge = true;
 	if (unmerge && run) {
+		knob_hook(kn, "restore-unmerge");
 		if (knob_write(kn, "run", "2", cur[run_i], err, sizeof err) < 0) {
 			fprintf(stderr, KS_PROG ": %s\n", err);
 			rc = -1;

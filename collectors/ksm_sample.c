@@ -29,13 +29,16 @@ static void on_signal(int sig)
 
 struct opts {
 	double interval, duration; /* duration < 0: until a signal */
-	const char *out_path, *vm_path, *prom_path, *uri, *ksm_dir;
+	const char *out_path, *vm_path, *prom_path, *uri, *ksm_dir, *state_dir;
 	int settle;                /* 0 off, 1 report, 2 report and stop */
 	bool libvirt, verbose, ksm;
 	pid_t *pids;
 	size_t npids;
 	const char **match;
 	size_t nmatch;
+	enum { MODE_SAMPLE, MODE_RESTORE, MODE_TAKE, MODE_RELEASE } mode;
+	pid_t mode_pid;            /* --take / --release */
+	bool sampling_opt;         /* an option that only sampling uses */
 };
 
 struct vmrow {
@@ -50,6 +53,7 @@ struct state {
 	struct opts o;
 	struct ks_ksm ksm;
 	struct ks_knobs knobs;
+	struct ks_state owner;
 	struct ks_virt *virt;
 	struct ks_settle settle;
 	FILE *out, *vm;
@@ -90,12 +94,16 @@ static void usage(FILE *f)
 		"                           repeatable.  With --pid or --match, libvirt is asked only\n"
 		"                           when --connect is given too\n"
 		"      --ksm-dir=DIR        KSM sysfs directory; default " KS_KSM_DIR "\n"
+		"      --state-dir=DIR      KSM owner record folder; default $" KS_STATE_ENV " or " KS_STATE_DIR "\n"
+		"      --restore            restore the knobs recorded by a killed owner of KSM\n"
+		"      --take=PID           make PID (a script) own KSM: record, apply --ksm, exit\n"
+		"      --release=PID        the owner PID hands KSM back: restore, remove the record\n"
 		"  -v, --verbose            log every KSM knob write on standard error\n"
 		"  -h, --help               this text\n"
 		"      --version            version\n"
 		"\n"
-		"Exit status: 0 done (also when stopped by SIGINT/SIGTERM), 1 runtime failure,\n"
-		"2 bad usage.\n");
+		"Exit status: 0 done (also when stopped by SIGINT/SIGTERM), 1 runtime failure\n"
+		"(also: KSM owned by a running program), 2 bad usage.\n");
 }
 
 /* Sleep until monotonic time T; false when a stop signal came first. */
@@ -463,17 +471,12 @@ static int take_sample(struct state *s, double t0, bool *settled_now)
 	derive(s, t, &d);
 
 	write_host_row(s, iso, t, &d);
-	if (fflush(s->out) != 0 || ferror(s->out)) {
-		fprintf(stderr, KS_PROG ": %s: write error: %s\n",
-			s->o.out_path ? s->o.out_path : "standard output", strerror(errno));
+	if (ks_out_check(&s->out, s->o.out_path) < 0)
 		return -1;
-	}
 	if (s->vm) {
 		write_vm_rows(s, iso, t);
-		if (fflush(s->vm) != 0 || ferror(s->vm)) {
-			fprintf(stderr, KS_PROG ": %s: write error: %s\n", s->o.vm_path, strerror(errno));
+		if (ks_out_check(&s->vm, s->o.vm_path) < 0)
 			return -1;
-		}
 	}
 	if (s->o.prom_path &&
 	    write_prom(s, &d, (double)wall.tv_sec + (double)wall.tv_nsec / 1e9) < 0) {
@@ -514,23 +517,13 @@ static int open_outputs(struct state *s)
 		return -1;
 	}
 	if (s->o.vm_path) {
-		if (strcmp(s->o.vm_path, "-") == 0)
+		if (strcmp(s->o.vm_path, "-") == 0) {
 			s->vm = stdout;
-		else if (!(s->vm = fopen(s->o.vm_path, "w"))) {
+			s->o.vm_path = NULL;
+		} else if (!(s->vm = fopen(s->o.vm_path, "w"))) {
 			fprintf(stderr, KS_PROG ": %s: %s\n", s->o.vm_path, strerror(errno));
 			return -1;
 		}
-	}
-	return 0;
-}
-
-static int close_output(FILE *f, const char *path)
-{
-	if (!f || f == stdout)
-		return f && fflush(f) != 0 ? -1 : 0;
-	if (fclose(f) != 0) {
-		fprintf(stderr, KS_PROG ": %s: %s\n", path, strerror(errno));
-		return -1;
 	}
 	return 0;
 }
@@ -543,7 +536,8 @@ static int parse_args(int argc, char **argv, struct state *s)
 	o->uri = NULL;
 	o->libvirt = true;
 	o->ksm_dir = KS_KSM_DIR;
-	enum { OPT_PROM = 256, OPT_SETTLE, OPT_KSM, OPT_NO_LIBVIRT, OPT_KSM_DIR, OPT_VERSION };
+	enum { OPT_PROM = 256, OPT_SETTLE, OPT_KSM, OPT_NO_LIBVIRT, OPT_KSM_DIR, OPT_VERSION,
+	       OPT_STATE_DIR, OPT_RESTORE, OPT_TAKE, OPT_RELEASE };
 	static const struct option lo[] = {
 		{ "interval", required_argument, 0, 'i' },
 		{ "duration", required_argument, 0, 'd' },
@@ -557,6 +551,10 @@ static int parse_args(int argc, char **argv, struct state *s)
 		{ "pid", required_argument, 0, 'p' },
 		{ "match", required_argument, 0, 'm' },
 		{ "ksm-dir", required_argument, 0, OPT_KSM_DIR },
+		{ "state-dir", required_argument, 0, OPT_STATE_DIR },
+		{ "restore", no_argument, 0, OPT_RESTORE },
+		{ "take", required_argument, 0, OPT_TAKE },
+		{ "release", required_argument, 0, OPT_RELEASE },
 		{ "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' },
 		{ "version", no_argument, 0, OPT_VERSION },
@@ -566,6 +564,8 @@ static int parse_args(int argc, char **argv, struct state *s)
 	int c;
 	char err[512];
 	while ((c = getopt_long(argc, argv, "i:d:o:V:c:p:m:vh", lo, NULL)) != -1) {
+		if ((c > 0 && c < 128 && strchr("idoVcpm", c)) || c == OPT_PROM || c == OPT_SETTLE || c == OPT_NO_LIBVIRT)
+			o->sampling_opt = true;
 		switch (c) {
 		case 'i':
 			if (!cm_parse_seconds(optarg, &o->interval, 0.001))
@@ -606,6 +606,24 @@ static int parse_args(int argc, char **argv, struct state *s)
 			break;
 		}
 		case OPT_KSM_DIR: o->ksm_dir = optarg; break;
+		case OPT_STATE_DIR: o->state_dir = optarg; break;
+		case OPT_RESTORE:
+		case OPT_TAKE:
+		case OPT_RELEASE: {
+			if (o->mode != MODE_SAMPLE)
+				return cm_usage_error(KS_PROG, "%s", "--restore, --take and --release exclude each other");
+			o->mode = c == OPT_RESTORE ? MODE_RESTORE : c == OPT_TAKE ? MODE_TAKE : MODE_RELEASE;
+			if (c == OPT_RESTORE)
+				break;
+			pid_t *p = NULL;
+			size_t np = 0;
+			bool good = ks_parse_pid_list(optarg, &p, &np) && np == 1 && p[0] > 0;
+			o->mode_pid = good ? p[0] : 0;
+			free(p);
+			if (!good)
+				return cm_usage_error(KS_PROG, "invalid PID '%s'", optarg);
+			break;
+		}
 		case 'v': o->verbose = true; break;
 		case 'h': usage(stdout); return 0;
 		case OPT_VERSION: printf("ksm-sample (samepage) " KS_VERSION "\n"); return 0;
@@ -616,6 +634,9 @@ static int parse_args(int argc, char **argv, struct state *s)
 		return cm_usage_error(KS_PROG, "unexpected argument '%s'", argv[optind]);
 	if (no_libvirt && o->uri)
 		return cm_usage_error(KS_PROG, "%s", "--connect and --no-libvirt exclude each other");
+	if (o->mode != MODE_SAMPLE && (o->sampling_opt || (o->ksm && o->mode != MODE_TAKE)))
+		return cm_usage_error(KS_PROG, "%s", "--restore, --take and --release take only --ksm-dir, --state-dir, -v "
+				       "(and --take also --ksm)");
 	/* processes named explicitly: libvirt only when asked for too */
 	o->libvirt = !no_libvirt && (o->uri || (!o->npids && !o->nmatch));
 	if (!o->uri)
@@ -629,6 +650,12 @@ int main(int argc, char **argv)
 	int rc = parse_args(argc, argv, &s);
 	if (rc >= 0)
 		return rc;
+	if (s.o.mode != MODE_SAMPLE) {
+		s.knobs.verbose = s.o.verbose;
+		return ks_owner_main(s.o.state_dir, s.o.ksm_dir,
+				     s.o.mode == MODE_TAKE ? s.o.mode_pid : 0,
+				     s.o.mode == MODE_RELEASE ? s.o.mode_pid : 0, &s.knobs);
+	}
 
 	s.page_size = sysconf(_SC_PAGESIZE);
 	s.hz = sysconf(_SC_CLK_TCK);
@@ -644,8 +671,6 @@ int main(int argc, char **argv)
 	if (!s.ksm.present)
 		fprintf(stderr, KS_PROG ": %s: no such directory (kernel without KSM?); KSM columns stay empty\n",
 			s.o.ksm_dir);
-	if (open_outputs(&s) < 0)
-		return 1;
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
@@ -657,14 +682,25 @@ int main(int argc, char **argv)
 
 	int status = 0;
 	if (s.o.ksm) {
-		char err[512];
+		char err[1024];
 		snprintf(s.knobs.dir, sizeof s.knobs.dir, "%s", s.o.ksm_dir);
 		s.knobs.verbose = s.o.verbose;
-		int r = ks_knobs_apply(&s.knobs, err, sizeof err);
-		if (r < 0) {
-			fprintf(stderr, KS_PROG ": --ksm: %s\n", err);
+		s.knobs.hook = ks_stop_point;
+		ks_state_init(&s.owner, s.o.state_dir, s.o.ksm_dir);
+		s.owner.hook = ks_stop_point;
+		/* the record is on disk before the first write to KSM; a run
+		 * refused for want of ownership leaves the outputs untouched */
+		int r = ks_state_take(&s.owner, getpid(), &s.knobs, err, sizeof err);
+		if (r == 0 && open_outputs(&s) < 0)
+			status = 1;
+		else if (r == 0)
+			r = ks_knobs_set(&s.knobs, err, sizeof err);
+		if (r != 0) {
+			fprintf(stderr, KS_PROG ": %s%s\n", r == 1 ? "" : "--ksm: ", err);
 			status = r == -2 ? 2 : 1;
 		}
+	} else if (open_outputs(&s) < 0) {
+		status = 1;
 	}
 	if (status == 0) {
 		if (s.o.libvirt)
@@ -714,9 +750,17 @@ int main(int argc, char **argv)
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGHUP);
 	sigprocmask(SIG_BLOCK, &block, &old);
-	if (s.o.ksm && ks_knobs_restore(&s.knobs) < 0)
-		status = status ? status : 1;
-	if (close_output(s.out, s.o.out_path) < 0 || close_output(s.vm, s.o.vm_path) < 0)
+	if (s.o.ksm) {
+		/* the record stays when a knob did not come back */
+		if (ks_knobs_restore(&s.knobs) < 0) {
+			status = status ? status : 1;
+		} else if (s.owner.written) {
+			ks_stop_point("restored");
+			if (ks_state_drop(&s.owner) < 0)
+				status = status ? status : 1;
+		}
+	}
+	if (ks_out_close(&s.out, s.o.out_path) < 0 || ks_out_close(&s.vm, s.o.vm_path) < 0)
 		status = status ? status : 1;
 	ks_virt_close(s.virt);
 	ks_knobs_free(&s.knobs);

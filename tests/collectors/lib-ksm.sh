@@ -91,3 +91,12 @@ kill_pids() {
 
 # num_le A B: A <= B (decimals)
 num_le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 <= b + 0) }'; }
+
+# stopped PID: the process is stopped (SIGSTOP; state T)
+stopped() { [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" = T ]; }
+
+# rec_field FILE KEY: value of KEY in a KSM owner record
+rec_field() { sed -n "s/^$2=//p" "$1"; }
+
+# start_time PID: field 22 of /proc/PID/stat (the owner record's owner_start)
+start_time() { sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f20; }

@@ -8,6 +8,8 @@
 
 [ -x "$KS" ] || bail "$KS not built (make)"
 T=$TMPD
+# the KSM owner records of --ksm on scratch folders stay in the scratch space
+export SAMEPAGE_STATE_DIR=$T/state
 
 # ---- usage ----
 "$KS" --help > "$T/help" 2>&1
