@@ -107,9 +107,21 @@ int dp_spool(dp_pull_fn pull, void *ctx, struct dp_view *out, struct dp_error *e
 	return finish(fd, off, out, err);
 }
 
+/* bytes of a flattened file's logical size that no record holds, at most:
+ * producers leave small holes (a header's padding); a logical size far
+ * beyond the records is damage, and would be read as that many zero bytes */
+#define FLAT_HOLES_MAX (64u << 20)
+
 int dp_spool_flat(const struct dp_view *flat, struct dp_view *out, struct dp_error *err)
 {
 	int fd, rc;
+	uint64_t held = 0;
+	for (size_t i = 0; i < flat->nsegs; i++)
+		held += flat->segs[i].len;
+	if (flat->vsize - held > FLAT_HOLES_MAX)
+		return dp_fail(err, DP_E_CORRUPT, DP_NO_OFFSET,
+			       "flattened file: its records describe %llu bytes but hold only %llu",
+			       (unsigned long long)flat->vsize, (unsigned long long)held);
 	if ((rc = tmp_file(&fd, err)))
 		return rc;
 	/* the records at their offsets; bytes no record holds read as zero */
