@@ -9,9 +9,11 @@
 #include "dp_int.h"
 
 #include <libdeflate.h>
+#include <limits.h>
 #include <lzo1x.h>
 #include <snappy-c.h>
 #include <stdlib.h>
+#include <zlib.h>
 #include <zstd.h>
 #include <zstd_errors.h>
 
@@ -30,6 +32,28 @@ void dp_pagedec_free(struct dp_pagedec *pd)
 	free(pd);
 }
 
+/* A page libdeflate called bad data, decoded again by zlib: only on this
+ * error path, so that the message names what zlib finds wrong ("incorrect
+ * header check", "invalid distance too far back"); its messages are static
+ * strings.  NULL when zlib decodes exactly one page after all. */
+static const char *zlib_reason(const uint8_t *src, size_t n, uint8_t *dst, size_t want)
+{
+	z_stream z = { 0 };
+	if (n > UINT_MAX || want > UINT_MAX || inflateInit(&z) != Z_OK)
+		return "corrupt or cut short";
+	z.next_in = (Bytef *)(uintptr_t)src;
+	z.avail_in = (uInt)n;
+	z.next_out = dst;
+	z.avail_out = (uInt)want;
+	int rc = inflate(&z, Z_FINISH);
+	const char *why = rc == Z_STREAM_END && z.avail_out == 0 ? NULL
+			  : rc == Z_STREAM_END ? "too short"
+			  : rc == Z_BUF_ERROR && z.avail_out == 0 ? "too long"
+			  : z.msg ? z.msg : "corrupt or cut short";
+	inflateEnd(&z);
+	return why;
+}
+
 static const char *zlib_page(struct dp_pagedec *pd, const uint8_t *src, size_t n, uint8_t *dst, size_t want)
 {
 	if (!pd->zlib && !(pd->zlib = libdeflate_alloc_decompressor()))
@@ -40,7 +64,7 @@ static const char *zlib_page(struct dp_pagedec *pd, const uint8_t *src, size_t n
 	case LIBDEFLATE_SUCCESS: return got == want ? NULL : "too short";
 	case LIBDEFLATE_SHORT_OUTPUT: return "too short";
 	case LIBDEFLATE_INSUFFICIENT_SPACE: return "too long";
-	default: return "corrupt or cut short";
+	default: return zlib_reason(src, n, dst, want);
 	}
 }
 
