@@ -124,21 +124,25 @@ plot_mem_unit() {
 }
 
 # plot_add PANEL FILE COLUMN DIVISOR TITLE STYLE [MULTIPLIER [FILTER-COLUMN FILTER-VALUE]]
-# COLUMN "100-name" plots 100 minus the value.  STYLE is gnuplot line style text.
+# COLUMN "100-name" plots 100 minus the value, "a-b" column a minus column b
+# (a row lacking b plots nothing).  STYLE is gnuplot line style text.
 plot_add() {
 	panel=$1 file=$2 col=$3 div=$4 title=$5 style=$6 mul=${7:-1} fcol=${8:-} fval=${9:-}
 	PLOT_SERIES=$((PLOT_SERIES + 1))
 	dat=$PLOT_DIR/p$panel-s$PLOT_SERIES.dat
 	awk -v col="$col" -v xdiv="$PLOT_XDIV" -v ydiv="$div" -v mul="$mul" -v fcol="$fcol" \
 	    -v fval="$fval" "$PLOT_AWK_CSV"'
-	BEGIN { inv = 0; c = col; if (substr(c, 1, 4) == "100-") { inv = 1; c = substr(c, 5) } }
+	BEGIN { inv = 0; c = col; sub_c = ""
+		if (substr(c, 1, 4) == "100-") { inv = 1; c = substr(c, 5) }
+		else if (index(c, "-")) { sub_c = substr(c, index(c, "-") + 1); c = substr(c, 1, index(c, "-") - 1) } }
 	NR == 1 { n = csv($0, h)
-		for (i = 1; i <= n; i++) { if (h[i] == "elapsed_s") x = i; if (h[i] == c) y = i; if (h[i] == fcol) fk = i }
-		if (!x || !y || (fcol != "" && !fk)) exit; next }
+		for (i = 1; i <= n; i++) { if (h[i] == "elapsed_s") x = i; if (h[i] == c) y = i; if (h[i] == fcol) fk = i
+			if (sub_c != "" && h[i] == sub_c) z = i }
+		if (!x || !y || (fcol != "" && !fk) || (sub_c != "" && !z)) exit; next }
 	{ csv($0, f)
 	  if (fcol != "" && f[fk] != fval) next
-	  if (f[y] == "" || f[x] == "") next
-	  v = f[y] * mul; if (inv) v = 100 - v
+	  if (f[y] == "" || f[x] == "" || (z && f[z] == "")) next
+	  v = f[y] * mul; if (inv) v = 100 - v; if (z) v -= f[z] * mul
 	  printf "%.6g %.6g\n", f[x] / xdiv, v / ydiv }' "$file" > "$dat"
 	printf '%s\t%s\t%s\t%s\t%s\n' "${dat##*/}" "$panel" "$title" "$col" "$div" >> "$PLOT_DIR/series.tsv"
 	if [ -s "$dat" ]; then
