@@ -198,16 +198,11 @@ class Libvirt:
         return (r.stdout or "").strip()
 
     def start(self):
-        before = os.path.exists(os.path.join(os.environ.get("SAMEPAGE_LIBVIRT_STATE", "/tmp/samepage-libvirt"),
-                                             "started", "libvirtd.pid"))
+        up = subprocess.run(["virsh", "-q", "-c", "qemu:///system", "version"], capture_output=True).returncode == 0
         self.env("start")
         self.started = True
-        self.log("libvirt: ready (%s)" % ("daemon already running" if before or not self._we_started()
-                                          else "libvirtd started for this run"))
-
-    def _we_started(self):
-        d = os.path.join(os.environ.get("SAMEPAGE_LIBVIRT_STATE", "/tmp/samepage-libvirt"), "started")
-        return os.path.exists(os.path.join(d, "libvirtd.pid"))
+        self.log("libvirt: %s" % ("libvirtd was running already" if up else
+                                  "libvirtd started (it is stopped again when its last user is done)"))
 
     def guest(self, name, args):
         self.guests.append(name)

@@ -67,12 +67,13 @@ def make_charts(outdir, res):
     charts.append(("KSM saving and page counters over time (settle points in the table above)", c, e))
     bars = os.path.join(cdir, "bars.csv")
     with open(bars, "w") as f:
-        f.write("label,potential_bytes,predicted_KSM_bytes,achieved_bytes\n")
+        f.write("label,potential_bytes,predicted_KSM_bytes,achieved_bytes\n")  # non-zero pages
         for r in ok:
             if r["meta"].get("sharing", True):
                 f.write("%s,%d,%d,%d\n" % (r["run"].replace(",", ";"), r["potential_pages"] * PAGE,
-                                           r["predicted"]["saved_pages"] * PAGE, r["achieved"]["saved_pages"] * PAGE))
-    c, e = chart("plot-bars", [bars, "--title=Saving: potential (dumps), predicted for KSM, achieved"],
+                                           r["predicted"]["nonzero_saved_pages"] * PAGE,
+                                           r["achieved"]["nonzero_saved_pages"] * PAGE))
+    c, e = chart("plot-bars", [bars, "--title=Saving on non-zero pages: potential (dumps), predicted for KSM, achieved"],
                  os.path.join(cdir, "bars"), os.path.join(cdir, "bars.data"))
     charts.append(("Potential saving (intra + inter, non-zero), KSM's predicted saving and the achieved one", c, e))
     for r in ok:

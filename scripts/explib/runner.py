@@ -120,7 +120,8 @@ class Experiment:
         if not host.ksm_available():
             raise RuntimeError("KSM is not writable here (%s/run): root and a kernel with KSM are needed" % host.KSM)
         self.log("waiting for the KSM lock (other KSM experiments or tests of this project)")
-        self.lock = host.ksm_lock()
+        if os.environ.get("SAMEPAGE_KSM_LOCKED") != "1":  # else the caller holds it
+            self.lock = host.ksm_lock()
         self.saved_knobs = host.ksm_knobs()
         with open(os.path.join(self.out, "ksm-before.json"), "w") as f:
             json.dump(self.saved_knobs, f, indent=1)
@@ -132,7 +133,10 @@ class Experiment:
 
     def guest_args(self, i, w):
         sc = self.sc
-        a = ["--mem=%d" % sc["memory_mib"], "--vcpus=%d" % sc["vcpus"], "--accel=%s" % sc["accel"], "--ctl"]
+        a = ["--mem=%d" % sc["memory_mib"], "--vcpus=%d" % sc["vcpus"], "--accel=%s" % sc["accel"]]
+        if sc["image"] == "xml":
+            return a + ["--xml=" + sc["xml"]] + (["--disk=" + sc["disk"]] if sc["disk"] else [])
+        a.append("--ctl")
         if sc["image"] == "tiny":
             a += ["--kernel=" + os.path.join(host.BUILD, "guest", "vmlinuz"),
                   "--initrd=" + os.path.join(host.BUILD, "guest", "initrd.img"),
@@ -172,7 +176,9 @@ class Experiment:
                 log = self.lv.guest(n, self.guest_args(i, r["workloads"][i % len(r["workloads"])]))
                 meta["guests"].append({"name": n, "log": log,
                                        "workload": r["workloads"][i % len(r["workloads"])]["text"]})
-            self.wait_guests(names, r"samepage-guest: ready", sc["boot_timeout"], "boot")
+            ready = sc["ready_pattern"] or ("samepage-guest: ready" if sc["image"] != "xml" else None)
+            if ready:
+                self.wait_guests(names, ready, sc["boot_timeout"], "boot")
             meta["boot_seconds"] = round(time.time() - t_boot, 1)
             self.log("run %s: all guests ready after %.0f s" % (r["name"], meta["boot_seconds"]))
             self.wait_idle(names)
@@ -251,6 +257,7 @@ class Experiment:
              "-V", os.path.join(rdir, "vms.csv"), "--settle", "-c", "qemu:///system"],
             stdout=subprocess.DEVNULL, stderr=errf, start_new_session=True)
         errf.close()
+        self.log("ksm-sample started (pid %d)" % self.sampler.pid)
         # t = 0: the first sample is written before the load starts
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -264,7 +271,7 @@ class Experiment:
         if r["sharing"] and not sc["ksm_policy"]:
             host.ksm_write("run", meta["ksm"]["run"], self.log)
         starters = []
-        for i, n in enumerate(names):
+        for i, n in enumerate(names if sc["image"] != "xml" else []):
             w = r["workloads"][i % len(r["workloads"])]
             starters.append(subprocess.Popen([host.script("libvirt-env"), "ctl", n, "--text=" + start_command(w)]))
         for p in starters:
@@ -285,6 +292,8 @@ class Experiment:
                 if not self.lv.running(n):
                     raise GuestError("guest %s stopped during the run; console log %s:\n%s" %
                                      (n, self.lv.logfile(n), "".join(open(self.lv.logfile(n), errors="replace").readlines()[-15:])))
+                if sc["image"] == "xml":
+                    started.add(n)
                 if n not in started:
                     w = r["workloads"][i % len(r["workloads"])]
                     with open(self.lv.logfile(n), errors="replace") as f:

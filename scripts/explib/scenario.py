@@ -117,7 +117,7 @@ def parse_workload(text):
 DEFAULTS = {"name": None, "description": "", "guests": 1, "image": "tiny", "memory_mib": 256,
             "vcpus": 1, "ksm": {}, "ksm_policy": None, "duration": 60.0, "interval": 5.0,
             "dumps": [], "dump_format": "elf", "baseline": None, "boot_timeout": 300.0,
-            "idle_cpu_pct": 30.0, "accel": "tcg", "keep_dumps": False, "runs": [], "study": {}}
+            "idle_cpu_pct": 30.0, "disk": None, "ready_pattern": None, "accel": "tcg", "keep_dumps": False, "runs": [], "study": {}}
 
 
 def parse(path, check_files=True):
@@ -137,6 +137,7 @@ def parse(path, check_files=True):
             continue
         key, _, rest = line.partition(" ")
         rest = rest.strip()
+        sc["_no"] = no
         try:
             _apply(sc, key, rest, base)
         except ValueError as e:
@@ -169,6 +170,10 @@ def _apply(sc, key, rest, base):
             sc["xml"] = os.path.join(base, rest[4:])
         else:
             raise ValueError("image '%s': tiny, debian or xml:FILE" % rest)
+    elif key == "disk":
+        sc["disk"] = os.path.join(base, rest)
+    elif key == "ready-pattern":
+        sc["ready_pattern"] = rest
     elif key == "memory":
         sc["memory_mib"] = _size_mib(rest)
     elif key == "vcpus":
@@ -235,7 +240,7 @@ def _apply(sc, key, rest, base):
         if any(r["name"] == name for r in sc["runs"]):
             raise ValueError("run '%s' given twice" % name)
         parts = [p.strip() for p in wl.split("|")]
-        sc["runs"].append({"name": name, "workloads": [parse_workload(p) for p in parts]})
+        sc["runs"].append({"name": name, "line": sc["_no"], "workloads": [parse_workload(p) for p in parts]})
     elif key == "study":
         # study NAME=VALUE: the study's own value beside a scaled one (report only)
         sc["study"].update(_kv(rest.split()))
@@ -263,13 +268,20 @@ def _check(sc, path, check_files):
         for w in r["workloads"]:
             if w["kind"] == "memload" and w["size_mib"] >= sc["memory_mib"]:
                 raise ScenarioError("%s:%d: run %s: memload size %d MiB does not fit in %d MiB of guest RAM" %
-                                    (path, sc["lines"]["run"], r["name"], w["size_mib"], sc["memory_mib"]))
+                                    (path, r["line"], r["name"], w["size_mib"], sc["memory_mib"]))
             if w["kind"] == "mysqlslap" and sc["image"] != "debian":
                 raise ScenarioError("%s:%d: run %s: mysqlslap needs 'image debian'" %
-                                    (path, sc["lines"]["run"], r["name"]))
+                                    (path, r["line"], r["name"]))
     if sc["baseline"] and not any(r["name"] == sc["baseline"] for r in sc["runs"]):
         err("baseline", "baseline names run '%s', which is not defined" % sc["baseline"])
     if sc["ksm_policy"] and sc["ksm"].get("run") == "0":
         err("ksm-policy", "a KSM policy starts KSM by itself; leave run= out of 'ksm'")
     if check_files and sc["image"] == "xml" and not os.path.isfile(sc["xml"]):
         err("image", "image file '%s' does not exist" % sc["xml"])
+    if check_files and sc.get("disk") and not os.path.isfile(sc["disk"]):
+        err("disk", "disk image '%s' does not exist" % sc["disk"])
+    if sc["image"] == "xml":
+        for r in sc["runs"]:
+            if any(w["kind"] != "idle" for w in r["workloads"]):
+                raise ScenarioError("%s:%d: run %s: a guest from your own XML runs its own load; the workload "
+                                    "must be 'idle'" % (path, r["line"], r["name"]))
