@@ -149,6 +149,16 @@ def proc_ksm_stat(pid):
     return out
 
 
+def foreign_merging(pids):
+    """Pages merged by KSM in processes other than pids (they share KSM's
+    host-wide counters with the experiment)."""
+    n = 0
+    for d in os.listdir("/proc"):
+        if d.isdigit() and int(d) not in pids:
+            n += proc_ksm_stat(int(d)).get("ksm_merging_pages", 0)
+    return n
+
+
 def proc_rss_bytes(pid):
     try:
         with open("/proc/%d/statm" % pid) as f:

@@ -222,7 +222,9 @@ def build(outdir, res, title, scenario_text=None, sc=None, versions=None, knobs_
         doc.p("Achieved at %.0f s: %s pages (%s); %d full scans since the load started%s." %
               (r["dump_elapsed_s"], "{:,}".format(a["nonzero_saved_pages"]),
                "KSM's pages_sharing; its global counters equal the guests' own merged pages" if a["exact"] else
-               "estimated from the guests' ksm_merging_pages, since other processes merge pages too",
+               "estimated from the guests' ksm_merging_pages, since other processes merge pages too%s" %
+               ((": %s pages merged outside these guests" % "{:,}".format(r["meta"]["dumps"][0]["foreign_merging_pages"]))
+                if r["meta"]["dumps"][0].get("foreign_merging_pages") else ""),
                r["full_scans"], ", one every %.1f s" % r["scan_seconds"] if r["scan_seconds"] else ""))
         rows = [["potential saving (dumps, non-zero)", "{:,}".format(r["potential_pages"]), mib(r["potential_pages"])],
                 ["achieved saving (KSM, non-zero)", "{:,}".format(a["nonzero_saved_pages"]), mib(a["nonzero_saved_pages"])],

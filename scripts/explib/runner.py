@@ -316,7 +316,8 @@ class Experiment:
     def dump_round(self, rdir, names, meta, k, el):
         sc = self.sc
         ext = {"elf": "elf", "kdump-zlib": "kdump"}[sc["dump_format"]]
-        rnd = {"round": k, "elapsed_s": round(el, 2), "ksm": host.ksm_counters(), "guests": []}
+        rnd = {"round": k, "elapsed_s": round(el, 2), "ksm": host.ksm_counters(), "guests": [],
+               "foreign_merging_pages": host.foreign_merging({g["pid"] for g in meta["guests"]})}
         self.log("run %s: dump round %d at %.0f s" % (meta["run"], k, el))
         for g in meta["guests"]:
             pid = g["pid"]

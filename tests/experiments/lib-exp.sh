@@ -1,4 +1,5 @@
 # Helpers for the experiment tests; source after tests/lib.sh.
+. "$TOP/tests/collectors/lib-ksm.sh"   # num_le, csv_col
 EXP=$TOP/scripts/experiment
 LVSTATE=${SAMEPAGE_LIBVIRT_STATE:-/tmp/samepage-libvirt}
 
