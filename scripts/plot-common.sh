@@ -45,7 +45,7 @@ plot_args() {
 	if [ -n "$PLOT_KEEP" ]; then
 		mkdir -p "$PLOT_KEEP"
 		PLOT_DIR=$PLOT_KEEP
-		rm -f "$PLOT_DIR"/*.dat "$PLOT_DIR"/*.plot "$PLOT_DIR/series.tsv" "$PLOT_DIR/plot.gp"
+		rm -f "$PLOT_DIR"/*.dat "$PLOT_DIR"/*.plot "$PLOT_DIR/series.tsv" "$PLOT_DIR/plot.gp" "$PLOT_DIR/extra.gp"
 	else
 		PLOT_DIR=$(mktemp -d "${TMPDIR:-/tmp}/plot.XXXXXX")
 		trap 'rm -rf "$PLOT_DIR"' EXIT
@@ -165,6 +165,10 @@ plot_color() {
 	eval "echo \"\${$n}\""
 }
 
+# plot_extra TEXT: one more gnuplot command, given before the first plot
+# (e.g. an arrow marking a time)
+plot_extra() { printf '%s\n' "$1" >> "$PLOT_DIR/extra.gp"; }
+
 plot_render() { # PANELS
 	gp=$PLOT_DIR/plot.gp
 	{
@@ -177,6 +181,7 @@ plot_render() { # PANELS
 		echo "set xrange [0:*]"
 		echo "set lmargin at screen 0.10"
 		echo "set rmargin at screen 0.74"
+		if [ -f "$PLOT_DIR/extra.gp" ]; then cat "$PLOT_DIR/extra.gp"; fi
 		if [ "$1" -gt 1 ]; then
 			echo "set multiplot layout $1,1 title '$(plot_q "$PLOT_TITLE")' font ',12'"
 		else

@@ -62,6 +62,10 @@ def make_charts(outdir, res):
                  os.path.join(cdir, "cpu"), os.path.join(cdir, "cpu.data"))
     charts.append(("Host CPU (busy) and ksmd CPU over time%s" %
                    (": wr = 0 and wr = 1" if best and worst else ""), c, e))
+    c, e = chart("plot-settle", csvs + ["--labels=" + labels, "--settle=" + ",".join(
+        ("%g" % r["settle"]["settled_s"]) if r.get("settle") else "" for r in ok)],
+                 os.path.join(cdir, "settle"), os.path.join(cdir, "settle.data"))
+    charts.append(("Memory saved by KSM rising to its settle point (dashed: when ksm-sample saw it settle)", c, e))
     c, e = chart("plot-sharing", csvs + ["--labels=" + labels, "--title=KSM saving rising to its settle point"],
                  os.path.join(cdir, "sharing"), os.path.join(cdir, "sharing.data"))
     charts.append(("KSM saving and page counters over time (settle points in the table above)", c, e))
