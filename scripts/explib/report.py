@@ -243,6 +243,8 @@ def build(outdir, res, title, scenario_text=None, sc=None, versions=None, knobs_
         if z.get("merged_pages") is not None:
             zrows.append(["merged with the zero page (ksm_zero_pages of the guests)", "{:,}".format(z["merged_pages"]),
                           mib(z["merged_pages"])])
+            rest = z["dump_zero_pages"] - z["never_allocated_pages"] - z["merged_pages"]
+            zrows.append(["allocated on the host but not merged (rest)", "{:,}".format(rest), mib(rest)])
         else:
             zrows.append(["merged as one content (estimate: predicted − never allocated)",
                           "{:,}".format(z["merged_pages_estimated"]), mib(z["merged_pages_estimated"])])
