@@ -118,7 +118,7 @@ def churn_pages(vms, guests, t, window):
             out[g] = 0
             continue
         now = num(rows[-1].get("ksm_merging_pages"))
-        peak = max(num(r.get("ksm_merging_pages")) for r in rows if num(r["elapsed_s"]) >= t - window)
+        peak = max([now] + [num(r.get("ksm_merging_pages")) for r in rows if num(r["elapsed_s"]) >= t - window])
         out[g] = int(max(0, peak - now))
     return out
 
