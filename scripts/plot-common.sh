@@ -46,7 +46,7 @@ plot_args() {
 	if [ -n "$PLOT_KEEP" ]; then
 		mkdir -p "$PLOT_KEEP"
 		PLOT_DIR=$PLOT_KEEP
-		rm -f "$PLOT_DIR"/*.dat "$PLOT_DIR"/*.plot "$PLOT_DIR/series.tsv" "$PLOT_DIR/plot.gp"
+		rm -f "$PLOT_DIR"/*.dat "$PLOT_DIR"/*.plot "$PLOT_DIR/series.tsv" "$PLOT_DIR/plot.gp" "$PLOT_DIR/extra.gp"
 	else
 		PLOT_DIR=$(mktemp -d "${TMPDIR:-/tmp}/plot.XXXXXX")
 		trap 'rm -rf "$PLOT_DIR"' EXIT
@@ -125,21 +125,25 @@ plot_mem_unit() {
 }
 
 # plot_add PANEL FILE COLUMN DIVISOR TITLE STYLE [MULTIPLIER [FILTER-COLUMN FILTER-VALUE]]
-# COLUMN "100-name" plots 100 minus the value.  STYLE is gnuplot line style text.
+# COLUMN "100-name" plots 100 minus the value, "a-b" column a minus column b
+# (a row lacking b plots nothing).  STYLE is gnuplot line style text.
 plot_add() {
 	panel=$1 file=$2 col=$3 div=$4 title=$5 style=$6 mul=${7:-1} fcol=${8:-} fval=${9:-}
 	PLOT_SERIES=$((PLOT_SERIES + 1))
 	dat=$PLOT_DIR/p$panel-s$PLOT_SERIES.dat
 	awk -v col="$col" -v xdiv="$PLOT_XDIV" -v ydiv="$div" -v mul="$mul" -v fcol="$fcol" \
 	    -v fval="$fval" "$PLOT_AWK_CSV"'
-	BEGIN { inv = 0; c = col; if (substr(c, 1, 4) == "100-") { inv = 1; c = substr(c, 5) } }
+	BEGIN { inv = 0; c = col; sub_c = ""
+		if (substr(c, 1, 4) == "100-") { inv = 1; c = substr(c, 5) }
+		else if (index(c, "-")) { sub_c = substr(c, index(c, "-") + 1); c = substr(c, 1, index(c, "-") - 1) } }
 	NR == 1 { n = csv($0, h)
-		for (i = 1; i <= n; i++) { if (h[i] == "elapsed_s") x = i; if (h[i] == c) y = i; if (h[i] == fcol) fk = i }
-		if (!x || !y || (fcol != "" && !fk)) exit; next }
+		for (i = 1; i <= n; i++) { if (h[i] == "elapsed_s") x = i; if (h[i] == c) y = i; if (h[i] == fcol) fk = i
+			if (sub_c != "" && h[i] == sub_c) z = i }
+		if (!x || !y || (fcol != "" && !fk) || (sub_c != "" && !z)) exit; next }
 	{ csv($0, f)
 	  if (fcol != "" && f[fk] != fval) next
-	  if (f[y] == "" || f[x] == "") next
-	  v = f[y] * mul; if (inv) v = 100 - v
+	  if (f[y] == "" || f[x] == "" || (z && f[z] == "")) next
+	  v = f[y] * mul; if (inv) v = 100 - v; if (z) v -= f[z] * mul
 	  printf "%.6g %.6g\n", f[x] / xdiv, v / ydiv }' "$file" > "$dat"
 	printf '%s\t%s\t%s\t%s\t%s\n' "${dat##*/}" "$panel" "$title" "$col" "$div" >> "$PLOT_DIR/series.tsv"
 	if [ -s "$dat" ]; then
@@ -162,6 +166,10 @@ plot_color() {
 	eval "echo \"\${$n}\""
 }
 
+# plot_extra TEXT: one more gnuplot command, given before the first plot
+# (e.g. an arrow marking a time)
+plot_extra() { printf '%s\n' "$1" >> "$PLOT_DIR/extra.gp"; }
+
 plot_render() { # PANELS
 	gp=$PLOT_DIR/plot.gp
 	{
@@ -174,6 +182,7 @@ plot_render() { # PANELS
 		echo "set xrange [0:*]"
 		echo "set lmargin at screen 0.10"
 		echo "set rmargin at screen 0.74"
+		if [ -f "$PLOT_DIR/extra.gp" ]; then cat "$PLOT_DIR/extra.gp"; fi
 		if [ "$1" -gt 1 ]; then
 			echo "set multiplot layout $1,1 title '$(plot_q "$PLOT_TITLE")' font ',12'"
 		else

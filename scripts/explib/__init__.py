@@ -1,0 +1,1 @@
+"""Support library of scripts/experiment and scripts/report (not a public API)."""
