@@ -1,6 +1,6 @@
 /*
  * dedup engine: hashes every page of a set of dumps with N worker threads
- * into one content table and computes the sharing metrics of DESIGN.md.
+ * into one content table and computes the sharing metrics of docs/metrics.md (docs/design.md: data flow).
  * It reads dumps only through dumpparse.h and knows nothing of formats.
  */
 #ifndef DEDUP_H
@@ -101,7 +101,7 @@ int dd_table_each(const struct dd_table *t, int (*fn)(const struct dd_entry *e, 
 uint32_t dd_table_id(const struct dd_table *t, const struct dd_entry *e);
 const struct dd_entry *dd_table_get(const struct dd_table *t, uint32_t id);
 
-/* ---- per-dump results (DESIGN.md, "Metrics") ---- */
+/* ---- per-dump results (docs/metrics.md) ---- */
 struct dd_dump_stats {
 	uint64_t pages;          /* P_v: present pages */
 	uint64_t absent_pages;   /* A_v */

@@ -1,5 +1,5 @@
 /* Reports of dedup-analyze: the text table (the study's Table I), JSON and
- * CSV with the stable names of DESIGN.md. */
+ * CSV with the stable names of docs/metrics.md (see docs/design.md). */
 #include "report.h"
 
 #include "common.h"
