@@ -140,45 +140,37 @@ int dp_set_variant(struct dp_dump *d, const char *fmt, ...)
 	return DP_OK;
 }
 
-uint8_t *dp_reader_buf(struct dp_reader *r, size_t len, struct dp_error *err)
+/* Room for n elements of a reader's scratch array (exactly n: a reader's
+ * units have one size, so the first read sets it); NULL on failure. */
+static void *reader_room(void **p, size_t *cap, size_t n, size_t elem, bool name_size, struct dp_error *err)
 {
-	if (len > r->bufcap) {
-		uint8_t *b = realloc(r->buf, len);
+	if (n > *cap) {
+		void *b = n <= SIZE_MAX / elem ? realloc(*p, n * elem) : NULL;
 		if (!b) {
-			dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory for a %zu-byte buffer", len);
+			if (name_size)
+				dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory for a %zu-byte buffer", n);
+			else
+				dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
 			return NULL;
 		}
-		r->buf = b;
-		r->bufcap = len;
+		*p = b;
+		*cap = n;
 	}
-	return r->buf;
+	return *p;
+}
+
+uint8_t *dp_reader_buf(struct dp_reader *r, size_t len, struct dp_error *err)
+{
+	return reader_room((void **)&r->buf, &r->bufcap, len, 1, true, err);
 }
 
 uint8_t *dp_reader_states(struct dp_reader *r, size_t n, struct dp_error *err)
 {
-	if (n > r->statecap) {
-		uint8_t *b = realloc(r->state, n);
-		if (!b) {
-			dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
-			return NULL;
-		}
-		r->state = b;
-		r->statecap = n;
-	}
-	return r->state;
+	return reader_room((void **)&r->state, &r->statecap, n, 1, false, err);
 }
 
 uint64_t *dp_reader_pfns(struct dp_reader *r, size_t n, struct dp_error *err)
 {
-	if (n > r->pfncap) {
-		uint64_t *b = realloc(r->pfns, n * sizeof *b);
-		if (!b) {
-			dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
-			return NULL;
-		}
-		r->pfns = b;
-		r->pfncap = n;
-	}
-	return r->pfns;
+	return reader_room((void **)&r->pfns, &r->pfncap, n, sizeof *r->pfns, false, err);
 }
 
