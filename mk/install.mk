@@ -24,19 +24,27 @@ PANDOC  ?= pandoc
 # ---- What is installed: one word per file --------------------------------
 # Programs built into $(BINDIR), installed into $(bindir).
 INSTALL_PROGS := dedup-analyze ksm-sample memload
-# Scripts from scripts/ for users, installed into $(bindir).
-INSTALL_SCRIPTS := esxtop-import mkguest plot-cpu plot-sharing plot-vms
+# Scripts from scripts/ for users, installed into $(bindir); NAME:INSTALLED
+# installs scripts/NAME under another name (generic names get the prefix
+# samepage-, as Debian asks of commands on PATH: scripts/experiment is
+# installed as samepage-experiment).
+INSTALL_SCRIPTS := esxtop-import mkguest plot-cpu plot-sharing plot-vms \
+	plot-bars plot-settle plot-used \
+	experiment:samepage-experiment report:samepage-report
 # Helpers the scripts run, not for PATH, into $(pkglibexecdir): scripts from
 # scripts/ and programs from $(BINDIR).
-INSTALL_HELPER_SCRIPTS := guestctl libvirt-env qmp
+INSTALL_HELPER_SCRIPTS := guestctl libvirt-env qmp mkguest-debian
 INSTALL_HELPER_PROGS := memload-static
 # Data, installed into $(pkgdatadir) under the same path as in the source
 # tree (scripts find them as $SP_DATA/PATH, see scripts/lib/paths.sh).
-INSTALL_DATA := VERSION scripts/lib/paths.sh scripts/plot-common.sh
+INSTALL_DATA := VERSION scripts/lib/paths.sh scripts/plot-common.sh \
+	$(sort $(wildcard scripts/explib/*.py)) $(sort $(wildcard experiments/*.scenario))
 # Man pages (section 1): docs/NAME.md becomes NAME.1.
-INSTALL_MAN := dedup-analyze ksm-sample memload esxtop-import mkguest plot-sharing
+INSTALL_MAN := dedup-analyze ksm-sample memload esxtop-import mkguest plot-sharing \
+	samepage-experiment
 # Further names of a man page: NAME:PAGE installs NAME.1 as `.so` of PAGE.1.
-INSTALL_MAN_ALIASES := plot-cpu:plot-sharing plot-vms:plot-sharing
+INSTALL_MAN_ALIASES := plot-cpu:plot-sharing plot-vms:plot-sharing plot-bars:plot-sharing \
+	plot-settle:plot-sharing plot-used:plot-sharing samepage-report:samepage-experiment
 # ---------------------------------------------------------------------------
 
 MAN_OUT := $(INSTALL_MAN:%=$(B)/man/%.1)
@@ -56,12 +64,15 @@ $(B)/man/%.1: docs/%.md mk/man.lua VERSION
 # the folders of programs and helpers relative to its own.
 rel = $(shell realpath -m --relative-to='$(1)' '$(2)')
 SP_LIB_LINE := SP_LIB=$$(dirname "$$(readlink -f "$$0")")
-define install_script # source, destination folder
+# A script's source name (before the colon) and installed name (after it).
+src_name = $(word 1,$(subst :, ,$(1)))
+inst_name = $(lastword $(subst :, ,$(1)))
+define install_script # NAME or NAME:INSTALLED, destination folder
 	sed -e '1s|^#!/usr/bin/env python3$$|#!/usr/bin/python3|' \
 	    -e 's|^$(SP_LIB_LINE)/lib;|$(SP_LIB_LINE)/$(call rel,$(2),$(pkgdatadir)/scripts/lib);|' \
 	    -e 's|^\(SP_DATA = .*\), "\.\.")$$|\1, "$(call rel,$(2),$(pkgdatadir))")|' \
-	    '$(1)' > '$(DESTDIR)$(2)/$(notdir $(1))'
-	chmod 755 '$(DESTDIR)$(2)/$(notdir $(1))'
+	    'scripts/$(call src_name,$(1))' > '$(DESTDIR)$(2)/$(call inst_name,$(1))'
+	chmod 755 '$(DESTDIR)$(2)/$(call inst_name,$(1))'
 
 endef
 
@@ -69,8 +80,8 @@ install: all man
 	$(INSTALL) -d '$(DESTDIR)$(bindir)' '$(DESTDIR)$(pkglibexecdir)' '$(DESTDIR)$(man1dir)'
 	$(INSTALL_PROGRAM) -m 755 $(INSTALL_PROGS:%=$(BINDIR)/%) '$(DESTDIR)$(bindir)/'
 	$(INSTALL_PROGRAM) -m 755 $(INSTALL_HELPER_PROGS:%=$(BINDIR)/%) '$(DESTDIR)$(pkglibexecdir)/'
-	$(foreach s,$(INSTALL_SCRIPTS),$(call install_script,scripts/$(s),$(bindir)))
-	$(foreach s,$(INSTALL_HELPER_SCRIPTS),$(call install_script,scripts/$(s),$(pkglibexecdir)))
+	$(foreach s,$(INSTALL_SCRIPTS),$(call install_script,$(s),$(bindir)))
+	$(foreach s,$(INSTALL_HELPER_SCRIPTS),$(call install_script,$(s),$(pkglibexecdir)))
 	$(foreach f,$(INSTALL_DATA),$(INSTALL) -D -m 644 '$(f)' '$(DESTDIR)$(pkgdatadir)/$(f)';)
 	sed -i -e 's|^sp_bindir=$$|sp_bindir=$(call rel,$(pkgdatadir)/scripts/lib,$(bindir))|' \
 	       -e 's|^sp_libexecdir=$$|sp_libexecdir=$(call rel,$(pkgdatadir)/scripts/lib,$(pkglibexecdir))|' \
@@ -83,7 +94,8 @@ install-strip:
 	@$(MAKE) --no-print-directory install INSTALL_PROGRAM='$(INSTALL) -s'
 
 uninstall:
-	rm -f $(INSTALL_PROGS:%='$(DESTDIR)$(bindir)/%') $(INSTALL_SCRIPTS:%='$(DESTDIR)$(bindir)/%')
+	rm -f $(INSTALL_PROGS:%='$(DESTDIR)$(bindir)/%') \
+	      $(foreach s,$(INSTALL_SCRIPTS),'$(DESTDIR)$(bindir)/$(call inst_name,$(s))')
 	rm -f $(INSTALL_MAN:%='$(DESTDIR)$(man1dir)/%.1') \
 	      $(foreach a,$(INSTALL_MAN_ALIASES),'$(DESTDIR)$(man1dir)/$(word 1,$(subst :, ,$(a))).1')
 	rm -f $(INSTALL_HELPER_SCRIPTS:%='$(DESTDIR)$(pkglibexecdir)/%') \

@@ -23,12 +23,21 @@ BIN = path("SP_BIN")
 BUILD = path("SP_WORK")
 
 
+def prog(name, fallback):
+    """Program or script NAME where paths.sh's sp_prog finds it (scripts for
+    users are in SP_BIN when installed, helpers in SP_EXEC); FALLBACK/NAME
+    when it is not there, so running it fails with that path."""
+    out = subprocess.run(["sh", "-c", 'SP_LIB=$1; . "$SP_LIB/paths.sh" && sp_prog "$2"',
+                          "sh", os.path.join(HERE, "lib"), name], capture_output=True, text=True)
+    return out.stdout.strip() if out.returncode == 0 else os.path.join(fallback, name)
+
+
 def script(name):
-    return os.path.join(SCRIPTS, name)
+    return prog(name, SCRIPTS)
 
 
 def program(name):
-    return os.path.join(BIN, name)
+    return prog(name, BIN)
 
 
 # ---- KSM -------------------------------------------------------------------

@@ -55,18 +55,22 @@ is "$(status)" installed "package installed"
 	bail "mkelf failed"
 cd "$TMPD" || exit 1
 P="env -i HOME=$TMPD PATH=/usr/bin:/bin"
-for p in dedup-analyze ksm-sample memload esxtop-import mkguest plot-cpu plot-sharing plot-vms; do
+for p in dedup-analyze ksm-sample memload esxtop-import mkguest plot-cpu plot-sharing plot-vms \
+	plot-bars plot-settle plot-used samepage-experiment samepage-report; do
 	is "$($P sh -c "command -v $p; $p --version" 2>&1 | tr '\n' '|')" "/usr/bin/$p|$p (samepage) $V|" "$p from the package"
 done
 is "$($P dedup-analyze -q --csv a.elf b.elf | tail -n 1)" "TOTAL,,10,0,3,7,4,2,1,16384" "packaged dedup-analyze: the fixtures' known totals"
 is "$($P /usr/libexec/samepage/guestctl --help > /dev/null 2>&1; echo $?)" 0 "packaged guestctl runs"
+is "$($P samepage-experiment --check /usr/share/samepage/experiments/quick.scenario 2>&1; echo $?)" \
+	"samepage-experiment: /usr/share/samepage/experiments/quick.scenario: valid (3 runs, 3 guests each)
+0" "packaged samepage-experiment validates the packaged quick.scenario"
 is "$(man -w dedup-analyze)" /usr/share/man/man1/dedup-analyze.1.gz "man finds the page"
 MANWIDTH=80 man --warnings plot-vms > "$TMPD/page" 2> "$TMPD/warn"
 is "$?$(cat "$TMPD/warn")" 0 "man plot-vms (a .so page) renders without warnings"
 like "$(head -5 "$TMPD/page")" "plot-sharing, plot-cpu, plot-vms" "and shows the chart scripts' page"
 
 dpkg -L samepage | while read -r f; do [ -f "$f" ] && echo "$f"; done > "$TMPD/files"
-is "$(wc -l < "$TMPD/files")" 25 "25 files: make install's 23, copyright and changelog"
+is "$(wc -l < "$TMPD/files")" 45 "45 files: make install's 43, copyright and changelog"
 dpkg_do -r samepage
 is "$?" 0 "dpkg -r"
 is "$(while read -r f; do [ -e "$f" ] && echo "$f"; done < "$TMPD/files")" "" "dpkg -r removed every file"
