@@ -3,9 +3,10 @@
 (the rules of docs/analyses.md, written again here, sharing no code with
 dedup-analyze).  t-analyses.sh compares dedup-analyze's output with them.
 
-A spec (tests/analyses/*.spec) is mkelf's language: "load paddr=A data=P,P,..."
-with P = 0 (zero page) or k > 0 (pattern page k, distinct for distinct k),
-k*n = n copies.  A dump is a map frame -> content id (0 = zero).
+A spec (tests/analyses/*.spec) is the fixture builders' language (the
+"ram PFN N CONTENT" lines of tests/formats/fixture.h; other lines are not
+read): page id 0 is a zero page, k > 0 pattern page k, distinct for distinct
+k.  A dump is a map frame -> content id (0 = zero).
 
 Usage: model.py WHAT [ARGS] SPEC...   prints one Python literal:
   ksm M Z        (pages_shared, pages_sharing, pages_unshared,
@@ -28,21 +29,36 @@ import sys
 from collections import Counter
 
 
+def content(c, i):
+    """Content id of page i of a segment whose CONTENT is c."""
+    if c == "zero":
+        return 0
+    kind, _, arg = c.partition(":")
+    if kind == "same":
+        return int(arg, 0)
+    if kind == "seq":
+        return int(arg, 0) + i
+    if kind == "cycle":
+        k, m = (int(x, 0) for x in arg.split(":"))
+        return k + i % m if m else k
+    if kind == "ids":
+        ids = []
+        for p in arg.split(","):
+            k, _, n = p.partition("*")
+            ids += [int(k, 0)] * int(n or 1)
+        return ids[i]
+    raise ValueError("unknown content " + c)
+
+
 def load(path):
-    frames, nxt = {}, 0
+    frames = {}
     for line in open(path):
         line = line.split("#")[0].split()
-        if not line or line[0] != "load":
+        if not line or line[0] != "ram":
             continue
-        kv = dict(t.split("=", 1) for t in line[1:])
-        addr = int(kv.get("paddr", str(nxt)), 0)
-        data = []
-        for p in kv.get("data", "").split(","):
-            k, _, n = p.partition("*")
-            data += [int(k)] * int(n or 1)
-        for i, k in enumerate(data):
-            frames[addr // 4096 + i] = k
-        nxt = addr + 4096 * len(data)
+        pfn, n = int(line[1], 0), int(line[2], 0)
+        for i in range(n):
+            frames.setdefault(pfn + i, content(line[3], i))
     return frames
 
 

@@ -9,9 +9,14 @@
  *                            read as zero in the rest
  *   absent PFN N             frames of guest RAM the file does not store
  *   mmio PFN N               a device range (VirtualBox): not RAM
- *   KEY VALUE                a builder option
+ *   KEY VALUE...             a builder option (a builder may read the whole
+ *                            rest of the line, and a key may repeat)
  * CONTENT: zero | same:K | seq:K | cycle:K:M | ids:A,B,C...  Page K is
- * pattern K (fx_fill below: K = 0 all zero, distinct K distinct pages).
+ * pattern K (fx_fill below: K = 0 all zero, distinct K distinct pages); in
+ * an ids list, K*N stands for N copies of K.
+ * A segment line may end in builder attributes KEY=VALUE (kept in attr, see
+ * each builder's header comment), e.g. ELF "offset=same:0".  SPEC '-' is
+ * standard input.
  *
  * Expectations (--expect FILE): "pages N", "absent N", "zero N",
  * "nonzero N", "distinct N", "intra N", "partial N", then "range START
@@ -87,6 +92,7 @@ struct fx_seg {                   /* as written in the spec, in order */
 	int kind;
 	uint64_t addr, len;       /* bytes */
 	char content[256];
+	char attr[256];           /* builder attributes after the segment */
 };
 
 struct fx_frame {
@@ -98,6 +104,7 @@ struct fx_frame {
 
 struct fx_opt {
 	char key[64], val[256];
+	char rest[512];           /* the whole value: rest of the line */
 };
 
 struct fx_model {
@@ -138,26 +145,52 @@ static inline uint64_t fx_content_id(const char *c, uint64_t i, uint64_t n)
 	}
 	if (strncmp(c, "ids:", 4) == 0) {
 		const char *p = c + 4;
-		for (uint64_t k = 0; k < i; k++) {
-			p = strchr(p, ',');
-			if (!p)
+		uint64_t at = 0;
+		for (;;) {
+			char buf[48];
+			size_t l = strcspn(p, ",");
+			if (l == 0 || l >= sizeof buf)
+				fx_die("bad ids list '%s'", c);
+			memcpy(buf, p, l);
+			buf[l] = 0;
+			char *star = strchr(buf, '*');
+			uint64_t times = 1;
+			if (star) {
+				*star = 0;
+				times = fx_num(star + 1);
+			}
+			if (i < at + times)
+				return fx_num(buf);
+			at += times;
+			if (!p[l])
 				fx_die("ids list '%s' shorter than %llu", c, (unsigned long long)n);
-			p++;
+			p += l + 1;
 		}
-		char buf[32];
-		size_t l = strcspn(p, ",");
-		if (l >= sizeof buf)
-			fx_die("bad ids list");
-		memcpy(buf, p, l);
-		buf[l] = 0;
-		return fx_num(buf);
 	}
 	fx_die("unknown content '%s'", c);
 }
 
+/* s after k blank-separated tokens, without trailing blanks */
+static inline void fx_rest(const char *s, int k, char *out, size_t cap)
+{
+	for (int t = 0; t < k; t++) {
+		s += strspn(s, " \t\r\n");
+		s += strcspn(s, " \t\r\n");
+	}
+	s += strspn(s, " \t\r\n");
+	size_t l = strlen(s);
+	while (l && strchr(" \t\r\n", s[l - 1]))
+		l--;
+	if (l >= cap)
+		fx_die("spec line too long: %s", s);
+	memcpy(out, s, l);
+	out[l] = 0;
+}
+
 static inline void fx_read_spec(const char *path, struct fx_model *m)
 {
-	FILE *f = fopen(path, "r");
+	bool in = strcmp(path, "-") == 0;
+	FILE *f = in ? stdin : fopen(path, "r");
 	if (!f)
 		fx_die("%s: %s", path, strerror(errno));
 	char line[1024];
@@ -184,15 +217,18 @@ static inline void fx_read_spec(const char *path, struct fx_model *m)
 			s->addr = bytes ? fx_num(b) : fx_num(b) * FX_PS;
 			s->len = bytes ? fx_num(c) : fx_num(c) * FX_PS;
 			snprintf(s->content, sizeof s->content, "%s", s->kind == FX_DATA ? d : "zero");
+			fx_rest(line, s->kind == FX_DATA ? 4 : 3, s->attr, sizeof s->attr);
 		} else {
 			if (m->nopt >= 256)
 				fx_die("too many options");
 			snprintf(m->opt[m->nopt].key, sizeof m->opt[0].key, "%s", a);
 			snprintf(m->opt[m->nopt].val, sizeof m->opt[0].val, "%s", b);
+			fx_rest(line, 1, m->opt[m->nopt].rest, sizeof m->opt[0].rest);
 			m->nopt++;
 		}
 	}
-	fclose(f);
+	if (!in)
+		fclose(f);
 }
 
 static inline void fx_free_model(struct fx_model *m)
@@ -247,7 +283,8 @@ static inline int fx_cmp_data(const void *a, const void *b)
 }
 
 /* Frames of the model: data segments first (they win), absent ones after;
- * frames shared by two byte ranges are merged. */
+ * a frame partly covered by a byte range takes the bytes of later ranges too
+ * (merged), a fully covered one keeps its first description. */
 static inline struct fx_frame *fx_frames(const struct fx_model *m, size_t *nout)
 {
 	size_t cap = 16, n = 0;
@@ -277,7 +314,7 @@ static inline struct fx_frame *fx_frames(const struct fx_model *m, size_t *nout)
 					if (s->kind == FX_DATA)
 						f[n].data = fx_alloc(FX_PS);
 					n++;
-				} else if (s->kind != FX_DATA || f[k].absent) {
+				} else if (s->kind != FX_DATA || f[k].absent || f[k].cov == FX_PS) {
 					continue; /* first description wins */
 				}
 				if (s->kind == FX_DATA) {

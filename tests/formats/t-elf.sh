@@ -3,12 +3,16 @@
 # construction, for every output form, compressed and piped input, and any
 # number of workers.
 . "$(dirname "$0")/../lib.sh"
-need python3
-DA=$BIN/dedup-analyze
+. "$TOP/tests/formats/common.sh"
 MK=$TB/formats/mkelf
 E=$TOP/tests/formats/elf
-for s in a b c d e f g; do "$MK" "$E/$s.spec" "$TMPD/$s.elf" || exit 1; done
+for s in a b c d e f g; do "$MK" "$E/$s.spec" "$TMPD/$s.elf" --expect "$TMPD/$s.exp" || exit 1; done
 cd "$TMPD" || exit 1
+
+# every count and range against the builder's model (e: 16 KiB pages, below)
+for s in a b c d f g; do
+	check_expect "$s.elf" "$s.exp" "$s: counts and ranges of the model"
+done
 
 # csv FILE... -> the CSV output without its header
 csv() { "$DA" -q --csv "$@" | tail -n +2; }
@@ -105,7 +109,7 @@ like "$txt" "inter-VM sharing +0\.0 +1 " "text: inter-VM sharing in pages"
 
 # raw images: chosen by extension or --format=raw, never guessed
 "$MK" - page.elf <<'EOF'
-load paddr=0 data=1,2,2,0
+ram 0 4 ids:1,2,2,0
 EOF
 tail -c 16384 page.elf > img.raw
 cp img.raw img.bin
