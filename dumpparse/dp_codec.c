@@ -465,6 +465,146 @@ done:
 	return c->ended && op == 0 ? DP_END : DP_OK;
 }
 
+/* ---- one step of each codec ---- */
+
+/* One call of a codec's decoder: in[0..avail) is what the caller has left,
+ * out[0..ocap) the room left; *ic and *oc say what the step consumed and
+ * produced.  Returns DP_OK, STEP_STARVE (nothing can happen until more
+ * input comes) or an error status. */
+#define STEP_STARVE (-1)
+
+struct step {
+	const uint8_t *in;
+	size_t avail;
+	bool in_end;
+	uint8_t *out;
+	size_t ocap;
+	size_t ic, oc;
+};
+
+static int zlib_step(struct dp_codec *c, struct step *s, struct dp_error *err)
+{
+	if (c->z_member_done && c->kind == DP_CODEC_ZLIB) {
+		c->ended = true; /* one stream; bytes after it are not read */
+		return DP_OK;
+	}
+	if (c->z_member_done) {
+		/* concatenated members; anything else after a member ends the data */
+		if (s->avail < 2) {
+			if (!s->in_end)
+				return STEP_STARVE;
+			c->ended = true;
+			return DP_OK;
+		}
+		if (s->in[0] != 0x1f || s->in[1] != 0x8b) {
+			c->ended = true;
+			return DP_OK;
+		}
+		inflateReset(&c->zs);
+		c->z_member_done = false;
+	}
+	if (s->avail == 0)
+		return STEP_STARVE;
+	c->zs.next_in = (Bytef *)(uintptr_t)s->in;
+	c->zs.avail_in = (uInt)(s->avail > UINT32_MAX ? UINT32_MAX : s->avail);
+	c->zs.next_out = s->out;
+	c->zs.avail_out = (uInt)(s->ocap > UINT32_MAX ? UINT32_MAX : s->ocap);
+	uInt ai = c->zs.avail_in, ao = c->zs.avail_out;
+	int zr = inflate(&c->zs, Z_NO_FLUSH);
+	s->ic = ai - c->zs.avail_in;
+	s->oc = ao - c->zs.avail_out;
+	if (zr == Z_STREAM_END)
+		c->z_member_done = true;
+	else if (zr != Z_OK && zr != Z_BUF_ERROR)
+		return corrupt(c, c->used + s->ic, err, "%s data is corrupt: %s",
+			       c->zs.msg ? c->zs.msg : "inflate failed");
+	return DP_OK;
+}
+
+static int bzip2_step(struct dp_codec *c, struct step *s, struct dp_error *err)
+{
+	if (c->bz_member_done) {
+		if (s->avail < 3) {
+			if (!s->in_end)
+				return STEP_STARVE;
+			c->ended = true;
+			return DP_OK;
+		}
+		if (s->in[0] != 'B' || s->in[1] != 'Z' || s->in[2] != 'h') {
+			c->ended = true;
+			return DP_OK;
+		}
+		BZ2_bzDecompressEnd(&c->bz);
+		c->bz_live = false;
+		memset(&c->bz, 0, sizeof c->bz);
+		if (BZ2_bzDecompressInit(&c->bz, 0, 0) != BZ_OK)
+			return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "bzip2: cannot restart");
+		c->bz_live = true;
+		c->bz_member_done = false;
+	}
+	if (s->avail == 0)
+		return STEP_STARVE;
+	c->bz.next_in = (char *)(uintptr_t)s->in;
+	c->bz.avail_in = (unsigned)(s->avail > UINT32_MAX ? UINT32_MAX : s->avail);
+	c->bz.next_out = (char *)s->out;
+	c->bz.avail_out = (unsigned)(s->ocap > UINT32_MAX ? UINT32_MAX : s->ocap);
+	unsigned ai = c->bz.avail_in, ao = c->bz.avail_out;
+	int br = BZ2_bzDecompress(&c->bz);
+	s->ic = ai - c->bz.avail_in;
+	s->oc = ao - c->bz.avail_out;
+	if (br == BZ_STREAM_END)
+		c->bz_member_done = true;
+	else if (br != BZ_OK)
+		return corrupt(c, c->used + s->ic, err, "%s data is corrupt: %s",
+			       br == BZ_DATA_ERROR_MAGIC ? "bad magic" : "BZ2_bzDecompress failed");
+	return DP_OK;
+}
+
+static int xz_step(struct dp_codec *c, struct step *s, struct dp_error *err)
+{
+	c->xz.next_in = s->in;
+	c->xz.avail_in = s->avail;
+	c->xz.next_out = s->out;
+	c->xz.avail_out = s->ocap;
+	lzma_ret xr = lzma_code(&c->xz, s->in_end ? LZMA_FINISH : LZMA_RUN);
+	s->ic = s->avail - c->xz.avail_in;
+	s->oc = s->ocap - c->xz.avail_out;
+	if (xr == LZMA_STREAM_END)
+		c->ended = true;
+	else if (xr == LZMA_BUF_ERROR && s->in_end)
+		return dp_fail(err, DP_E_TRUNCATED, (int64_t)(c->base + c->used + s->ic),
+			       "xz: compressed data ends inside a block");
+	else if (xr != LZMA_OK && xr != LZMA_BUF_ERROR)
+		return corrupt(c, c->used + s->ic, err, "%s data is corrupt: %s",
+			       xr == LZMA_DATA_ERROR ? "data error"
+			       : xr == LZMA_FORMAT_ERROR ? "not xz"
+			       : xr == LZMA_MEM_ERROR ? "out of memory"
+						      : "lzma_code failed");
+	return DP_OK;
+}
+
+static int zstd_step(struct dp_codec *c, struct step *s, struct dp_error *err)
+{
+	if (s->avail == 0 && c->zd_frame_end) {
+		/* between frames: the end of the input ends the data */
+		if (!s->in_end)
+			return STEP_STARVE;
+		c->ended = true;
+		return DP_OK;
+	}
+	ZSTD_inBuffer zin = { s->in, s->avail, 0 };
+	ZSTD_outBuffer zout = { s->out, s->ocap, 0 };
+	size_t zr = ZSTD_decompressStream(c->zd, &zout, &zin);
+	s->ic = zin.pos;
+	s->oc = zout.pos;
+	if (ZSTD_isError(zr))
+		return corrupt(c, c->used + s->ic, err, "%s data is corrupt: %s", ZSTD_getErrorName(zr));
+	c->zd_frame_end = zr == 0;
+	if (zr == 0 && s->ic == s->avail && s->in_end)
+		c->ended = true;
+	return DP_OK;
+}
+
 /* ---- the push interface ---- */
 
 int dp_codec_run(struct dp_codec *c, const uint8_t *in, size_t inlen, bool in_end, size_t *inused,
@@ -479,134 +619,22 @@ int dp_codec_run(struct dp_codec *c, const uint8_t *in, size_t inlen, bool in_en
 
 	size_t ip = 0, op = 0;
 	while (op < outcap && !c->ended) {
-		size_t avail = inlen - ip;
-		size_t i0 = ip, o0 = op;
+		struct step s = { in + ip, inlen - ip, in_end, out + op, outcap - op, 0, 0 };
+		int r;
 		switch (c->kind) {
 		case DP_CODEC_GZIP:
-		case DP_CODEC_ZLIB: {
-			if (c->z_member_done && c->kind == DP_CODEC_ZLIB) {
-				c->ended = true; /* one stream; bytes after it are not read */
-				break;
-			}
-			if (c->z_member_done) {
-				/* concatenated members; anything else after a member ends the data */
-				if (avail < 2) {
-					if (!in_end)
-						goto starve;
-					c->ended = true;
-					break;
-				}
-				if (in[ip] != 0x1f || in[ip + 1] != 0x8b) {
-					c->ended = true;
-					break;
-				}
-				inflateReset(&c->zs);
-				c->z_member_done = false;
-			}
-			if (avail == 0)
-				goto starve;
-			c->zs.next_in = (Bytef *)(uintptr_t)(in + ip);
-			c->zs.avail_in = (uInt)(avail > UINT32_MAX ? UINT32_MAX : avail);
-			c->zs.next_out = out + op;
-			c->zs.avail_out = (uInt)(outcap - op > UINT32_MAX ? UINT32_MAX : outcap - op);
-			uInt ai = c->zs.avail_in, ao = c->zs.avail_out;
-			int zr = inflate(&c->zs, Z_NO_FLUSH);
-			ip += ai - c->zs.avail_in;
-			op += ao - c->zs.avail_out;
-			if (zr == Z_STREAM_END)
-				c->z_member_done = true;
-			else if (zr != Z_OK && zr != Z_BUF_ERROR)
-				return corrupt(c, c->used + (ip - i0), err, "%s data is corrupt: %s",
-					       c->zs.msg ? c->zs.msg : "inflate failed");
-			break;
+		case DP_CODEC_ZLIB: r = zlib_step(c, &s, err); break;
+		case DP_CODEC_BZIP2: r = bzip2_step(c, &s, err); break;
+		case DP_CODEC_XZ: r = xz_step(c, &s, err); break;
+		case DP_CODEC_ZSTD: r = zstd_step(c, &s, err); break;
+		default: return dp_fail(err, DP_E_USAGE, DP_NO_OFFSET, "no decoder");
 		}
-		case DP_CODEC_BZIP2: {
-			if (c->bz_member_done) {
-				if (avail < 3) {
-					if (!in_end)
-						goto starve;
-					c->ended = true;
-					break;
-				}
-				if (in[ip] != 'B' || in[ip + 1] != 'Z' || in[ip + 2] != 'h') {
-					c->ended = true;
-					break;
-				}
-				BZ2_bzDecompressEnd(&c->bz);
-				c->bz_live = false;
-				memset(&c->bz, 0, sizeof c->bz);
-				if (BZ2_bzDecompressInit(&c->bz, 0, 0) != BZ_OK)
-					return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "bzip2: cannot restart");
-				c->bz_live = true;
-				c->bz_member_done = false;
-			}
-			if (avail == 0)
-				goto starve;
-			c->bz.next_in = (char *)(uintptr_t)(in + ip);
-			c->bz.avail_in = (unsigned)(avail > UINT32_MAX ? UINT32_MAX : avail);
-			c->bz.next_out = (char *)(out + op);
-			c->bz.avail_out = (unsigned)(outcap - op > UINT32_MAX ? UINT32_MAX : outcap - op);
-			unsigned ai = c->bz.avail_in, ao = c->bz.avail_out;
-			int br = BZ2_bzDecompress(&c->bz);
-			ip += ai - c->bz.avail_in;
-			op += ao - c->bz.avail_out;
-			if (br == BZ_STREAM_END)
-				c->bz_member_done = true;
-			else if (br != BZ_OK)
-				return corrupt(c, c->used + (ip - i0), err, "%s data is corrupt: %s",
-					       br == BZ_DATA_ERROR_MAGIC ? "bad magic" : "BZ2_bzDecompress failed");
-			break;
-		}
-		case DP_CODEC_XZ: {
-			c->xz.next_in = in + ip;
-			c->xz.avail_in = avail;
-			c->xz.next_out = out + op;
-			c->xz.avail_out = outcap - op;
-			lzma_ret xr = lzma_code(&c->xz, in_end ? LZMA_FINISH : LZMA_RUN);
-			ip += avail - c->xz.avail_in;
-			op += (outcap - o0) - c->xz.avail_out;
-			if (xr == LZMA_STREAM_END)
-				c->ended = true;
-			else if (xr == LZMA_BUF_ERROR && in_end)
-				return dp_fail(err, DP_E_TRUNCATED, (int64_t)(c->base + c->used + (ip - i0)),
-					       "xz: compressed data ends inside a block");
-			else if (xr != LZMA_OK && xr != LZMA_BUF_ERROR)
-				return corrupt(c, c->used + (ip - i0), err, "%s data is corrupt: %s",
-					       xr == LZMA_DATA_ERROR ? "data error"
-					       : xr == LZMA_FORMAT_ERROR ? "not xz"
-					       : xr == LZMA_MEM_ERROR ? "out of memory"
-								      : "lzma_code failed");
-			break;
-		}
-		case DP_CODEC_ZSTD: {
-			if (avail == 0 && c->zd_frame_end) {
-				/* between frames: the end of the input ends the data */
-				if (!in_end)
-					goto starve;
-				c->ended = true;
-				break;
-			}
-			ZSTD_inBuffer zin = { in + ip, avail, 0 };
-			ZSTD_outBuffer zout = { out + op, outcap - op, 0 };
-			size_t zr = ZSTD_decompressStream(c->zd, &zout, &zin);
-			ip += zin.pos;
-			op += zout.pos;
-			if (ZSTD_isError(zr))
-				return corrupt(c, c->used + (ip - i0), err, "%s data is corrupt: %s",
-					       ZSTD_getErrorName(zr));
-			c->zd_frame_end = zr == 0;
-			if (zr == 0 && ip == inlen && in_end)
-				c->ended = true;
-			break;
-		}
-		default:
-			return dp_fail(err, DP_E_USAGE, DP_NO_OFFSET, "no decoder");
-		}
-		c->used += ip - i0;
-		if (ip == i0 && op == o0) {
-			if (c->ended)
-				break;
-		starve:
+		if (r != DP_OK && r != STEP_STARVE)
+			return r;
+		ip += s.ic;
+		op += s.oc;
+		c->used += s.ic;
+		if (r == STEP_STARVE || (s.ic == 0 && s.oc == 0 && !c->ended)) {
 			if (in_end && ip == inlen)
 				return dp_fail(err, DP_E_TRUNCATED, (int64_t)(c->base + c->used),
 					       c->whole ? "%s stream ends before its end marker"
@@ -614,6 +642,8 @@ int dp_codec_run(struct dp_codec *c, const uint8_t *in, size_t inlen, bool in_en
 					       dp_codec_name(c->kind));
 			break;
 		}
+		if (s.ic == 0 && s.oc == 0)
+			break;
 	}
 	*inused = ip;
 	*outlen = op;
