@@ -1,6 +1,6 @@
 /*
  * Stream decompressors for compressed data *inside* a dump file or for a
- * whole file: gzip (zlib), bzip2 (libbz2), xz (liblzma), lzop (the lzop
+ * whole file: gzip (ISA-L's igzip), bare zlib (zlib), bzip2 (libbz2), xz (liblzma), lzop (the lzop
  * container around LZO1X blocks, decoded with liblzo2) and zstd (libzstd).
  * These are the compressors libvirt pipes save images and `virsh dump`
  * output through.  One push interface for all of them: the caller hands in
@@ -10,6 +10,7 @@
 #include "dp_int.h"
 
 #include <bzlib.h>
+#include <isa-l/igzip_lib.h>
 #include <lzma.h>
 #include <lzo1x.h>
 #include <stdlib.h>
@@ -57,6 +58,8 @@ struct dp_codec {
 	uint64_t used;            /* compressed bytes consumed */
 	bool whole;               /* the data is a whole file (messages say "stream") */
 	bool ended;
+	struct inflate_state *gz; /* gzip: ISA-L */
+	bool gz_member_done;
 	z_stream zs;
 	bool zs_live;
 	bool z_member_done;
@@ -112,6 +115,7 @@ void dp_codec_free(struct dp_codec *c)
 		return;
 	if (c->zs_live)
 		inflateEnd(&c->zs);
+	free(c->gz);
 	if (c->bz_live)
 		BZ2_bzDecompressEnd(&c->bz);
 	if (c->xz_live)
@@ -134,8 +138,15 @@ int dp_codec_new(enum dp_codec_kind kind, uint64_t base, bool whole, struct dp_c
 	int ok = 1;
 	switch (kind) {
 	case DP_CODEC_GZIP:
+		c->gz = malloc(sizeof *c->gz);
+		ok = c->gz != NULL;
+		if (ok) {
+			isal_inflate_init(c->gz);
+			c->gz->crc_flag = ISAL_GZIP;
+		}
+		break;
 	case DP_CODEC_ZLIB:
-		ok = inflateInit2(&c->zs, kind == DP_CODEC_GZIP ? 15 + 16 : 15) == Z_OK;
+		ok = inflateInit2(&c->zs, 15) == Z_OK;
 		c->zs_live = ok;
 		break;
 	case DP_CODEC_BZIP2:
@@ -482,13 +493,24 @@ struct step {
 	size_t ic, oc;
 };
 
-static int zlib_step(struct dp_codec *c, struct step *s, struct dp_error *err)
+/* What an ISA-L inflate error means, in the words zlib uses for it */
+static const char *isal_why(int r)
 {
-	if (c->z_member_done && c->kind == DP_CODEC_ZLIB) {
-		c->ended = true; /* one stream; bytes after it are not read */
-		return DP_OK;
+	switch (r) {
+	case ISAL_INVALID_BLOCK: return "invalid block type or lengths";
+	case ISAL_INVALID_SYMBOL: return "invalid code";
+	case ISAL_INVALID_LOOKBACK: return "invalid distance too far back";
+	case ISAL_INVALID_WRAPPER: return "incorrect header check";
+	case ISAL_UNSUPPORTED_METHOD: return "unknown compression method";
+	case ISAL_INCORRECT_CHECKSUM: return "incorrect data check";
 	}
-	if (c->z_member_done) {
+	return "inflate failed";
+}
+
+static int gzip_step(struct dp_codec *c, struct step *s, struct dp_error *err)
+{
+	struct inflate_state *g = c->gz;
+	if (c->gz_member_done) {
 		/* concatenated members; anything else after a member ends the data */
 		if (s->avail < 2) {
 			if (!s->in_end)
@@ -500,8 +522,33 @@ static int zlib_step(struct dp_codec *c, struct step *s, struct dp_error *err)
 			c->ended = true;
 			return DP_OK;
 		}
-		inflateReset(&c->zs);
-		c->z_member_done = false;
+		isal_inflate_reset(g);
+		g->crc_flag = ISAL_GZIP;
+		c->gz_member_done = false;
+	}
+	if (s->avail == 0)
+		return STEP_STARVE;
+	g->next_in = (uint8_t *)(uintptr_t)s->in;
+	g->avail_in = (uint32_t)(s->avail > UINT32_MAX ? UINT32_MAX : s->avail);
+	g->next_out = s->out;
+	g->avail_out = (uint32_t)(s->ocap > UINT32_MAX ? UINT32_MAX : s->ocap);
+	uint32_t ai = g->avail_in, ao = g->avail_out;
+	int r = isal_inflate(g);
+	s->ic = ai - g->avail_in;
+	s->oc = ao - g->avail_out;
+	if (r < 0)
+		return corrupt(c, c->used + s->ic, err, "%s data is corrupt: %s", isal_why(r));
+	if (g->block_state == ISAL_BLOCK_FINISH)
+		c->gz_member_done = true;
+	return DP_OK;
+}
+
+/* bare zlib (RFC 1950): one stream; bytes after it are not read */
+static int zlib_step(struct dp_codec *c, struct step *s, struct dp_error *err)
+{
+	if (c->z_member_done) {
+		c->ended = true;
+		return DP_OK;
 	}
 	if (s->avail == 0)
 		return STEP_STARVE;
@@ -622,7 +669,7 @@ int dp_codec_run(struct dp_codec *c, const uint8_t *in, size_t inlen, bool in_en
 		struct step s = { in + ip, inlen - ip, in_end, out + op, outcap - op, 0, 0 };
 		int r;
 		switch (c->kind) {
-		case DP_CODEC_GZIP:
+		case DP_CODEC_GZIP: r = gzip_step(c, &s, err); break;
 		case DP_CODEC_ZLIB: r = zlib_step(c, &s, err); break;
 		case DP_CODEC_BZIP2: r = bzip2_step(c, &s, err); break;
 		case DP_CODEC_XZ: r = xz_step(c, &s, err); break;
