@@ -27,7 +27,7 @@ SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover
 endif
 
 # codec and hash libraries of the analysis side
-LIB_PKGS := libcrypto zlib libdeflate libzstd libxxhash lzo2 snappy liblzma
+LIB_PKGS := libcrypto zlib libisal libdeflate libzstd libxxhash lzo2 snappy liblzma
 # libbz2 has no pkg-config file on Debian 12
 LIB_NOPC_LIBS := -lbz2
 LIB_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(LIB_PKGS))

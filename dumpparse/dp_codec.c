@@ -1,6 +1,6 @@
 /*
  * Stream decompressors for compressed data *inside* a dump file or for a
- * whole file: gzip (zlib), bzip2 (libbz2), xz (liblzma), lzop (the lzop
+ * whole file: gzip (ISA-L's igzip), bare zlib (zlib), bzip2 (libbz2), xz (liblzma), lzop (the lzop
  * container around LZO1X blocks, decoded with liblzo2) and zstd (libzstd).
  * These are the compressors libvirt pipes save images and `virsh dump`
  * output through.  One push interface for all of them: the caller hands in
@@ -10,6 +10,7 @@
 #include "dp_int.h"
 
 #include <bzlib.h>
+#include <isa-l/igzip_lib.h>
 #include <lzma.h>
 #include <lzo1x.h>
 #include <stdlib.h>
@@ -57,6 +58,8 @@ struct dp_codec {
 	uint64_t used;            /* compressed bytes consumed */
 	bool whole;               /* the data is a whole file (messages say "stream") */
 	bool ended;
+	struct inflate_state *gz; /* gzip: ISA-L */
+	bool gz_member_done;
 	z_stream zs;
 	bool zs_live;
 	bool z_member_done;
@@ -112,6 +115,7 @@ void dp_codec_free(struct dp_codec *c)
 		return;
 	if (c->zs_live)
 		inflateEnd(&c->zs);
+	free(c->gz);
 	if (c->bz_live)
 		BZ2_bzDecompressEnd(&c->bz);
 	if (c->xz_live)
@@ -134,8 +138,15 @@ int dp_codec_new(enum dp_codec_kind kind, uint64_t base, bool whole, struct dp_c
 	int ok = 1;
 	switch (kind) {
 	case DP_CODEC_GZIP:
+		c->gz = malloc(sizeof *c->gz);
+		ok = c->gz != NULL;
+		if (ok) {
+			isal_inflate_init(c->gz);
+			c->gz->crc_flag = ISAL_GZIP;
+		}
+		break;
 	case DP_CODEC_ZLIB:
-		ok = inflateInit2(&c->zs, kind == DP_CODEC_GZIP ? 15 + 16 : 15) == Z_OK;
+		ok = inflateInit2(&c->zs, 15) == Z_OK;
 		c->zs_live = ok;
 		break;
 	case DP_CODEC_BZIP2:
@@ -465,6 +476,182 @@ done:
 	return c->ended && op == 0 ? DP_END : DP_OK;
 }
 
+/* ---- one step of each codec ---- */
+
+/* One call of a codec's decoder: in[0..avail) is what the caller has left,
+ * out[0..ocap) the room left; *ic and *oc say what the step consumed and
+ * produced.  Returns DP_OK, STEP_STARVE (nothing can happen until more
+ * input comes) or an error status. */
+#define STEP_STARVE (-1)
+
+struct step {
+	const uint8_t *in;
+	size_t avail;
+	bool in_end;
+	uint8_t *out;
+	size_t ocap;
+	size_t ic, oc;
+};
+
+/* What an ISA-L inflate error means, in the words zlib uses for it */
+static const char *isal_why(int r)
+{
+	switch (r) {
+	case ISAL_INVALID_BLOCK: return "invalid block type or lengths";
+	case ISAL_INVALID_SYMBOL: return "invalid code";
+	case ISAL_INVALID_LOOKBACK: return "invalid distance too far back";
+	case ISAL_INVALID_WRAPPER: return "incorrect header check";
+	case ISAL_UNSUPPORTED_METHOD: return "unknown compression method";
+	case ISAL_INCORRECT_CHECKSUM: return "incorrect data check";
+	}
+	return "inflate failed";
+}
+
+static int gzip_step(struct dp_codec *c, struct step *s, struct dp_error *err)
+{
+	struct inflate_state *g = c->gz;
+	if (c->gz_member_done) {
+		/* concatenated members; anything else after a member ends the data */
+		if (s->avail < 2) {
+			if (!s->in_end)
+				return STEP_STARVE;
+			c->ended = true;
+			return DP_OK;
+		}
+		if (s->in[0] != 0x1f || s->in[1] != 0x8b) {
+			c->ended = true;
+			return DP_OK;
+		}
+		isal_inflate_reset(g);
+		g->crc_flag = ISAL_GZIP;
+		c->gz_member_done = false;
+	}
+	if (s->avail == 0)
+		return STEP_STARVE;
+	g->next_in = (uint8_t *)(uintptr_t)s->in;
+	g->avail_in = (uint32_t)(s->avail > UINT32_MAX ? UINT32_MAX : s->avail);
+	g->next_out = s->out;
+	g->avail_out = (uint32_t)(s->ocap > UINT32_MAX ? UINT32_MAX : s->ocap);
+	uint32_t ai = g->avail_in, ao = g->avail_out;
+	int r = isal_inflate(g);
+	s->ic = ai - g->avail_in;
+	s->oc = ao - g->avail_out;
+	if (r < 0)
+		return corrupt(c, c->used + s->ic, err, "%s data is corrupt: %s", isal_why(r));
+	if (g->block_state == ISAL_BLOCK_FINISH)
+		c->gz_member_done = true;
+	return DP_OK;
+}
+
+/* bare zlib (RFC 1950): one stream; bytes after it are not read */
+static int zlib_step(struct dp_codec *c, struct step *s, struct dp_error *err)
+{
+	if (c->z_member_done) {
+		c->ended = true;
+		return DP_OK;
+	}
+	if (s->avail == 0)
+		return STEP_STARVE;
+	c->zs.next_in = (Bytef *)(uintptr_t)s->in;
+	c->zs.avail_in = (uInt)(s->avail > UINT32_MAX ? UINT32_MAX : s->avail);
+	c->zs.next_out = s->out;
+	c->zs.avail_out = (uInt)(s->ocap > UINT32_MAX ? UINT32_MAX : s->ocap);
+	uInt ai = c->zs.avail_in, ao = c->zs.avail_out;
+	int zr = inflate(&c->zs, Z_NO_FLUSH);
+	s->ic = ai - c->zs.avail_in;
+	s->oc = ao - c->zs.avail_out;
+	if (zr == Z_STREAM_END)
+		c->z_member_done = true;
+	else if (zr != Z_OK && zr != Z_BUF_ERROR)
+		return corrupt(c, c->used + s->ic, err, "%s data is corrupt: %s",
+			       c->zs.msg ? c->zs.msg : "inflate failed");
+	return DP_OK;
+}
+
+static int bzip2_step(struct dp_codec *c, struct step *s, struct dp_error *err)
+{
+	if (c->bz_member_done) {
+		if (s->avail < 3) {
+			if (!s->in_end)
+				return STEP_STARVE;
+			c->ended = true;
+			return DP_OK;
+		}
+		if (s->in[0] != 'B' || s->in[1] != 'Z' || s->in[2] != 'h') {
+			c->ended = true;
+			return DP_OK;
+		}
+		BZ2_bzDecompressEnd(&c->bz);
+		c->bz_live = false;
+		memset(&c->bz, 0, sizeof c->bz);
+		if (BZ2_bzDecompressInit(&c->bz, 0, 0) != BZ_OK)
+			return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "bzip2: cannot restart");
+		c->bz_live = true;
+		c->bz_member_done = false;
+	}
+	if (s->avail == 0)
+		return STEP_STARVE;
+	c->bz.next_in = (char *)(uintptr_t)s->in;
+	c->bz.avail_in = (unsigned)(s->avail > UINT32_MAX ? UINT32_MAX : s->avail);
+	c->bz.next_out = (char *)s->out;
+	c->bz.avail_out = (unsigned)(s->ocap > UINT32_MAX ? UINT32_MAX : s->ocap);
+	unsigned ai = c->bz.avail_in, ao = c->bz.avail_out;
+	int br = BZ2_bzDecompress(&c->bz);
+	s->ic = ai - c->bz.avail_in;
+	s->oc = ao - c->bz.avail_out;
+	if (br == BZ_STREAM_END)
+		c->bz_member_done = true;
+	else if (br != BZ_OK)
+		return corrupt(c, c->used + s->ic, err, "%s data is corrupt: %s",
+			       br == BZ_DATA_ERROR_MAGIC ? "bad magic" : "BZ2_bzDecompress failed");
+	return DP_OK;
+}
+
+static int xz_step(struct dp_codec *c, struct step *s, struct dp_error *err)
+{
+	c->xz.next_in = s->in;
+	c->xz.avail_in = s->avail;
+	c->xz.next_out = s->out;
+	c->xz.avail_out = s->ocap;
+	lzma_ret xr = lzma_code(&c->xz, s->in_end ? LZMA_FINISH : LZMA_RUN);
+	s->ic = s->avail - c->xz.avail_in;
+	s->oc = s->ocap - c->xz.avail_out;
+	if (xr == LZMA_STREAM_END)
+		c->ended = true;
+	else if (xr == LZMA_BUF_ERROR && s->in_end)
+		return dp_fail(err, DP_E_TRUNCATED, (int64_t)(c->base + c->used + s->ic),
+			       "xz: compressed data ends inside a block");
+	else if (xr != LZMA_OK && xr != LZMA_BUF_ERROR)
+		return corrupt(c, c->used + s->ic, err, "%s data is corrupt: %s",
+			       xr == LZMA_DATA_ERROR ? "data error"
+			       : xr == LZMA_FORMAT_ERROR ? "not xz"
+			       : xr == LZMA_MEM_ERROR ? "out of memory"
+						      : "lzma_code failed");
+	return DP_OK;
+}
+
+static int zstd_step(struct dp_codec *c, struct step *s, struct dp_error *err)
+{
+	if (s->avail == 0 && c->zd_frame_end) {
+		/* between frames: the end of the input ends the data */
+		if (!s->in_end)
+			return STEP_STARVE;
+		c->ended = true;
+		return DP_OK;
+	}
+	ZSTD_inBuffer zin = { s->in, s->avail, 0 };
+	ZSTD_outBuffer zout = { s->out, s->ocap, 0 };
+	size_t zr = ZSTD_decompressStream(c->zd, &zout, &zin);
+	s->ic = zin.pos;
+	s->oc = zout.pos;
+	if (ZSTD_isError(zr))
+		return corrupt(c, c->used + s->ic, err, "%s data is corrupt: %s", ZSTD_getErrorName(zr));
+	c->zd_frame_end = zr == 0;
+	if (zr == 0 && s->ic == s->avail && s->in_end)
+		c->ended = true;
+	return DP_OK;
+}
+
 /* ---- the push interface ---- */
 
 int dp_codec_run(struct dp_codec *c, const uint8_t *in, size_t inlen, bool in_end, size_t *inused,
@@ -479,134 +666,22 @@ int dp_codec_run(struct dp_codec *c, const uint8_t *in, size_t inlen, bool in_en
 
 	size_t ip = 0, op = 0;
 	while (op < outcap && !c->ended) {
-		size_t avail = inlen - ip;
-		size_t i0 = ip, o0 = op;
+		struct step s = { in + ip, inlen - ip, in_end, out + op, outcap - op, 0, 0 };
+		int r;
 		switch (c->kind) {
-		case DP_CODEC_GZIP:
-		case DP_CODEC_ZLIB: {
-			if (c->z_member_done && c->kind == DP_CODEC_ZLIB) {
-				c->ended = true; /* one stream; bytes after it are not read */
-				break;
-			}
-			if (c->z_member_done) {
-				/* concatenated members; anything else after a member ends the data */
-				if (avail < 2) {
-					if (!in_end)
-						goto starve;
-					c->ended = true;
-					break;
-				}
-				if (in[ip] != 0x1f || in[ip + 1] != 0x8b) {
-					c->ended = true;
-					break;
-				}
-				inflateReset(&c->zs);
-				c->z_member_done = false;
-			}
-			if (avail == 0)
-				goto starve;
-			c->zs.next_in = (Bytef *)(uintptr_t)(in + ip);
-			c->zs.avail_in = (uInt)(avail > UINT32_MAX ? UINT32_MAX : avail);
-			c->zs.next_out = out + op;
-			c->zs.avail_out = (uInt)(outcap - op > UINT32_MAX ? UINT32_MAX : outcap - op);
-			uInt ai = c->zs.avail_in, ao = c->zs.avail_out;
-			int zr = inflate(&c->zs, Z_NO_FLUSH);
-			ip += ai - c->zs.avail_in;
-			op += ao - c->zs.avail_out;
-			if (zr == Z_STREAM_END)
-				c->z_member_done = true;
-			else if (zr != Z_OK && zr != Z_BUF_ERROR)
-				return corrupt(c, c->used + (ip - i0), err, "%s data is corrupt: %s",
-					       c->zs.msg ? c->zs.msg : "inflate failed");
-			break;
+		case DP_CODEC_GZIP: r = gzip_step(c, &s, err); break;
+		case DP_CODEC_ZLIB: r = zlib_step(c, &s, err); break;
+		case DP_CODEC_BZIP2: r = bzip2_step(c, &s, err); break;
+		case DP_CODEC_XZ: r = xz_step(c, &s, err); break;
+		case DP_CODEC_ZSTD: r = zstd_step(c, &s, err); break;
+		default: return dp_fail(err, DP_E_USAGE, DP_NO_OFFSET, "no decoder");
 		}
-		case DP_CODEC_BZIP2: {
-			if (c->bz_member_done) {
-				if (avail < 3) {
-					if (!in_end)
-						goto starve;
-					c->ended = true;
-					break;
-				}
-				if (in[ip] != 'B' || in[ip + 1] != 'Z' || in[ip + 2] != 'h') {
-					c->ended = true;
-					break;
-				}
-				BZ2_bzDecompressEnd(&c->bz);
-				c->bz_live = false;
-				memset(&c->bz, 0, sizeof c->bz);
-				if (BZ2_bzDecompressInit(&c->bz, 0, 0) != BZ_OK)
-					return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "bzip2: cannot restart");
-				c->bz_live = true;
-				c->bz_member_done = false;
-			}
-			if (avail == 0)
-				goto starve;
-			c->bz.next_in = (char *)(uintptr_t)(in + ip);
-			c->bz.avail_in = (unsigned)(avail > UINT32_MAX ? UINT32_MAX : avail);
-			c->bz.next_out = (char *)(out + op);
-			c->bz.avail_out = (unsigned)(outcap - op > UINT32_MAX ? UINT32_MAX : outcap - op);
-			unsigned ai = c->bz.avail_in, ao = c->bz.avail_out;
-			int br = BZ2_bzDecompress(&c->bz);
-			ip += ai - c->bz.avail_in;
-			op += ao - c->bz.avail_out;
-			if (br == BZ_STREAM_END)
-				c->bz_member_done = true;
-			else if (br != BZ_OK)
-				return corrupt(c, c->used + (ip - i0), err, "%s data is corrupt: %s",
-					       br == BZ_DATA_ERROR_MAGIC ? "bad magic" : "BZ2_bzDecompress failed");
-			break;
-		}
-		case DP_CODEC_XZ: {
-			c->xz.next_in = in + ip;
-			c->xz.avail_in = avail;
-			c->xz.next_out = out + op;
-			c->xz.avail_out = outcap - op;
-			lzma_ret xr = lzma_code(&c->xz, in_end ? LZMA_FINISH : LZMA_RUN);
-			ip += avail - c->xz.avail_in;
-			op += (outcap - o0) - c->xz.avail_out;
-			if (xr == LZMA_STREAM_END)
-				c->ended = true;
-			else if (xr == LZMA_BUF_ERROR && in_end)
-				return dp_fail(err, DP_E_TRUNCATED, (int64_t)(c->base + c->used + (ip - i0)),
-					       "xz: compressed data ends inside a block");
-			else if (xr != LZMA_OK && xr != LZMA_BUF_ERROR)
-				return corrupt(c, c->used + (ip - i0), err, "%s data is corrupt: %s",
-					       xr == LZMA_DATA_ERROR ? "data error"
-					       : xr == LZMA_FORMAT_ERROR ? "not xz"
-					       : xr == LZMA_MEM_ERROR ? "out of memory"
-								      : "lzma_code failed");
-			break;
-		}
-		case DP_CODEC_ZSTD: {
-			if (avail == 0 && c->zd_frame_end) {
-				/* between frames: the end of the input ends the data */
-				if (!in_end)
-					goto starve;
-				c->ended = true;
-				break;
-			}
-			ZSTD_inBuffer zin = { in + ip, avail, 0 };
-			ZSTD_outBuffer zout = { out + op, outcap - op, 0 };
-			size_t zr = ZSTD_decompressStream(c->zd, &zout, &zin);
-			ip += zin.pos;
-			op += zout.pos;
-			if (ZSTD_isError(zr))
-				return corrupt(c, c->used + (ip - i0), err, "%s data is corrupt: %s",
-					       ZSTD_getErrorName(zr));
-			c->zd_frame_end = zr == 0;
-			if (zr == 0 && ip == inlen && in_end)
-				c->ended = true;
-			break;
-		}
-		default:
-			return dp_fail(err, DP_E_USAGE, DP_NO_OFFSET, "no decoder");
-		}
-		c->used += ip - i0;
-		if (ip == i0 && op == o0) {
-			if (c->ended)
-				break;
-		starve:
+		if (r != DP_OK && r != STEP_STARVE)
+			return r;
+		ip += s.ic;
+		op += s.oc;
+		c->used += s.ic;
+		if (r == STEP_STARVE || (s.ic == 0 && s.oc == 0 && !c->ended)) {
 			if (in_end && ip == inlen)
 				return dp_fail(err, DP_E_TRUNCATED, (int64_t)(c->base + c->used),
 					       c->whole ? "%s stream ends before its end marker"
@@ -614,6 +689,8 @@ int dp_codec_run(struct dp_codec *c, const uint8_t *in, size_t inlen, bool in_en
 					       dp_codec_name(c->kind));
 			break;
 		}
+		if (s.ic == 0 && s.oc == 0)
+			break;
 	}
 	*inused = ip;
 	*outlen = op;

@@ -263,7 +263,10 @@ static int check_overlap(uint64_t (*iv)[3], size_t n, const char *space, struct 
 	return DP_OK;
 }
 
-static int vmware_open(struct dp_dump *d, struct dp_error *err)
+/* The checkpoint header and group table: the magic, and where the "memory"
+ * group lies (*limit: where it ends, or the end of the file). */
+static int find_memory_group(struct dp_dump *d, uint32_t *magicp, const struct magic_kind **mkp,
+			     uint64_t *mem_offp, uint64_t *limitp, struct dp_error *err)
 {
 	uint8_t h[GROUP_HDR];
 	int rc = dp_src_read(d, 0, h, sizeof h, "VMware checkpoint header", err);
@@ -273,12 +276,10 @@ static int vmware_open(struct dp_dump *d, struct dp_error *err)
 	const struct magic_kind *mk = find_magic(magic);
 	if (!mk)
 		return dp_fail(err, DP_E_CORRUPT, 0, "VMware checkpoint magic 0x%08x is not known", magic);
-	bool small_sizes = (magic & 0xf) == 0;
 	if (ngroups == 0 || ngroups > MAX_GROUPS)
 		return dp_fail(err, DP_E_CORRUPT, 8, "VMware checkpoint group count %u is not 1..%u", ngroups,
 			       MAX_GROUPS);
 
-	/* group table */
 	uint64_t mem_off = 0, mem_size = 0, mem_desc_at = 0;
 	bool have_mem = false;
 	for (uint32_t i = 0; i < ngroups; i++) {
@@ -313,50 +314,45 @@ static int vmware_open(struct dp_dump *d, struct dp_error *err)
 	uint64_t gend;
 	if (mem_size && !dp_add_overflows(mem_off, mem_size, &gend) && gend < limit)
 		limit = gend;
+	*magicp = magic;
+	*mkp = mk;
+	*mem_offp = mem_off;
+	*limitp = limit;
+	return DP_OK;
+}
 
-	char *vmem = NULL;
-	struct memgroup *mg = calloc(1, sizeof *mg);
-	if (!mg)
-		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
-	rc = parse_memory_group(d, mem_off, limit, small_sizes, mg, err);
-	if (rc)
-		goto out;
-
-	/* regions */
+/* The regions the memory group describes: all there, none empty, none
+ * overlapping.  *nregp: how many (0: the image is flat). */
+static int check_regions(struct memgroup *mg, uint64_t *nregp, struct dp_error *err)
+{
 	uint64_t nreg = mg->have_count ? mg->count : 0;
-	if (nreg > MAX_REGIONS) {
-		rc = dp_fail(err, DP_E_CORRUPT, (int64_t)mg->count_at, "VMware regionsCount %llu exceeds %u",
-			     (unsigned long long)nreg, MAX_REGIONS);
-		goto out;
-	}
+	int rc;
+	if (nreg > MAX_REGIONS)
+		return dp_fail(err, DP_E_CORRUPT, (int64_t)mg->count_at, "VMware regionsCount %llu exceeds %u",
+			       (unsigned long long)nreg, MAX_REGIONS);
 	for (uint64_t i = 0; i < MAX_REGIONS; i++) {
 		struct region *r = &mg->reg[i];
-		if (i >= nreg && r->have) {
-			rc = dp_fail(err, DP_E_CORRUPT, (int64_t)r->at,
-				     "VMware region %llu is described but regionsCount is %llu",
-				     (unsigned long long)i, (unsigned long long)nreg);
-			goto out;
-		}
-		if (i < nreg && r->have != 7) {
-			rc = dp_fail(err, DP_E_CORRUPT, (int64_t)(r->have ? r->at : mg->count_at),
-				     "VMware region %llu lacks %s (regionsCount is %llu)", (unsigned long long)i,
-				     !(r->have & 1) ? "regionPPN" : !(r->have & 2) ? "regionPageNum" : "regionSize",
-				     (unsigned long long)nreg);
-			goto out;
-		}
+		if (i >= nreg && r->have)
+			return dp_fail(err, DP_E_CORRUPT, (int64_t)r->at,
+				       "VMware region %llu is described but regionsCount is %llu",
+				       (unsigned long long)i, (unsigned long long)nreg);
+		if (i < nreg && r->have != 7)
+			return dp_fail(err, DP_E_CORRUPT, (int64_t)(r->have ? r->at : mg->count_at),
+				       "VMware region %llu lacks %s (regionsCount is %llu)", (unsigned long long)i,
+				       !(r->have & 1) ? "regionPPN" : !(r->have & 2) ? "regionPageNum" : "regionSize",
+				       (unsigned long long)nreg);
 		if (i < nreg) {
 			uint64_t e1, e2;
 			if (r->size == 0 || dp_add_overflows(r->ppn, r->size, &e1) || e1 > (UINT64_MAX >> 12) ||
-			    dp_add_overflows(r->pagenum, r->size, &e2) || e2 > (UINT64_MAX >> 12)) {
-				rc = dp_fail(err, DP_E_CORRUPT, (int64_t)r->at,
-					     "VMware region %llu (PPN 0x%llx, page %llu, %llu pages) is empty or "
-					     "overflows",
-					     (unsigned long long)i, (unsigned long long)r->ppn,
-					     (unsigned long long)r->pagenum, (unsigned long long)r->size);
-				goto out;
-			}
+			    dp_add_overflows(r->pagenum, r->size, &e2) || e2 > (UINT64_MAX >> 12))
+				return dp_fail(err, DP_E_CORRUPT, (int64_t)r->at,
+					       "VMware region %llu (PPN 0x%llx, page %llu, %llu pages) is empty or "
+					       "overflows",
+					       (unsigned long long)i, (unsigned long long)r->ppn,
+					       (unsigned long long)r->pagenum, (unsigned long long)r->size);
 		}
 	}
+	*nregp = nreg;
 	if (nreg > 1) {
 		uint64_t iv[MAX_REGIONS][3];
 		for (uint64_t i = 0; i < nreg; i++) {
@@ -365,28 +361,31 @@ static int vmware_open(struct dp_dump *d, struct dp_error *err)
 			iv[i][2] = mg->reg[i].at;
 		}
 		if ((rc = check_overlap(iv, (size_t)nreg, "guest frames", err)))
-			goto out;
+			return rc;
 		for (uint64_t i = 0; i < nreg; i++) {
 			iv[i][0] = mg->reg[i].pagenum;
 			iv[i][1] = mg->reg[i].size;
 			iv[i][2] = mg->reg[i].at;
 		}
 		if ((rc = check_overlap(iv, (size_t)nreg, "image pages", err)))
-			goto out;
+			return rc;
 	}
+	return DP_OK;
+}
 
-	/* where the memory image is */
-	size_t pl = strlen(d->path);
-	const char *kind = pl > 5 && strcmp(d->path + pl - 5, ".vmsn") == 0   ? "snapshot (.vmsn)"
-			   : pl > 5 && strcmp(d->path + pl - 5, ".vmss") == 0 ? "suspend state (.vmss)"
-									       : "checkpoint";
+/* Where the memory image is: embedded in the checkpoint (*basep = its
+ * offset) or in a separate .vmem file (the source switches to it).
+ * *imagep: its size (UINT64_MAX for a stream); where[]: said in the variant;
+ * *vmemp: the companion name to free. */
+static int locate_image(struct dp_dump *d, const struct memgroup *mg, uint64_t *basep, uint64_t *imagep,
+			char *where, size_t wsize, char **vmemp, struct dp_error *err)
+{
 	uint64_t base = 0, image = 0;
-	char where[300];
+	int rc;
 	if (mg->have_block) {
 		base = mg->block_off;
 		image = mg->block_len;
-		snprintf(where, sizeof where, "embedded (\"Memory\" block at offset %llu)",
-			 (unsigned long long)base);
+		snprintf(where, wsize, "embedded (\"Memory\" block at offset %llu)", (unsigned long long)base);
 		if (mg->block_mem != mg->block_len)
 			dp_add_warning(d, "the \"Memory\" block stores %llu bytes but says it holds %llu in memory",
 				       (unsigned long long)mg->block_len, (unsigned long long)mg->block_mem);
@@ -398,54 +397,45 @@ static int vmware_open(struct dp_dump *d, struct dp_error *err)
 	} else {
 		const char *vp = d->opt.vmem_path;
 		if (!vp) {
-			vmem = companion(d->path);
-			if (!vmem) {
-				rc = dp_fail(err, DP_E_USAGE, DP_NO_OFFSET,
-					     "the checkpoint does not embed the guest memory, and without a "
-					     ".vmss/.vmsn name the .vmem beside it cannot be found: give it with "
-					     "--vmem=FILE");
-				goto out;
-			}
-			vp = vmem;
+			*vmemp = companion(d->path);
+			if (!*vmemp)
+				return dp_fail(err, DP_E_USAGE, DP_NO_OFFSET,
+					       "the checkpoint does not embed the guest memory, and without a "
+					       ".vmss/.vmsn name the .vmem beside it cannot be found: give it with "
+					       "--vmem=FILE");
+			vp = *vmemp;
 		}
 		uint64_t meta_size = d->src.stored_size;
 		struct dp_error e2;
 		rc = dp_src_switch(d, vp, &e2);
-		if (rc) {
-			rc = dp_fail(err, rc, DP_NO_OFFSET,
-				     "the guest memory is not in the checkpoint but in a separate file; "
-				     "%s: %s%s",
-				     vp, e2.msg, d->opt.vmem_path ? "" : " (give the memory file with --vmem=FILE)");
-			goto out;
-		}
+		if (rc)
+			return dp_fail(err, rc, DP_NO_OFFSET,
+				       "the guest memory is not in the checkpoint but in a separate file; "
+				       "%s: %s%s",
+				       vp, e2.msg, d->opt.vmem_path ? "" : " (give the memory file with --vmem=FILE)");
 		image = d->src.size; /* UINT64_MAX for a stream */
-		snprintf(where, sizeof where, "in %s", base_name(vp));
+		snprintf(where, wsize, "in %s", base_name(vp));
 		dp_add_detail(d, "checkpoint", "%llu bytes of metadata", (unsigned long long)meta_size);
 		dp_add_detail(d, "memory file", "%s%s", vp, d->info.compression ? " (compressed)" : "");
-		if (image == 0) {
-			rc = dp_fail(err, DP_E_TRUNCATED, 0, "the memory file %s is empty", vp);
-			goto out;
-		}
+		if (image == 0)
+			return dp_fail(err, DP_E_TRUNCATED, 0, "the memory file %s is empty", vp);
 	}
+	*basep = base;
+	*imagep = image;
+	return DP_OK;
+}
 
-	dp_set_variant(d, "VMware %s, magic 0x%08X (%s), memory %s, %s", kind, magic, mk->what, where,
-		       nreg ? "regions" : "flat image");
-	dp_add_detail(d, "magic", "0x%08X (%s)", magic, mk->what);
-	if (nreg)
-		dp_add_detail(d, "regions", "%llu", (unsigned long long)nreg);
-	else
-		dp_add_detail(d, "regions", "none: the image is flat (image byte N = guest-physical byte N)");
-	d->info.page_size = d->opt.page_size ? d->opt.page_size : VM_PAGE;
-	d->info.native_page_size = VM_PAGE;
-
+/* Lay out the pages: the flat image, or each region where the image holds it. */
+static int map_regions(struct dp_dump *d, const struct memgroup *mg, uint64_t nreg, uint64_t base,
+		       uint64_t image, struct dp_error *err)
+{
+	int rc = DP_OK;
 	if (nreg == 0) {
-		if (image == UINT64_MAX) {
+		if (image == UINT64_MAX)
 			/* a stream of unknown length: everything it holds, from 0 */
-			rc = dp_fail(err, DP_E_UNSUPPORTED, DP_NO_OFFSET,
-				     "a compressed or piped memory file without regions has no known length; "
-				     "decompress it first");
-			goto out;
-		}
+			return dp_fail(err, DP_E_UNSUPPORTED, DP_NO_OFFSET,
+				       "a compressed or piped memory file without regions has no known length; "
+				       "decompress it first");
 		rc = dp_map_add(d, 0, image, base, err);
 	}
 	for (uint64_t i = 0; i < nreg && !rc; i++) {
@@ -455,35 +445,68 @@ static int vmware_open(struct dp_dump *d, struct dp_error *err)
 			      (unsigned long long)i, (unsigned long long)(r->ppn * VM_PAGE),
 			      (unsigned long long)((r->ppn + r->size) * VM_PAGE - 1),
 			      (unsigned long long)r->pagenum, (unsigned long long)(r->pagenum + r->size - 1));
-		if (image != UINT64_MAX && iend > image) {
-			rc = dp_fail(err, DP_E_TRUNCATED, (int64_t)(mg->have_block ? base + image : image),
-				     "VMware region %llu needs image pages %llu-%llu but the memory %s holds only "
-				     "%llu pages (%llu bytes)",
-				     (unsigned long long)i, (unsigned long long)r->pagenum,
-				     (unsigned long long)(r->pagenum + r->size - 1),
-				     mg->have_block ? "block" : "file", (unsigned long long)(image / VM_PAGE),
-				     (unsigned long long)image);
-			break;
-		}
+		if (image != UINT64_MAX && iend > image)
+			return dp_fail(err, DP_E_TRUNCATED, (int64_t)(mg->have_block ? base + image : image),
+				       "VMware region %llu needs image pages %llu-%llu but the memory %s holds only "
+				       "%llu pages (%llu bytes)",
+				       (unsigned long long)i, (unsigned long long)r->pagenum,
+				       (unsigned long long)(r->pagenum + r->size - 1),
+				       mg->have_block ? "block" : "file", (unsigned long long)(image / VM_PAGE),
+				       (unsigned long long)image);
 		uint64_t foff;
-		if (dp_add_overflows(base, ibeg, &foff)) {
-			rc = dp_fail(err, DP_E_CORRUPT, (int64_t)r->at, "VMware region %llu: offset overflows",
-				     (unsigned long long)i);
-			break;
-		}
+		if (dp_add_overflows(base, ibeg, &foff))
+			return dp_fail(err, DP_E_CORRUPT, (int64_t)r->at, "VMware region %llu: offset overflows",
+				       (unsigned long long)i);
 		rc = dp_map_add(d, r->ppn * VM_PAGE, ilen, foff, err);
 	}
-	if (!rc) {
-		if (image != UINT64_MAX && nreg) {
-			uint64_t used = 0;
-			for (uint64_t i = 0; i < nreg; i++)
-				used += mg->reg[i].size * VM_PAGE;
-			if (used < image)
-				dp_add_detail(d, "unmapped", "%llu bytes of the image lie in no region",
-					      (unsigned long long)(image - used));
-		}
-		rc = dp_map_finish(d, err);
+	if (rc)
+		return rc;
+	if (image != UINT64_MAX && nreg) {
+		uint64_t used = 0;
+		for (uint64_t i = 0; i < nreg; i++)
+			used += mg->reg[i].size * VM_PAGE;
+		if (used < image)
+			dp_add_detail(d, "unmapped", "%llu bytes of the image lie in no region",
+				      (unsigned long long)(image - used));
 	}
+	return dp_map_finish(d, err);
+}
+
+static int vmware_open(struct dp_dump *d, struct dp_error *err)
+{
+	uint32_t magic = 0;
+	const struct magic_kind *mk = NULL;
+	uint64_t mem_off = 0, limit = 0;
+	int rc = find_memory_group(d, &magic, &mk, &mem_off, &limit, err);
+	if (rc)
+		return rc;
+	bool small_sizes = (magic & 0xf) == 0;
+
+	char *vmem = NULL;
+	struct memgroup *mg = calloc(1, sizeof *mg);
+	if (!mg)
+		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
+	uint64_t nreg = 0, base = 0, image = 0;
+	char where[300];
+	if ((rc = parse_memory_group(d, mem_off, limit, small_sizes, mg, err)) ||
+	    (rc = check_regions(mg, &nreg, err)) ||
+	    (rc = locate_image(d, mg, &base, &image, where, sizeof where, &vmem, err)))
+		goto out;
+
+	size_t pl = strlen(d->path);
+	const char *kind = pl > 5 && strcmp(d->path + pl - 5, ".vmsn") == 0   ? "snapshot (.vmsn)"
+			   : pl > 5 && strcmp(d->path + pl - 5, ".vmss") == 0 ? "suspend state (.vmss)"
+									       : "checkpoint";
+	dp_set_variant(d, "VMware %s, magic 0x%08X (%s), memory %s, %s", kind, magic, mk->what, where,
+		       nreg ? "regions" : "flat image");
+	dp_add_detail(d, "magic", "0x%08X (%s)", magic, mk->what);
+	if (nreg)
+		dp_add_detail(d, "regions", "%llu", (unsigned long long)nreg);
+	else
+		dp_add_detail(d, "regions", "none: the image is flat (image byte N = guest-physical byte N)");
+	d->info.page_size = d->opt.page_size ? d->opt.page_size : VM_PAGE;
+	d->info.native_page_size = VM_PAGE;
+	rc = map_regions(d, mg, nreg, base, image, err);
 out:
 	free(vmem);
 	free(mg);
