@@ -106,8 +106,24 @@ static const uint8_t *section_bytes(struct dp_dump *d, const struct section *s, 
 	return *own;
 }
 
-static int xen_open(struct dp_dump *d, struct dp_error *err)
+enum { S_NOTE, S_PAGES, S_PFN, S_P2M, S_N };
+static const char *const want[S_N] = { ".note.Xen", ".xen_pages", ".xen_pfn", ".xen_p2m" };
+
+/* What xen_open has learnt so far, step by step. */
+struct xopen {
+	struct dp_ehdr x;
+	const uint8_t *sh;          /* the section header table */
+	struct section sec[S_N];
+	uint64_t magic, nvcpu, npages, psz, fmt;
+	bool have_fmt;
+	struct pfn_at *pa;          /* the stored frames, in file order */
+	uint64_t n, padding;
+};
+
+/* The ELF header of a dump-core and its section header table. */
+static int xen_header(struct dp_dump *d, struct xopen *o, struct dp_error *err)
 {
+	struct dp_ehdr x;
 	uint8_t h[64];
 	int rc = dp_src_read(d, 0, h, 16, "ELF header", err);
 	if (rc)
@@ -119,7 +135,6 @@ static int xen_open(struct dp_dump *d, struct dp_error *err)
 	if (h[4] != 2)
 		return dp_fail(err, DP_E_UNSUPPORTED, 4,
 			       "ELF class %u core without program headers: a Xen dump-core is always ELF64", h[4]);
-	struct dp_ehdr x;
 	if ((rc = dp_ehdr_read(d, &x, err)))
 		return rc;
 	if (x.type != ET_CORE)
@@ -147,11 +162,18 @@ static int xen_open(struct dp_dump *d, struct dp_error *err)
 		return dp_fail(err, DP_E_UNSUPPORTED, DP_NO_OFFSET,
 			       "a Xen dump-core keeps its section table at the end of the file, which a compressed "
 			       "or piped input cannot reach before the pages: decompress it first");
-	const uint8_t *sh = dp_src_ptr(d, x.shoff, tbl, "section headers", err);
-	if (!sh)
-		return err->status;
+	o->x = x;
+	o->sh = dp_src_ptr(d, x.shoff, tbl, "section headers", err);
+	return o->sh ? DP_OK : err->status;
+}
 
-	/* section names */
+/* The sections a dump-core must have, found by name. */
+static int xen_sections(struct dp_dump *d, struct xopen *o, struct dp_error *err)
+{
+	const struct dp_ehdr x = o->x;
+	const uint8_t *sh = o->sh;
+	struct section *sec = o->sec;
+	int rc;
 	const uint8_t *ss = sh + (size_t)x.shstrndx * SHDR64;
 	struct section strtab = { dp_get64(x.be, ss + 24), dp_get64(x.be, ss + 32), x.shoff + (uint64_t)x.shstrndx * SHDR64,
 				  dp_get32(x.be, ss + 4), true };
@@ -161,10 +183,6 @@ static int xen_open(struct dp_dump *d, struct dp_error *err)
 	if (!names && strtab.size)
 		return err->status;
 
-	enum { S_NOTE, S_PAGES, S_PFN, S_P2M, S_N };
-	static const char *const want[S_N] = { ".note.Xen", ".xen_pages", ".xen_pfn", ".xen_p2m" };
-	struct section sec[S_N];
-	memset(sec, 0, sizeof sec);
 	for (uint16_t i = 0; i < x.shnum; i++) {
 		const uint8_t *p = sh + (size_t)i * SHDR64;
 		uint64_t at = x.shoff + (uint64_t)i * SHDR64;
@@ -200,8 +218,14 @@ static int xen_open(struct dp_dump *d, struct dp_error *err)
 	if (sec[S_NOTE].type != SHT_NOTE)
 		return dp_fail(err, DP_E_CORRUPT, (int64_t)sec[S_NOTE].at, ".note.Xen section has type %u, not SHT_NOTE",
 			       sec[S_NOTE].type);
+	return DP_OK;
+}
 
-	/* notes */
+/* The Xen notes: header (magic, vcpus, pages, page size) and format version. */
+static int xen_notes(struct dp_dump *d, struct xopen *o, struct dp_error *err)
+{
+	const struct dp_ehdr x = o->x;
+	const struct section *sec = o->sec;
 	const uint8_t *nb = dp_src_ptr(d, sec[S_NOTE].off, sec[S_NOTE].size, ".note.Xen", err);
 	if (!nb && sec[S_NOTE].size)
 		return err->status;
@@ -252,8 +276,23 @@ static int xen_open(struct dp_dump *d, struct dp_error *err)
 	else if ((fmt >> 32) != 0)
 		return dp_fail(err, DP_E_UNSUPPORTED, (int64_t)note_at, "Xen dump-core format version %llu.%llu: only 0.x is known",
 			       (unsigned long long)(fmt >> 32), (unsigned long long)(fmt & 0xffffffffu));
+	o->magic = magic;
+	o->nvcpu = nvcpu;
+	o->npages = npages;
+	o->psz = psz;
+	o->fmt = fmt;
+	o->have_fmt = have_fmt;
+	return DP_OK;
+}
 
-	/* sizes */
+/* The frame table (.xen_pfn or .xen_p2m): every stored frame, checked for
+ * range and duplicates; o->pa is allocated (freed by the caller). */
+static int xen_frames(struct dp_dump *d, struct xopen *o, struct dp_error *err)
+{
+	const struct dp_ehdr x = o->x;
+	const struct section *sec = o->sec;
+	uint64_t npages = o->npages, psz = o->psz;
+	int rc;
 	bool p2m = sec[S_P2M].found;
 	const struct section *ts = &sec[p2m ? S_P2M : S_PFN];
 	unsigned esz = p2m ? 16 : 8;
@@ -314,7 +353,28 @@ static int xen_open(struct dp_dump *d, struct dp_error *err)
 			break;
 		}
 	free(sorted);
+	o->pa = pa;
+	o->n = n;
+	o->padding = padding;
+	return rc;
+}
 
+static int xen_open(struct dp_dump *d, struct dp_error *err)
+{
+	struct xopen o;
+	memset(&o, 0, sizeof o);
+	int rc;
+	if ((rc = xen_header(d, &o, err)) || (rc = xen_sections(d, &o, err)) || (rc = xen_notes(d, &o, err)))
+		return rc;
+	if ((rc = xen_frames(d, &o, err))) {
+		free(o.pa);
+		return rc;
+	}
+	const struct dp_ehdr x = o.x;
+	const struct section *sec = o.sec;
+	const struct pfn_at *pa = o.pa;
+	uint64_t psz = o.psz, n = o.n, magic = o.magic, fmt = o.fmt;
+	bool p2m = sec[S_P2M].found;
 	d->info.native_page_size = (uint32_t)psz;
 	d->info.page_size = d->opt.page_size ? d->opt.page_size : (uint32_t)psz;
 	/* one map piece per run of consecutive frames stored consecutively */
@@ -325,7 +385,7 @@ static int xen_open(struct dp_dump *d, struct dp_error *err)
 		rc = dp_map_add(d, pa[i].pfn * psz, (j - i) * psz, sec[S_PAGES].off + pa[i].index * psz, err);
 		i = j;
 	}
-	free(pa);
+	free(o.pa);
 	if (rc)
 		return rc;
 
@@ -333,16 +393,16 @@ static int xen_open(struct dp_dump *d, struct dp_error *err)
 	dp_set_variant(d, "Xen dump-core (xl/xm dump-core), ELF64 %s-endian, %s guest, frames in %s", x.be ? "big" : "little",
 		       kind, want[p2m ? S_P2M : S_PFN]);
 	dp_add_detail(d, "xen header", "magic 0x%llx (%s), %llu vcpus, %llu pages of %llu bytes",
-		      (unsigned long long)magic, kind, (unsigned long long)nvcpu, (unsigned long long)npages,
+		      (unsigned long long)magic, kind, (unsigned long long)o.nvcpu, (unsigned long long)o.npages,
 		      (unsigned long long)psz);
-	if (have_fmt)
+	if (o.have_fmt)
 		dp_add_detail(d, "format version", "%llu.%llu", (unsigned long long)(fmt >> 32),
 			      (unsigned long long)(fmt & 0xffffffffu));
 	dp_add_detail(d, "xen_pages", "%llu bytes at offset %llu", (unsigned long long)sec[S_PAGES].size,
 		      (unsigned long long)sec[S_PAGES].off);
-	if (padding)
+	if (o.padding)
 		dp_add_detail(d, "padding", "%llu entries with the invalid-frame marker (all ones): not guest pages",
-			      (unsigned long long)padding);
+			      (unsigned long long)o.padding);
 	return dp_map_finish(d, err);
 }
 
