@@ -69,7 +69,7 @@ static double cpu(void)
 static void pages(struct run *r, struct dd_hasher *hs, const uint8_t *p, size_t len, const uint8_t *zero,
 		  const uint8_t *zdig)
 {
-	const uint8_t *todo[DD_HASH_BATCH];
+	const uint8_t *batch[DD_HASH_BATCH];
 	uint8_t dig[DD_HASH_BATCH][DD_DIGEST];
 	uint64_t z = 0, nz = 0;
 	for (size_t off = 0; off < len;) {
@@ -78,9 +78,9 @@ static void pages(struct run *r, struct dd_hasher *hs, const uint8_t *p, size_t 
 			if (r->m != M_DIGEST && memcmp(p + off, zero, PS) == 0)
 				z++;
 			else
-				todo[n++] = p + off;
+				batch[n++] = p + off;
 		}
-		dd_hasher_pages(hs, todo, n, PS, dig);
+		dd_hasher_pages(hs, batch, n, PS, dig);
 		for (size_t i = 0; i < n; i++) {
 			int isz = r->m == M_DIGEST && memcmp(dig[i], zdig, DD_DIGEST) == 0;
 			z += isz;

@@ -302,7 +302,7 @@ static int process_chunk(struct worker *w, struct dd_hasher *hs, const struct dp
 	for (size_t b = 0; b < c->npages; b += DD_HASH_BATCH) {
 		size_t m = c->npages - b < DD_HASH_BATCH ? c->npages - b : DD_HASH_BATCH;
 		uint8_t kind[DD_HASH_BATCH];
-		const uint8_t *todo[DD_HASH_BATCH];
+		const uint8_t *batch[DD_HASH_BATCH];
 		uint8_t digest[DD_HASH_BATCH][DD_DIGEST];
 		size_t nh = 0;
 		for (size_t k = 0; k < m; k++) {
@@ -314,11 +314,11 @@ static int process_chunk(struct worker *w, struct dd_hasher *hs, const struct dp
 				kind[k] = PAGE_ZERO;
 			else {
 				kind[k] = PAGE_HASH;
-				todo[nh++] = p;
+				batch[nh++] = p;
 			}
 		}
 		if (nh)
-			dd_hasher_pages(hs, todo, nh, ps, digest);
+			dd_hasher_pages(hs, batch, nh, ps, digest);
 		if ((rc = count_batch(w, c, b, m, kind, digest, err)))
 			return rc;
 	}

@@ -100,13 +100,20 @@ static char *vfmt(const char *fmt, va_list ap)
 	return s;
 }
 
+/* Room for one more element of a growing array, and the formatted text to
+ * put in it; NULL when out of memory. */
+static char *room_and_text(void **arr, size_t *cap, size_t n, size_t elem, const char *fmt, va_list ap)
+{
+	if (grow(arr, cap, n + 1, elem))
+		return NULL;
+	return vfmt(fmt, ap);
+}
+
 int dp_add_detail(struct dp_dump *d, const char *key, const char *fmt, ...)
 {
 	va_list ap;
-	if (grow((void **)&d->details, &d->cap_details, d->ndetails + 1, sizeof *d->details))
-		return DP_E_NOMEM;
 	va_start(ap, fmt);
-	char *v = vfmt(fmt, ap);
+	char *v = room_and_text((void **)&d->details, &d->cap_details, d->ndetails, sizeof *d->details, fmt, ap);
 	va_end(ap);
 	if (!v)
 		return DP_E_NOMEM;
@@ -119,10 +126,8 @@ int dp_add_detail(struct dp_dump *d, const char *key, const char *fmt, ...)
 int dp_add_warning(struct dp_dump *d, const char *fmt, ...)
 {
 	va_list ap;
-	if (grow((void **)&d->warnings, &d->cap_warnings, d->nwarnings + 1, sizeof *d->warnings))
-		return DP_E_NOMEM;
 	va_start(ap, fmt);
-	char *v = vfmt(fmt, ap);
+	char *v = room_and_text((void **)&d->warnings, &d->cap_warnings, d->nwarnings, sizeof *d->warnings, fmt, ap);
 	va_end(ap);
 	if (!v)
 		return DP_E_NOMEM;

@@ -100,3 +100,14 @@ rec_field() { sed -n "s/^$2=//p" "$1"; }
 
 # start_time PID: field 22 of /proc/PID/stat (the owner record's owner_start)
 start_time() { sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f20; }
+
+# ksm_real_begin: the preamble of a test that drives the real KSM with
+# ksm-sample and memload: both built, KSM present and writable (else the
+# test skips, saying why), KSM serialised with other tests and guarded.
+ksm_real_begin() {
+	[ -x "$KS" ] && [ -x "$BIN/memload" ] || bail "$KS or $BIN/memload not built (make)"
+	[ -d "$KSM" ] || skip_all "kernel without KSM ($KSM missing)"
+	[ -w "$KSM/run" ] || skip_all "$KSM not writable (needs root)"
+	ksm_lock
+	ksm_guard
+}

@@ -10,11 +10,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-ksm.sh"
 
-[ -x "$KS" ] && [ -x "$BIN/memload" ] || bail "$KS or $BIN/memload not built (make)"
-[ -d "$KSM" ] || skip_all "kernel without KSM ($KSM missing)"
-[ -w "$KSM/run" ] || skip_all "$KSM not writable (needs root)"
-ksm_lock
-ksm_guard
+ksm_real_begin
 T=$TMPD
 export SAMEPAGE_STATE_DIR=$T/state
 before=$(ksm_knobs)

@@ -7,12 +7,8 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-ksm.sh"
 
-[ -x "$KS" ] && [ -x "$BIN/memload" ] || bail "$KS or $BIN/memload not built (make)"
-[ -d "$KSM" ] || skip_all "kernel without KSM ($KSM missing)"
-[ -w "$KSM/run" ] || skip_all "$KSM not writable (needs root)"
 [ -r /proc/self/ksm_stat ] || skip_all "kernel without /proc/PID/ksm_stat (before 6.1)"
-ksm_lock
-ksm_guard
+ksm_real_begin
 T=$TMPD
 before=$(ksm_knobs)
 mps=$(cat "$KSM/max_page_sharing")
