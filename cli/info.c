@@ -83,8 +83,8 @@ static void json_list_item(FILE *f, size_t i, const char *s)
 
 static void json_dump(FILE *f, const char *path, const struct dp_info *in, bool first)
 {
-	fprintf(f, "%s\n  {\"path\": ", first ? "" : ",");
-	cm_json_string(f, path);
+	fprintf(f, "%s\n  {", first ? "" : ",");
+	cm_json_path(f, "path", path);
 	fprintf(f, ", \"format\": ");
 	cm_json_string(f, in->format);
 	fprintf(f, ", \"variant\": ");

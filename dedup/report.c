@@ -70,8 +70,8 @@ static void json_counts(FILE *f, const struct dd_dump_stats *s)
 /* the start of an item of a list: {"path": PATH, "KEY": VALUE */
 static void json_item(FILE *f, size_t i, const char *path, const char *key, const char *value)
 {
-	fprintf(f, "%s\n    {\"path\": ", i ? "," : "");
-	cm_json_string(f, path);
+	fprintf(f, "%s\n    {", i ? "," : "");
+	cm_json_path(f, "path", path);
 	fprintf(f, ", \"%s\": ", key);
 	cm_json_string(f, value);
 }
