@@ -83,8 +83,11 @@ static void usage(FILE *f)
 		"  -h, --help            this text\n"
 		"  -V, --version         version\n"
 		"\n"
-		"Exit status: 0 all dumps analyzed; 1 a dump could not be read (the others are\n"
-		"still analyzed and reported) or another runtime failure; 2 bad usage.\n");
+		"Options that contradict each other are refused: --json with --csv; --info\n"
+		"with --csv, --save-fp, --stats or an analysis; --diff with another analysis.\n"
+		"Exit status: 0 all dumps analyzed; 1 a dump could not be read or a fingerprint\n"
+		"not written (the others are still analyzed and reported) or another runtime\n"
+		"failure; 2 bad usage.\n");
 }
 
 static void list_formats(void)
