@@ -275,7 +275,7 @@ static int check(struct cli_opts *o)
 			return 1;
 		}
 		if (stat(o->save_fp, &st) == 0 && !S_ISDIR(st.st_mode)) {
-			fprintf(stderr, PROG ": %s: --save-fp needs a folder, and this is a file\n", o->save_fp);
+			fprintf(stderr, PROG ": %s: --save-fp needs a folder, and this is not one\n", o->save_fp);
 			return 1;
 		}
 	}

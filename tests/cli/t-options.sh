@@ -143,6 +143,6 @@ is "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print([(f["pa
 : > plainfile
 run -q --save-fp=plainfile p.elf
 is "$rc" 1 "--save-fp naming a file: exit 1"
-is "$(cat err)" "dedup-analyze: plainfile: --save-fp needs a folder, and this is a file" "and says so before hashing"
+is "$(cat err)" "dedup-analyze: plainfile: --save-fp needs a folder, and this is not one" "and says so before hashing"
 
 done_testing
