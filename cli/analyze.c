@@ -45,7 +45,7 @@ static void save_fp(struct run *r, size_t k)
 		}
 	struct dp_error err;
 	if (dd_fp_write(r->e, k, out, &err)) {
-		fprintf(stderr, PROG ": %s\n", err.msg);
+		cli_output_fail(r->s, out, &err); /* printed, and listed in the report */
 		r->status = 1;
 	}
 }
@@ -162,9 +162,9 @@ static void print_stats(const struct run *r, double t0)
 	getrusage(RUSAGE_SELF, &ru);
 	char hb[80];
 	fprintf(stderr,
-		PROG ": stats: %zu dumps, %.1f MiB read in %.3f s (%.0f MiB/s); content table %llu bytes for "
+		PROG ": stats: %zu dump%s, %.1f MiB read in %.3f s (%.0f MiB/s); content table %llu bytes for "
 		"%llu contents (%.1f bytes each); peak RSS %ld KiB; %s\n",
-		r->nrows, bytes / 1048576.0, secs, secs > 0 ? bytes / 1048576.0 / secs : 0, (unsigned long long)tb,
+		r->nrows, r->nrows == 1 ? "" : "s", bytes / 1048576.0, secs, secs > 0 ? bytes / 1048576.0 / secs : 0, (unsigned long long)tb,
 		(unsigned long long)d, d ? (double)tb / (double)d : 0.0, ru.ru_maxrss,
 		dd_hash_describe(dd_engine_hash(r->e), dd_engine_sha1(r->e), hb, sizeof hb));
 }
@@ -184,6 +184,9 @@ int cli_analyze(struct cli_inputs *s, const struct cli_opts *o)
 	struct run r = { .o = o, .s = s };
 	for (size_t i = 0; i < s->n; i++)
 		cli_input_open(s, i, o);
+	int rc = cli_check_page_size(o, s->page_size ? s->page_size : 4096);
+	if (rc >= 0)
+		return rc;
 	double t0 = cm_now();
 	r.e = dd_engine_new(o->jobs, o->hash, s->page_size ? s->page_size : 4096);
 	r.rows = calloc(s->n, sizeof *r.rows);

@@ -28,8 +28,11 @@ struct cli_opts {
 	bool info, quiet, progress, stats;
 	struct dp_options dp;
 	const char *save_fp;
-	/* per row of dd_analyses: its state, NULL when not asked for */
+	bool json, csv; /* as given, to refuse both */
+	/* per row of dd_analyses: its state, NULL when not asked for, and the
+	 * option that asked for it first (for messages) */
 	void **an;
+	const char **an_given;
 	/* the inputs: argv[first .. first+n) */
 	char **paths;
 	size_t n;
@@ -39,6 +42,9 @@ struct cli_opts {
  * (--help, --version, --list-formats: 0; bad usage: 2; out of memory: 1). */
 int cli_parse(int argc, char **argv, struct cli_opts *o);
 void cli_opts_free(struct cli_opts *o);
+/* The analyses' limits at this page size (0: not known yet): -1 when they
+ * hold, else 2 (the message printed). */
+int cli_check_page_size(const struct cli_opts *o, uint32_t page_size);
 
 /* ---- the input set: every argument is one dump, a fingerprint, or a
  * later part of a split dump that another argument reads ---- */
@@ -54,8 +60,9 @@ struct cli_input {
 struct cli_inputs {
 	struct cli_input *in;
 	size_t n;
-	struct dd_failed *failed; /* the inputs that could not be read, with why */
+	struct dd_failed *failed; /* inputs that could not be read, fingerprints not written */
 	char (*msgs)[700];
+	char **names;             /* failed[i].path when it is no input's (a .fp), else NULL */
 	size_t nfailed;
 	uint32_t page_size;       /* the first input's, or the one asked for */
 	struct dp_group *group;   /* split dumps among the inputs (split.c) */
@@ -66,8 +73,10 @@ void cli_inputs_free(struct cli_inputs *s);
 /* Open input i (a fingerprint or a dump); its warnings go to stderr unless
  * --info.  Returns its kind; a failure is recorded and printed. */
 enum cli_kind cli_input_open(struct cli_inputs *s, size_t i, const struct cli_opts *o);
-/* Record and print that path failed. */
+/* Record and print that path failed; cli_output_fail for a file the program
+ * writes (a copy of the name is kept).  One failure per input at most. */
 void cli_input_fail(struct cli_inputs *s, const char *path, const struct dp_error *err);
+void cli_output_fail(struct cli_inputs *s, const char *path, const struct dp_error *err);
 
 /* split.c: find the parts of split dumps among the inputs (s->group; -1
  * only when out of memory, said on stderr), and open a dump that may be one

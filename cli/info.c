@@ -17,10 +17,11 @@ static void text_ranges(FILE *f, const struct dp_info *in)
 	for (size_t i = 0; i < in->nranges; i++) {
 		const struct dp_range *r = &in->ranges[i];
 		uint64_t a = r->pfn * in->page_size, b = (r->pfn + r->npages) * in->page_size - 1;
-		fprintf(f, "    0x%012" PRIx64 "-0x%012" PRIx64 " %10" PRIu64 " pages  %-6s", a, b, r->npages,
-			state_name(r->state));
+		fprintf(f, "    0x%012" PRIx64 "-0x%012" PRIx64 " %10" PRIu64 " pages  ", a, b, r->npages);
 		if (r->file_offset != UINT64_MAX)
-			fprintf(f, "  at offset %" PRIu64, r->file_offset);
+			fprintf(f, "%-6s  at offset %" PRIu64, state_name(r->state), r->file_offset);
+		else
+			fprintf(f, "%s", state_name(r->state));
 		fprintf(f, "\n");
 	}
 }
@@ -83,8 +84,8 @@ static void json_list_item(FILE *f, size_t i, const char *s)
 
 static void json_dump(FILE *f, const char *path, const struct dp_info *in, bool first)
 {
-	fprintf(f, "%s\n  {\"path\": ", first ? "" : ",");
-	cm_json_string(f, path);
+	fprintf(f, "%s\n  {", first ? "" : ",");
+	cm_json_path(f, "path", path);
 	fprintf(f, ", \"format\": ");
 	cm_json_string(f, in->format);
 	fprintf(f, ", \"variant\": ");

@@ -13,7 +13,8 @@ int cli_inputs_new(struct cli_inputs *s, const struct cli_opts *o)
 	s->in = calloc(o->n, sizeof *s->in);
 	s->failed = calloc(o->n, sizeof *s->failed);
 	s->msgs = calloc(o->n, sizeof *s->msgs);
-	if (!s->in || !s->failed || !s->msgs) {
+	s->names = calloc(o->n, sizeof *s->names);
+	if (!s->in || !s->failed || !s->msgs || !s->names) {
 		fprintf(stderr, PROG ": out of memory\n");
 		return -1;
 	}
@@ -30,6 +31,9 @@ void cli_inputs_free(struct cli_inputs *s)
 		dd_fp_free(&s->in[i].fp);
 	}
 	dp_group_free(s->group);
+	for (size_t i = 0; s->names && i < s->nfailed; i++)
+		free(s->names[i]);
+	free(s->names);
 	free(s->in);
 	free(s->failed);
 	free(s->msgs);
@@ -43,6 +47,13 @@ void cli_input_fail(struct cli_inputs *s, const char *path, const struct dp_erro
 	s->failed[s->nfailed].path = path;
 	s->failed[s->nfailed].error = s->msgs[s->nfailed];
 	s->nfailed++;
+}
+
+void cli_output_fail(struct cli_inputs *s, const char *path, const struct dp_error *err)
+{
+	char *copy = strdup(path);
+	cli_input_fail(s, copy ? copy : "(out of memory)", err);
+	s->names[s->nfailed - 1] = copy;
 }
 
 static enum cli_kind open_fp(struct cli_inputs *s, struct cli_input *in)

@@ -83,8 +83,11 @@ static void usage(FILE *f)
 		"  -h, --help            this text\n"
 		"  -V, --version         version\n"
 		"\n"
-		"Exit status: 0 all dumps analyzed; 1 a dump could not be read (the others are\n"
-		"still analyzed and reported) or another runtime failure; 2 bad usage.\n");
+		"Options that contradict each other are refused: --json with --csv; --info\n"
+		"with --csv, --save-fp, --stats or an analysis; --diff with another analysis.\n"
+		"Exit status: 0 all dumps analyzed; 1 a dump could not be read or a fingerprint\n"
+		"not written (the others are still analyzed and reported) or another runtime\n"
+		"failure; 2 bad usage.\n");
 }
 
 static void list_formats(void)
@@ -126,6 +129,8 @@ static int analysis_option(struct cli_opts *o, size_t a, size_t k, const char *a
 		fprintf(stderr, PROG ": out of memory\n");
 		return 1;
 	}
+	if (!o->an_given[a])
+		o->an_given[a] = an->opts[k].name;
 	const char *bad = an->option ? an->option(o->an[a], k, arg) : NULL;
 	return bad ? cm_usage_error(PROG, bad, arg) : -1;
 }
@@ -149,8 +154,8 @@ static int own_option(struct cli_opts *o, int c, const char *arg)
 			return cm_usage_error(PROG, "unknown SHA1 back end '%s' (auto, openssl, ipsec-mb, "
 					      "ipsec-mb-avx512, ipsec-mb-avx2, ipsec-mb-sse)", arg);
 		break;
-	case O_JSON: o->out = CLI_JSON; break;
-	case O_CSV: o->out = CLI_CSV; break;
+	case O_JSON: o->out = CLI_JSON; o->json = true; break;
+	case O_CSV: o->out = CLI_CSV; o->csv = true; break;
 	case O_INFO: o->info = true; break;
 	case 'f': {
 		bool known = false;
@@ -178,6 +183,8 @@ static int own_option(struct cli_opts *o, int c, const char *arg)
 			int rc = dd_analyses[a]->flags & DD_AN_IN_ALL ? analysis_option(o, a, 0, NULL) : -1;
 			if (rc >= 0)
 				return rc;
+			if (dd_analyses[a]->flags & DD_AN_IN_ALL)
+				o->an_given[a] = "all";
 		}
 		break;
 	case O_SAVEFP: o->save_fp = arg; break;
@@ -190,13 +197,63 @@ static int own_option(struct cli_opts *o, int c, const char *arg)
 	return -1;
 }
 
+/* The first analysis asked for other than `not` (dd_nanalyses: none). */
+static size_t other_analysis(const struct cli_opts *o, size_t not)
+{
+	for (size_t a = 0; a < dd_nanalyses; a++)
+		if (o->an[a] && a != not)
+			return a;
+	return dd_nanalyses;
+}
+
+/* Options that contradict each other: the reason, or NULL. */
+static const char *conflict(const struct cli_opts *o, char *msg, size_t len)
+{
+	if (o->json && o->csv)
+		return "--json and --csv ask for two output formats; give one";
+	size_t alone = dd_nanalyses, other;
+	for (size_t a = 0; a < dd_nanalyses; a++)
+		if (o->an[a] && (dd_analyses[a]->flags & DD_AN_ALONE))
+			alone = a;
+	if (o->info) {
+		if (o->csv)
+			return "--info has no CSV output (text, or --json)";
+		if (o->save_fp)
+			return "--info hashes nothing, so --save-fp would have nothing to write";
+		if (o->stats)
+			return "--stats reports on hashing, and --info hashes nothing";
+		if ((other = other_analysis(o, dd_nanalyses)) < dd_nanalyses) {
+			snprintf(msg, len, "--info describes dumps without hashing them; --%s needs their pages hashed",
+				 o->an_given[other]);
+			return msg;
+		}
+	} else if (alone < dd_nanalyses && (other = other_analysis(o, alone)) < dd_nanalyses) {
+		snprintf(msg, len, "--%s prints its own report, without the table or other analyses; --%s cannot go with it",
+			 o->an_given[alone], o->an_given[other]);
+		return msg;
+	}
+	return NULL;
+}
+
+int cli_check_page_size(const struct cli_opts *o, uint32_t page_size)
+{
+	char msg[256];
+	for (size_t a = 0; a < dd_nanalyses; a++)
+		if (o->an[a] && dd_analyses[a]->check && dd_analyses[a]->check(o->an[a], page_size, msg, sizeof msg))
+			return cm_usage_error(PROG, "%s", msg);
+	return -1;
+}
+
 /* What the options ask of the inputs and the output folder; -1 or the
  * exit status. */
 static int check(struct cli_opts *o)
 {
+	char why[256];
+	const char *bad = conflict(o, why, sizeof why);
+	if (bad)
+		return cm_usage_error(PROG, "%s", bad);
 	if (o->n == 0)
 		return cm_usage_error(PROG, "%s", "no dump given");
-	char why[200];
 	if (dd_sha1_resolve(o->sha1, &o->sha1, why, sizeof why))
 		return cm_usage_error(PROG, "%s", why);
 	for (size_t a = 0; a < dd_nanalyses; a++)
@@ -206,10 +263,19 @@ static int check(struct cli_opts *o)
 				 dd_analyses[a]->opts[0].name);
 			return cm_usage_error(PROG, "%s", msg);
 		}
+	/* page-size limits of the analyses: now when --page-size gives it,
+	 * else once the inputs' headers tell it, before any page is read */
+	int rc = cli_check_page_size(o, o->dp.page_size);
+	if (rc >= 0)
+		return rc;
 	if (o->save_fp) {
 		struct stat st;
 		if (stat(o->save_fp, &st) != 0 && mkdir(o->save_fp, 0777) != 0) {
 			fprintf(stderr, PROG ": %s: cannot create: %s\n", o->save_fp, strerror(errno));
+			return 1;
+		}
+		if (stat(o->save_fp, &st) == 0 && !S_ISDIR(st.st_mode)) {
+			fprintf(stderr, PROG ": %s: --save-fp needs a folder, and this is not one\n", o->save_fp);
 			return 1;
 		}
 	}
@@ -227,12 +293,16 @@ int cli_parse(int argc, char **argv, struct cli_opts *o)
 	o->hash = DD_HASH_SHA1;
 	o->out = CLI_TEXT;
 	o->an = calloc(dd_nanalyses, sizeof *o->an);
+	o->an_given = calloc(dd_nanalyses, sizeof *o->an_given);
 	struct option *lo = long_options();
-	if (!o->an || !lo) {
+	if (!o->an || !o->an_given || !lo) {
 		free(lo);
 		fprintf(stderr, PROG ": out of memory\n");
 		return 1;
 	}
+	/* getopt_long names the program by argv[0] in its messages */
+	static char prog[] = PROG;
+	argv[0] = prog;
 	int c, rc = -1;
 	while (rc < 0 && (c = getopt_long(argc, argv, "j:f:qhV", lo, NULL)) != -1) {
 		if (c >= O_ANALYSIS)
@@ -254,5 +324,7 @@ void cli_opts_free(struct cli_opts *o)
 	for (size_t a = 0; o->an && a < dd_nanalyses; a++)
 		free(o->an[a]);
 	free(o->an);
+	free(o->an_given);
 	o->an = NULL;
+	o->an_given = NULL;
 }

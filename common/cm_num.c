@@ -3,6 +3,7 @@
 #include "common.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -37,6 +38,21 @@ bool cm_parse_size(const char *s, uint64_t *out)
 		return false;
 	*out = (uint64_t)v << shift;
 	return true;
+}
+
+const char *cm_size_text(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const unit[] = { "KiB", "MiB", "GiB", "TiB" };
+	int u = -1;
+	while (u < 3 && bytes >> (10 * (u + 2)) != 0)
+		u++;
+	if (u < 0)
+		snprintf(buf, len, "%llu byte%s", (unsigned long long)bytes, bytes == 1 ? "" : "s");
+	else if (bytes % (1ull << (10 * (u + 1))) == 0)
+		snprintf(buf, len, "%llu %s", (unsigned long long)(bytes >> (10 * (u + 1))), unit[u]);
+	else
+		snprintf(buf, len, "%.1f %s", (double)bytes / (double)(1ull << (10 * (u + 1))), unit[u]);
+	return buf;
 }
 
 bool cm_parse_u64(const char *s, uint64_t *out)

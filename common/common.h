@@ -22,6 +22,10 @@ static inline double cm_pct(uint64_t a, uint64_t b) { return b ? 100.0 * (double
  * Zero and values that overflow 64 bits are refused.  true when valid. */
 bool cm_parse_size(const char *s, uint64_t *out);
 
+/* bytes for a reader: "512 bytes", "4 KiB", "2 MiB", "1 GiB" (the largest
+ * unit that divides it exactly, else one decimal: "1.5 MiB").  Returns buf. */
+const char *cm_size_text(uint64_t bytes, char *buf, size_t len);
+
 /* An unsigned number in C notation (decimal, 0x hex, 0 octal), all of s,
  * no sign.  true when valid. */
 bool cm_parse_u64(const char *s, uint64_t *out);
@@ -34,8 +38,15 @@ bool cm_parse_seconds(const char *s, double *out, double min);
  * break, with quotes doubled. */
 void cm_csv_field(FILE *f, const char *s);
 
-/* A JSON string literal with quotes; control characters escaped. */
+/* A JSON string literal with quotes; control characters escaped, and each
+ * byte that is not part of valid UTF-8 written as U+FFFD, so that the
+ * output is always valid JSON. */
 void cm_json_string(FILE *f, const char *s);
+/* true when s is valid UTF-8 (RFC 3629) */
+bool cm_utf8_valid(const char *s);
+/* A file name as a JSON member: "KEY": "PATH", and when the path is not
+ * valid UTF-8 also "KEY_hex": its bytes in hex, so nothing is lost. */
+void cm_json_path(FILE *f, const char *key, const char *path);
 
 /* The last component of a path ("a/b" -> "b"); the path itself when it
  * has no slash or ends in one.  Points into p. */

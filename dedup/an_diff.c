@@ -65,10 +65,10 @@ static void diff_text(FILE *f, const void *st, const struct dd_an_input *in)
 static void diff_json(FILE *f, const void *st, const struct dd_an_input *in)
 {
 	const struct diff *d = st;
-	fprintf(f, "{\"before\": ");
-	cm_json_string(f, in->names[0]);
-	fprintf(f, ", \"after\": ");
-	cm_json_string(f, in->names[1]);
+	fprintf(f, "{");
+	cm_json_path(f, "before", in->names[0]);
+	fprintf(f, ", ");
+	cm_json_path(f, "after", in->names[1]);
 	fprintf(f,
 		", \"page_size\": %u, \"unchanged\": %llu, \"unchanged_zero\": %llu, \"changed\": %llu, "
 		"\"gone\": %llu, \"new\": %llu, \"before_pages\": %llu, \"after_pages\": %llu, "

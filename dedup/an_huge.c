@@ -9,6 +9,9 @@
 #include "common.h"
 
 #define DEFAULT_HUGE (2u << 20)
+#define MIN_HUGE (1u << 10)      /* two pages of the smallest --page-size */
+#define MAX_HUGE (16ull << 30)   /* the largest huge page of any architecture */
+#define MIN_DUMP_PAGE 4096u      /* no dump format records smaller pages */
 
 struct huge {
 	uint64_t huge_bytes;          /* setting */
@@ -23,9 +26,26 @@ static const char *huge_option(void *st, size_t i, const char *arg)
 	(void)i;
 	struct huge *h = st;
 	h->huge_bytes = DEFAULT_HUGE;
-	if (arg && !cm_parse_size(arg, &h->huge_bytes))
-		return "invalid huge page size '%s'";
+	if (arg && (!cm_parse_size(arg, &h->huge_bytes) || h->huge_bytes < MIN_HUGE || h->huge_bytes > MAX_HUGE ||
+		    (h->huge_bytes & (h->huge_bytes - 1))))
+		return "invalid huge page size '%s' (a power of two of at least two pages, up to 16G: "
+		       "e.g. 64K, 2M, 1G)";
 	return NULL;
+}
+
+/* a huge page holds at least two pages; before the inputs tell their page
+ * size, pages are at least 4 KiB unless --page-size says otherwise */
+static int huge_check(const void *st, uint32_t page_size, char *msg, size_t len)
+{
+	const struct huge *h = st;
+	uint32_t ps = page_size ? page_size : MIN_DUMP_PAGE;
+	if (h->huge_bytes >= 2ull * ps)
+		return 0;
+	char a[32], b[32], c[32];
+	snprintf(msg, len, "--huge: %s holds fewer than two %s pages; give a power of two from %s up to 16G",
+		 cm_size_text(h->huge_bytes, a, sizeof a), cm_size_text(ps, b, sizeof b),
+		 cm_size_text(2ull * ps, c, sizeof c));
+	return -1;
 }
 
 struct region {
@@ -191,9 +211,11 @@ static void huge_text(FILE *f, const void *st, const struct dd_an_input *in)
 {
 	const struct huge *h = st;
 	const uint32_t ps = in->page_size;
-	fprintf(f, "\n%llu KiB pages what-if (%llu regions; shared only once split):\n",
-		(unsigned long long)(h->huge_bytes >> 10), (unsigned long long)h->regions);
-	fprintf(f, "  4 KiB sharing saves          %10.1f MiB (%llu pages)\n", cm_mib(h->saved_4k * ps),
+	char hs[32], pss[32], label[64];
+	fprintf(f, "\n%s pages what-if (%llu region%s; shared only once split):\n",
+		cm_size_text(h->huge_bytes, hs, sizeof hs), (unsigned long long)h->regions, h->regions == 1 ? "" : "s");
+	snprintf(label, sizeof label, "%s sharing saves", cm_size_text(ps, pss, sizeof pss));
+	fprintf(f, "  %-29s%10.1f MiB (%llu pages)\n", label, cm_mib(h->saved_4k * ps),
 		(unsigned long long)h->saved_4k);
 	fprintf(f, "  without splitting            %10.1f MiB (whole identical regions)\n",
 		cm_mib(h->identical_saved * ps));
@@ -201,8 +223,9 @@ static void huge_text(FILE *f, const void *st, const struct dd_an_input *in)
 		(unsigned long long)h->regions_shareable, cm_pct(h->regions_shareable, h->regions));
 	static const char *const tl[3] = { "50%", "90%", "100%" };
 	for (int i = 0; i < 3; i++)
-		fprintf(f, "  split for %-4s of the saving: %10llu regions (%.1f%%)\n", tl[i],
-			(unsigned long long)h->split_for[i], cm_pct(h->split_for[i], h->regions));
+		fprintf(f, "  split for %-4s of the saving: %10llu region%s (%.1f%%)\n", tl[i],
+			(unsigned long long)h->split_for[i], h->split_for[i] == 1 ? "" : "s",
+			cm_pct(h->split_for[i], h->regions));
 }
 
 static void huge_json(FILE *f, const void *st, const struct dd_an_input *in)
@@ -237,7 +260,8 @@ static const struct dd_an_option huge_opts[] = { { "huge", DD_AN_OPT_ARG }, { NU
 const struct dd_analysis dd_an_huge = {
 	.name = "huge", .opts = huge_opts, .size = sizeof(struct huge),
 	.flags = DD_AN_IN_ALL, .collect = DD_COLLECT_PAGES,
-	.option = huge_option, .compute = huge_compute, .text = huge_text, .json = huge_json,
+	.option = huge_option, .check = huge_check, .compute = huge_compute, .text = huge_text, .json = huge_json,
 	.csv = huge_csv,
-	.help = "      --huge[=SIZE]     huge page what-if (default 2M): splits needed for the savings\n",
+	.help = "      --huge[=SIZE]     huge page what-if (default 2M): splits needed for the savings;\n"
+		"                        SIZE a power of two of at least two pages, up to 16G\n",
 };

@@ -101,6 +101,10 @@ static void ksm_text(FILE *f, const void *st, const struct dd_an_input *in)
 		cm_mib(k->saved_bytes));
 	fprintf(f, "  general_profit      %12.1f MiB  (saved - %llu rmap items x 64 bytes)\n",
 		(double)k->general_profit / 1048576.0, (unsigned long long)k->rmap_items);
+	if (k->use_zero_pages)
+		fprintf(f, "  note: every zero page of the dumps counts as saved here; guest RAM never touched\n"
+			   "  is zero in a dump but was never allocated on the host, so KSM neither sees nor\n"
+			   "  saves it (compare the non-zero pages with what KSM reports)\n");
 }
 
 static void ksm_json(FILE *f, const void *st, const struct dd_an_input *in)

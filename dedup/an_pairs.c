@@ -86,10 +86,10 @@ static void pairs_json(FILE *f, const void *st, const struct dd_an_input *in)
 	fprintf(f, ",\n  \"pairs\": [");
 	for (size_t i = 0; i < ps->n; i++) {
 		const struct pair *p = &ps->p[i];
-		fprintf(f, "%s\n    {\"a\": ", i ? "," : "");
-		cm_json_string(f, in->names[p->a]);
-		fprintf(f, ", \"b\": ");
-		cm_json_string(f, in->names[p->b]);
+		fprintf(f, "%s\n    {", i ? "," : "");
+		cm_json_path(f, "a", in->names[p->a]);
+		fprintf(f, ", ");
+		cm_json_path(f, "b", in->names[p->b]);
 		fprintf(f,
 			", \"common_contents\": %llu, \"a_pages_in_common\": %llu, \"b_pages_in_common\": %llu, "
 			"\"union_contents\": %llu, \"jaccard\": %.6f, \"saved_together_pages\": %llu}",

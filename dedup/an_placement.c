@@ -23,17 +23,22 @@ static const char *place_option(void *st, size_t i, const char *arg)
 {
 	(void)i;
 	struct placement *p = st;
-	static const char *const bad = "invalid --hosts '%s' (K or K:SIZE, e.g. 4:16G)";
+	static const char *const bad_k = "invalid --hosts '%s': K, the number of hosts, must be 1..100000 "
+					 "(K or K:SIZE, e.g. 4:16G)";
+	static const char *const bad_size = "invalid --hosts '%s': SIZE after the colon must be a memory size "
+					    "such as 512M or 16G (K or K:SIZE)";
 	const char *colon = strchr(arg, ':');
 	char k[32];
 	size_t klen = colon ? (size_t)(colon - arg) : strlen(arg);
 	uint64_t v;
 	if (klen >= sizeof k)
-		return bad;
+		return bad_k;
 	memcpy(k, arg, klen);
 	k[klen] = 0;
-	if (!cm_parse_u64(k, &v) || v == 0 || v > 100000 || (colon && !cm_parse_size(colon + 1, &p->cap_bytes)))
-		return bad;
+	if (!cm_parse_u64(k, &v) || v == 0 || v > 100000)
+		return bad_k;
+	if (colon && !cm_parse_size(colon + 1, &p->cap_bytes))
+		return bad_size;
 	p->hosts = (size_t)v;
 	return NULL;
 }

@@ -49,6 +49,11 @@ struct dd_analysis {
 	 * usage message with one %s that stands for arg.  May be NULL: the
 	 * options only turn the analysis on. */
 	const char *(*option)(void *st, size_t i, const char *arg);
+	/* After the options, with the page size when known (0: not yet), and
+	 * again once the inputs tell it, before any page is read: 0, or -1
+	 * with a usage message in msg (the settings cannot work at this page
+	 * size).  May be NULL. */
+	int (*check)(const void *st, uint32_t page_size, char *msg, size_t len);
 	/* 0, or -1 with a message in err (may be left empty: out of memory) */
 	int (*compute)(void *st, const struct dd_an_input *in, char *err, size_t errlen);
 	/* After a successful compute: a text section (starting with a blank

@@ -142,6 +142,7 @@ enum { DD_COLLECT_IDS = 1, DD_COLLECT_PAGES = 2, DD_COLLECT_CLASS = 4 };
 struct dd_dump_data {
 	char *name;
 	struct dd_dump_stats st;
+	unsigned collected; /* the DD_COLLECT_* kept (a dump may have no contents at all) */
 	/* DD_COLLECT_IDS: the dump's contents, ascending ids, with their copies */
 	uint32_t *ids, *copies;
 	uint64_t nids;
@@ -189,7 +190,9 @@ void dd_engine_set_sha1(struct dd_engine *e, enum dd_sha1_impl impl);
 enum dd_sha1_impl dd_engine_sha1(const struct dd_engine *e);
 int dd_engine_add_fp(struct dd_engine *e, const struct dd_fp *fp, struct dd_dump_stats *out,
 		     struct dp_error *err);
-/* Write dump i of the engine (collected with DD_COLLECT_IDS | DD_COLLECT_PAGES). */
+/* Write dump i of the engine (collected with DD_COLLECT_IDS | DD_COLLECT_PAGES)
+ * to the file out; a dump without any non-zero page gives a fingerprint with
+ * no contents.  err does not name out: the caller does. */
 int dd_fp_write(const struct dd_engine *e, size_t i, const char *out, struct dp_error *err);
 int dd_cmp_u64(const void *a, const void *b);
 void dd_engine_free(struct dd_engine *e);

@@ -469,6 +469,7 @@ static int finish_dump(struct dd_engine *e, const char *name, struct dd_dump_sta
 	if (!dd.name)
 		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
 	struct collect_ids c = { &dd, 0, 0 };
+	dd.collected = e->collect;
 	if (e->collect & DD_COLLECT_PAGES) {
 		size_t n = 0;
 		for (unsigned i = 0; i < nw; i++)

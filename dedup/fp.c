@@ -107,7 +107,7 @@ int dd_fp_write(const struct dd_engine *e, size_t i, const char *path, struct dp
 {
 	const struct dd_dump_data *dd = dd_engine_dump(e, i);
 	const struct dd_table *t = dd_engine_table(e);
-	if (!dd || !dd->ids)
+	if (!dd || !(dd->collected & DD_COLLECT_IDS))
 		return dp_fail(err, DP_E_USAGE, DP_NO_OFFSET, "no content list kept for this dump");
 	struct order *ord = malloc((dd->nids ? dd->nids : 1) * sizeof *ord);
 	/* fp index of each content, in id order (dd->ids is ascending) */
@@ -141,7 +141,7 @@ int dd_fp_write(const struct dd_engine *e, size_t i, const char *path, struct dp
 	if (!f) {
 		free(ord);
 		free(idx);
-		return dp_fail(err, DP_E_IO, DP_NO_OFFSET, "cannot create %s: %s", path, strerror(errno));
+		return dp_fail(err, DP_E_IO, DP_NO_OFFSET, "cannot create: %s", strerror(errno));
 	}
 	struct out o = { f, crc32(0, NULL, 0), 0 };
 	uint8_t h[HDR];
@@ -152,7 +152,7 @@ int dd_fp_write(const struct dd_engine *e, size_t i, const char *path, struct dp
 	put32(h + 12, dd_engine_page_size(e));
 	h[16] = dd_engine_hash(e) == DD_HASH_XXH128;
 	h[17] = DD_KEY;
-	h[18] = dd->pfn ? 1 : 0;
+	h[18] = dd->collected & DD_COLLECT_PAGES ? 1 : 0;
 	put32(h + 20, (uint32_t)plen);
 	put64(h + 24, dd->st.pages);
 	put64(h + 32, dd->st.absent_pages);
@@ -211,7 +211,7 @@ int dd_fp_write(const struct dd_engine *e, size_t i, const char *path, struct dp
 	free(idx);
 	if (o.bad) {
 		remove(path);
-		return dp_fail(err, DP_E_IO, DP_NO_OFFSET, "cannot write %s: %s", path, strerror(errno));
+		return dp_fail(err, DP_E_IO, DP_NO_OFFSET, "cannot write: %s", strerror(errno));
 	}
 	return DP_OK;
 }

@@ -13,30 +13,32 @@ void dd_report_text(FILE *f, const struct dd_report *r)
 {
 	const struct dd_totals *t = r->totals;
 	const uint32_t ps = t->page_size;
-	size_t w = 5;
+	size_t w = 5, fw = 8; /* widths of the name and format columns */
 	for (size_t i = 0; i < r->n; i++) {
-		size_t l = strlen(cm_base_name(r->rows[i].path));
+		size_t l = strlen(cm_base_name(r->rows[i].path)), lf = strlen(r->rows[i].format);
 		if (l > w)
 			w = l;
+		if (lf > fw)
+			fw = lf;
 	}
 	if (w > 40)
 		w = 40;
 
 	fprintf(f, "Memory sharing potential: %llu dump%s, %u-byte pages, %s per page, zero pages excluded\n\n",
 		(unsigned long long)t->dumps, t->dumps == 1 ? "" : "s", ps, r->hash_name);
-	fprintf(f, "%-*s %-8s %10s %10s %10s %10s %10s %10s %7s\n", (int)w, "dump", "format", "present",
+	fprintf(f, "%-*s %-*s %10s %10s %10s %10s %10s %10s %7s\n", (int)w, "dump", (int)fw, "format", "present",
 		"absent", "zero", "non-zero", "distinct", "intra-VM", "intra");
-	fprintf(f, "%-*s %-8s %10s %10s %10s %10s %10s %10s %7s\n", (int)w, "", "", "MiB", "MiB", "MiB",
+	fprintf(f, "%-*s %-*s %10s %10s %10s %10s %10s %10s %7s\n", (int)w, "", (int)fw, "", "MiB", "MiB", "MiB",
 		"MiB", "MiB", "MiB", "%");
 	for (size_t i = 0; i < r->n; i++) {
 		const struct dd_dump_stats *s = &r->rows[i].st;
-		fprintf(f, "%-*.*s %-8s %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f %6.1f%%\n", (int)w, (int)w,
-			cm_base_name(r->rows[i].path), r->rows[i].format, mib(s->pages, ps),
+		fprintf(f, "%-*.*s %-*s %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f %6.1f%%\n", (int)w, (int)w,
+			cm_base_name(r->rows[i].path), (int)fw, r->rows[i].format, mib(s->pages, ps),
 			mib(s->absent_pages, ps), mib(s->zero_pages, ps), mib(s->nonzero_pages, ps),
 			mib(s->distinct_pages, ps), mib(s->intra_pages, ps),
 			cm_pct(s->intra_pages, s->nonzero_pages));
 	}
-	fprintf(f, "%-*s %-8s %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f %6.1f%%\n", (int)w, "total", "",
+	fprintf(f, "%-*s %-*s %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f %6.1f%%\n", (int)w, "total", (int)fw, "",
 		mib(t->pages, ps), mib(t->absent_pages, ps), mib(t->zero_pages, ps),
 		mib(t->nonzero_pages, ps), mib(t->distinct_pages, ps), mib(t->intra_pages, ps),
 		cm_pct(t->intra_pages, t->nonzero_pages));
@@ -70,8 +72,8 @@ static void json_counts(FILE *f, const struct dd_dump_stats *s)
 /* the start of an item of a list: {"path": PATH, "KEY": VALUE */
 static void json_item(FILE *f, size_t i, const char *path, const char *key, const char *value)
 {
-	fprintf(f, "%s\n    {\"path\": ", i ? "," : "");
-	cm_json_string(f, path);
+	fprintf(f, "%s\n    {", i ? "," : "");
+	cm_json_path(f, "path", path);
 	fprintf(f, ", \"%s\": ", key);
 	cm_json_string(f, value);
 }

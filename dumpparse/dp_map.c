@@ -7,7 +7,7 @@
  * the stream.
  *
  * Frames only partly covered by data (ranges that start or end inside a
- * frame) are assembled in the reader's buffer with the uncovered bytes zero,
+ * frame, also where an absent range takes over inside the frame) are assembled in the reader's buffer with the uncovered bytes zero,
  * and counted in dp_info.partial_pages.  A frame covered only by absent
  * pieces is absent.
  */
@@ -134,9 +134,12 @@ static int add_partial(struct builder *b, uint64_t pos, uint64_t len, uint64_t o
 	if (dp_grow((void **)&d->pieces, &d->cap_pieces, d->npieces + 1, sizeof *d->pieces))
 		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
 	d->pieces[d->npieces++] = (struct dp_map_piece){ pos - pfn * b->ps, len, off };
-	b->covered += len;
-	if (off != NO_OFF)
+	/* partial: fewer bytes stored than the frame has, whether the rest is
+	 * described as absent (ELF p_memsz beyond p_filesz) or not at all */
+	if (off != NO_OFF) {
+		b->covered += len;
 		b->has_data = true;
+	}
 	return DP_OK;
 }
 

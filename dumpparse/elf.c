@@ -17,6 +17,7 @@
  */
 #include "dp_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -395,9 +396,10 @@ static void describe(struct dp_dump *d, const struct dp_ehdr *ep, const struct n
 		dp_add_detail(d, "skipped", "%u PT_LOAD with p_offset all ones (nothing stored)", n->nskipped);
 	if (n->nmmio)
 		dp_add_detail(d, "mmio", "%u VirtualBox MMIO ranges (p_filesz 0): not guest RAM, not counted", n->nmmio);
-	dp_add_detail(d, "notes", "%s%s%s%s%s", ns.core ? "CORE " : "", ns.qemu ? "QEMU " : "",
-		      ns.vmcoreinfo ? "VMCOREINFO " : "", ns.vbox ? "VBCORE " : "",
-		      (ns.core || ns.qemu || ns.vmcoreinfo || ns.vbox) ? "" : "none");
+	char names[64];
+	snprintf(names, sizeof names, "%s%s%s%s", ns.core ? " CORE" : "", ns.qemu ? " QEMU" : "",
+		 ns.vmcoreinfo ? " VMCOREINFO" : "", ns.vbox ? " VBCORE" : "");
+	dp_add_detail(d, "notes", "%s", names[0] ? names + 1 : "none");
 	if (ns.ncpu)
 		dp_add_detail(d, "cpus", "%u (NT_PRSTATUS notes)", ns.ncpu);
 	if (ns.pagesize)

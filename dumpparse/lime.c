@@ -223,7 +223,7 @@ static int open_lime_walk(struct dp_dump *d, struct lime *l, struct dp_error *er
 		pos = end;
 		idx++;
 	}
-	dp_add_detail(d, "ranges", "%u", idx);
+	dp_add_detail(d, "range headers", "%u", idx);
 	if (reserved)
 		dp_add_warning(d, "%llu range headers have non-zero reserved bytes", (unsigned long long)reserved);
 	/* the decoded size is known now: read the file again from its start */
@@ -263,7 +263,7 @@ static int open_lime_mapped(struct dp_dump *d, struct lime *l, struct dp_error *
 		pos = end;
 		idx++;
 	}
-	dp_add_detail(d, "ranges", "%u", idx);
+	dp_add_detail(d, "range headers", "%u", idx);
 	if (reserved)
 		dp_add_warning(d, "%llu range headers have non-zero reserved bytes", (unsigned long long)reserved);
 	return dp_map_finish(d, err);
@@ -456,7 +456,7 @@ static int open_avml(struct dp_dump *d, struct lime *l, struct dp_error *err)
 	d->info.nunits = l->nu;
 	for (size_t i = 0; i < l->nc; i++)
 		d->info.data_bytes += l->c[i].clen;
-	dp_add_detail(d, "ranges", "%u, %zu snappy chunks", idx, l->nc);
+	dp_add_detail(d, "range headers", "%u, %zu snappy chunks", idx, l->nc);
 	if (reserved)
 		dp_add_warning(d, "%llu range headers have non-zero reserved bytes", (unsigned long long)reserved);
 	return DP_OK;

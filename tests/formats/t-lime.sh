@@ -42,7 +42,7 @@ like "$(info_line le.lime variant)" "^LiME image \(format=lime, version 1, littl
 like "$(info_line be.lime variant)" "big-endian" "big-endian LiME variant"
 like "$(info_line zle.lime variant)" "compress=1 \(zlib stream\)" "compress=1 variant"
 is "$(info_line zle.lime compression)" "zlib (whole file, read as a stream)" "compress=1: zlib stream"
-is "$(info_line le.lime ranges)" 3 "--info counts the ranges"
+is "$(info_line le.lime "range headers")" 3 "--info counts the LiME range headers (apart from the frame runs listed under ranges)"
 like "$(info_line res.lime warning)" "3 range headers have non-zero reserved bytes" "reserved bytes: warning"
 gzip -c part.lime > part.lime.gz
 check_expect part.lime.gz part.exp "gzip-compressed LiME (stream, partial frames)"
@@ -68,7 +68,7 @@ for n in av avpart avskip avbig avbig2; do
 done
 check_expect avbig.lime avbig.exp "AVML with one worker" -j1
 like "$(info_line av.lime variant)" "^AVML compressed image" "AVML variant"
-like "$(info_line avbig.lime ranges)" "^3, [0-9]+ snappy chunks" "--info counts ranges and chunks"
+like "$(info_line avbig.lime "range headers")" "^3, [0-9]+ snappy chunks" "--info counts ranges and chunks"
 is "$(info_line av.lime format)" lime "AVML is read by the lime back end"
 ls -l avbig.lime | awk '{ exit !($5 < 2300000) }'; ok $? "the 4.5 MiB AVML fixture is compressed"
 
