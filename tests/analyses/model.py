@@ -77,12 +77,15 @@ def ksm(dumps, m, use_zero):
         c[0] = zeros
     shared = sharing = unshared = chains = dups = 0
     for k in c.values():
+        # full KSM pages of m mappings, one more for two or more left over;
+        # a single page left beside a full KSM page is in no counter, a
+        # content's only copy is unshared; two KSM pages or more: a chain
         q, r = divmod(k, m)
         stable = q + (r >= 2)
         shared += stable
         sharing += k - stable - (r == 1)
-        unshared += r == 1
-        if k > m:
+        unshared += k == 1
+        if stable >= 2:
             chains += 1
             dups += stable
     zp = zeros if use_zero else 0
