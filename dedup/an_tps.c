@@ -219,19 +219,20 @@ static void tps_json(FILE *f, const void *st, const struct dd_an_input *in)
 		(unsigned long long)t->salted_distinct, (unsigned long long)t->intra_distinct);
 }
 
-static void tps_csv_row(FILE *f, const char *mode, uint64_t saved, uint64_t distinct, uint64_t ps)
+static void tps_csv_row(FILE *f, const char *mode, uint64_t saved, uint64_t distinct, uint64_t ps, size_t groups)
 {
-	fprintf(f, "tps,%s,%llu,%llu,%llu,%llu\n", mode, (unsigned long long)saved,
-		(unsigned long long)(saved * ps), (unsigned long long)distinct, (unsigned long long)(distinct * ps));
+	fprintf(f, "tps,%s,%llu,%llu,%llu,%llu,%zu\n", mode, (unsigned long long)saved,
+		(unsigned long long)(saved * ps), (unsigned long long)distinct, (unsigned long long)(distinct * ps),
+		groups);
 }
 
 static void tps_csv(FILE *f, const void *st, const struct dd_an_input *in)
 {
 	const struct tps *t = st;
-	fprintf(f, "\nanalysis,mode,saved_pages,saved_bytes,distinct_pages,memory_bytes\n");
-	tps_csv_row(f, "full", t->full_saved, t->full_distinct, in->page_size);
-	tps_csv_row(f, "salted", t->salted_saved, t->salted_distinct, in->page_size);
-	tps_csv_row(f, "intra", t->intra_saved, t->intra_distinct, in->page_size);
+	fprintf(f, "\nanalysis,mode,saved_pages,saved_bytes,distinct_pages,memory_bytes,groups\n");
+	tps_csv_row(f, "full", t->full_saved, t->full_distinct, in->page_size, 1);
+	tps_csv_row(f, "salted", t->salted_saved, t->salted_distinct, in->page_size, t->ngroups);
+	tps_csv_row(f, "intra", t->intra_saved, t->intra_distinct, in->page_size, in->n);
 }
 
 static const struct dd_an_option tps_opts[] = {

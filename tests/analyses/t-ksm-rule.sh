@@ -45,4 +45,10 @@ done <<'T'
 T
 is "$(ksm 3 7)" "2 4 0 1 2" "M = 3, k = 7: two full KSM pages, one page left"
 is "$(ksm 3 8)" "3 5 0 1 3" "M = 3, k = 8: a third KSM page for a remainder of 2"
+# text and CSV carry the same numbers as the JSON (k = 513, M = 256)
+"$DA" -q --csv --ksm k513.elf > k.csv
+is "$(grep '^ksm,' k.csv | cut -d, -f2,4-8)" "256,2,510,0,1,2" "CSV: max_page_sharing, shared, sharing, unshared, chains, dups"
+"$DA" -q --ksm k513.elf > k.txt
+is "$(awk '$1 ~ /^(pages_shared|pages_sharing|pages_unshared|stable_node_chains|stable_node_dups)$/ { printf "%s ", $2 }' k.txt)" \
+   "2 510 0 1 2 " "text: the same five counters"
 done_testing

@@ -13,6 +13,7 @@ cd "$TMPD" || exit 1
 j() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$@"; }
 m() { _g=$1; shift; _s=""; for _n in "$@"; do _s="$_s $TOP/tests/analyses/$_n.spec"; done
 	python3 "$TOP/tests/analyses/model.py" tps "$_g" $_s; }
+nth() { python3 -c 'import sys; print(eval(sys.argv[1])[int(sys.argv[2])])' "$1" "$2"; }
 tps() { j "$1" 'tuple(d["tps"][k] for k in ("nonzero_pages","salt_groups","full_saved_pages","salted_saved_pages","intra_saved_pages"))'; }
 
 # groups with no analysed dump do not count: p and r in A, two absent files in B and C
@@ -20,6 +21,10 @@ printf 'p.elf A\nabsent-1.elf B\nr.elf A\nabsent-2.elf C\n' > g1.txt
 "$DA" -q --json --salt-groups=g1.txt p.elf r.elf > g1.json
 is "$(tps g1.json)" "$(m A,A p r)" "salt_groups counts only groups holding an analysed dump (1, not 3)"
 like "$("$DA" -q --salt-groups=g1.txt p.elf r.elf)" "inside 1 salt group " "and the text says 1 group"
+"$DA" -q --csv --salt-groups=g1.txt p.elf r.elf > g1.csv
+is "$(grep '^tps,' g1.csv | cut -d, -f2,3,7 | tr '\n' ' ')" \
+   "full,$(nth "$(tps g1.json)" 2),1 salted,$(nth "$(tps g1.json)" 3),1 intra,$(nth "$(tps g1.json)" 4),2 " \
+   "and the CSV: saved pages and groups of each mode as the JSON"
 
 # a dump named twice: by the same path, or by two paths to one file
 printf 'p.elf A\nq.elf A\n# again\np.elf B\n' > twice.txt
