@@ -98,7 +98,7 @@ static bool runs(const struct cli_opts *o, size_t a)
 	return o->an[a] && (alone == dd_nanalyses || a == alone);
 }
 
-/* Show the analyses every input that opened, before any page is hashed.
+/* Every input that opened, shown to the analyses before any page is hashed.
  * -1 go on, else the exit status. */
 static int prepare(const struct cli_inputs *s, const struct cli_opts *o)
 {
