@@ -81,17 +81,61 @@ static void add_inputs(struct run *r)
 	}
 }
 
+/* The analysis whose output is the whole report (DD_AN_ALONE), when asked
+ * for: the only one computed.  Its row, else dd_nanalyses. */
+static size_t alone_row(const struct cli_opts *o)
+{
+	for (size_t a = 0; a < dd_nanalyses; a++)
+		if (o->an[a] && (dd_analyses[a]->flags & DD_AN_ALONE))
+			return a;
+	return dd_nanalyses;
+}
+
+/* Is analysis a computed in this run? */
+static bool runs(const struct cli_opts *o, size_t a)
+{
+	size_t alone = alone_row(o);
+	return o->an[a] && (alone == dd_nanalyses || a == alone);
+}
+
+/* Every input that opened, shown to the analyses before any page is hashed.
+ * -1 go on, else the exit status. */
+static int prepare(const struct cli_inputs *s, const struct cli_opts *o)
+{
+	struct dd_an_source *src = calloc(s->n ? s->n : 1, sizeof *src);
+	if (!src) {
+		fprintf(stderr, PROG ": out of memory\n");
+		return 1;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->in[i].kind == CLI_IN_DUMP || s->in[i].kind == CLI_IN_FP)
+			src[n++] = (struct dd_an_source){ s->in[i].path,
+							  s->in[i].kind == CLI_IN_FP ? s->in[i].fp.path : NULL };
+	int rc = -1;
+	for (size_t a = 0; a < dd_nanalyses && rc < 0; a++) {
+		char err[1024] = "";
+		if (runs(o, a) && dd_analyses[a]->prepare && dd_analyses[a]->prepare(o->an[a], src, n, err, sizeof err)) {
+			if (*err)
+				rc = cm_usage_error(PROG, "%s", err);
+			else {
+				fprintf(stderr, PROG ": out of memory\n");
+				rc = 1;
+			}
+		}
+	}
+	free(src);
+	return rc;
+}
+
 /* Compute every analysis asked for; done[a] says which succeeded.  The one
  * whose output is the whole report (DD_AN_ALONE), when asked for, is the
  * only one computed; its row is returned, else dd_nanalyses. */
 static size_t compute(struct run *r, const struct dd_an_input *in, bool *done)
 {
-	size_t alone = dd_nanalyses;
-	for (size_t a = 0; a < dd_nanalyses && alone == dd_nanalyses; a++)
-		if (r->o->an[a] && (dd_analyses[a]->flags & DD_AN_ALONE))
-			alone = a;
+	size_t alone = alone_row(r->o);
 	for (size_t a = 0; a < dd_nanalyses; a++) {
-		if (!r->o->an[a] || (alone < dd_nanalyses && a != alone))
+		if (!runs(r->o, a))
 			continue;
 		char err[1024] = "";
 		if (dd_analyses[a]->compute(r->o->an[a], in, err, sizeof err)) {
@@ -144,9 +188,6 @@ static void report(struct run *r, const struct dd_totals *t)
 		if (r->o->out == CLI_JSON)
 			dd_report_json_close(stdout);
 	}
-	for (size_t a = 0; a < dd_nanalyses; a++)
-		if (r->o->an[a] && dd_analyses[a]->free)
-			dd_analyses[a]->free(r->o->an[a]);
 	free(done);
 }
 
@@ -185,6 +226,8 @@ int cli_analyze(struct cli_inputs *s, const struct cli_opts *o)
 	for (size_t i = 0; i < s->n; i++)
 		cli_input_open(s, i, o);
 	int rc = cli_check_page_size(o, s->page_size ? s->page_size : 4096);
+	if (rc < 0)
+		rc = prepare(s, o);
 	if (rc >= 0)
 		return rc;
 	double t0 = cm_now();

@@ -321,8 +321,11 @@ int cli_parse(int argc, char **argv, struct cli_opts *o)
 
 void cli_opts_free(struct cli_opts *o)
 {
-	for (size_t a = 0; o->an && a < dd_nanalyses; a++)
+	for (size_t a = 0; o->an && a < dd_nanalyses; a++) {
+		if (o->an[a] && dd_analyses[a]->free)
+			dd_analyses[a]->free(o->an[a]);
 		free(o->an[a]);
+	}
 	free(o->an);
 	free(o->an_given);
 	o->an = NULL;

@@ -35,17 +35,21 @@ static const char *ksm_option(void *st, size_t i, const char *arg)
 	return NULL;
 }
 
-/* The rule for one content of `copies` copies: q full stable pages of m
- * mappings each, one more for a remainder of at least two; a remainder of
- * one stays unshared. */
+/* The rule for one content of `copies` copies (docs/analyses.md, "KSM
+ * prediction"; measured on the kernel): q = copies div m full KSM pages of
+ * m mappings each, one more for a remainder r = copies mod m of at least
+ * two.  A remainder of one is a page KSM does not merge: it is counted in
+ * pages_unshared only when it is the content's only copy; beside a full KSM
+ * page it is in no counter.  A content holding two KSM pages or more is a
+ * stable-node chain whose dups are those KSM pages. */
 static void ksm_add(struct ksm *k, uint64_t copies, uint32_t m)
 {
 	uint64_t q = copies / m, r = copies % m;
-	uint64_t stable = q + (r >= 2), unshared = r == 1;
+	uint64_t stable = q + (r >= 2), leftover = r == 1;
 	k->pages_shared += stable;
-	k->pages_sharing += copies - stable - unshared;
-	k->pages_unshared += unshared;
-	if (copies > m) {
+	k->pages_sharing += copies - stable - leftover;
+	k->pages_unshared += copies == 1;
+	if (stable >= 2) {
 		k->stable_node_chains++;
 		k->stable_node_dups += stable;
 	}

@@ -2,109 +2,123 @@
  * inside salt groups, and inside each VM only (docs/analyses.md). */
 #include "analysis.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
 
-#define MAX_GROUPS 1024
+#include "salt.h"
 
 struct tps {
 	/* settings */
 	const char *salt_file; /* NULL: every dump its own group */
+	struct dd_salt salt;   /* read when the option is given */
+	char msg[600];         /* a usage message about the file */
+	/* the group (index into salt.groups) of every input, from prepare */
+	const char **src_path;
+	size_t *src_group, nsrc;
 	/* results */
 	uint64_t nonzero, zero;
 	uint64_t full_saved, salted_saved, intra_saved;
 	uint64_t full_distinct, salted_distinct, intra_distinct;
-	size_t ngroups;
+	size_t ngroups; /* groups holding at least one analysed dump */
 };
+
+/* msg as a usage message whose %s is the file: every other '%' doubled */
+static const char *tps_usage(struct tps *t, const char *msg)
+{
+	size_t w = 0;
+	w += (size_t)snprintf(t->msg, sizeof t->msg, "%%s: ");
+	for (const char *p = msg; *p && w + 3 < sizeof t->msg; p++) {
+		if (*p == '%')
+			t->msg[w++] = '%';
+		t->msg[w++] = *p;
+	}
+	t->msg[w] = 0;
+	return t->msg;
+}
 
 static const char *tps_option(void *st, size_t i, const char *arg)
 {
 	struct tps *t = st;
-	if (i == 1) /* --salt-groups=FILE */
-		t->salt_file = arg;
-	return NULL;
+	if (i != 1) /* --salt-groups=FILE: read and checked now, before any dump is read */
+		return NULL;
+	char err[sizeof t->msg - 8];
+	dd_salt_free(&t->salt);
+	t->salt_file = arg;
+	return dd_salt_read(arg, &t->salt, err, sizeof err) ? tps_usage(t, err) : NULL;
 }
 
-/* Number of the group called g in names[0..*n), added when new; -1 when
- * there are MAX_GROUPS already. */
-static long group_index(char (*names)[64], size_t *n, const char *g)
+/* One input that no line or two lines name: the message in err. */
+static void unmatched(const struct tps *t, const struct dd_an_source *s, int found, size_t a, size_t b, char *err,
+		      size_t errlen)
 {
-	size_t i = 0;
-	while (i < *n && strcmp(names[i], g) != 0)
-		i++;
-	if (i == *n) {
-		if (*n == MAX_GROUPS)
-			return -1;
-		snprintf(names[(*n)++], sizeof names[0], "%s", g);
-	}
-	return (long)i;
+	char what[300];
+	if (s->origin)
+		snprintf(what, sizeof what, "%.100s (a fingerprint of %.150s)", s->path, s->origin);
+	else
+		snprintf(what, sizeof what, "%.250s", s->path);
+	if (found == 0)
+		snprintf(err, errlen, "%.300s: no line names %s (every dump needs a salt group)", t->salt_file, what);
+	else
+		snprintf(err, errlen, "%.300s: lines %zu and %zu both name %s", t->salt_file, t->salt.lines[a].lineno,
+			 t->salt.lines[b].lineno, what);
 }
 
-/* Every input that line's DUMP names (the path as given, its file name, or
- * another path to the same file) goes to group gi. */
-static void assign_group(const char *d, size_t gi, const char *const *names, size_t n, size_t *group)
+/* Every input's group, before any page is hashed: each needs exactly one
+ * line of the salt file. */
+static int tps_prepare(void *st, const struct dd_an_source *src, size_t n, char *err, size_t errlen)
 {
-	char *rd = realpath(d, NULL);
-	for (size_t i = 0; i < n; i++) {
-		char *rn = rd ? realpath(names[i], NULL) : NULL;
-		if (strcmp(names[i], d) == 0 || strcmp(cm_base_name(names[i]), d) == 0 || (rn && strcmp(rn, rd) == 0))
-			group[i] = gi;
-		free(rn);
-	}
-	free(rd);
-}
-
-/* The salt groups file: lines "DUMP GROUP", '#' comments.  Without a file
- * every dump is its own group.  0, or -1 with a message in err. */
-static int read_salt_groups(const char *file, const char *const *names, size_t n, size_t *group,
-			    size_t *ngroups, char *err, size_t errlen)
-{
-	if (!file) {
-		for (size_t i = 0; i < n; i++)
-			group[i] = i;
-		*ngroups = n;
+	struct tps *t = st;
+	if (!t->salt_file)
 		return 0;
-	}
-	FILE *f = fopen(file, "r");
-	if (!f) {
-		snprintf(err, errlen, "%s: cannot open: %s", file, strerror(errno));
+	free(t->src_path);
+	free(t->src_group);
+	t->src_path = calloc(n ? n : 1, sizeof *t->src_path);
+	t->src_group = calloc(n ? n : 1, sizeof *t->src_group);
+	t->nsrc = 0;
+	if (!t->src_path || !t->src_group)
 		return -1;
+	for (size_t i = 0; i < n; i++) {
+		size_t a = 0, b = 0;
+		int found = dd_salt_match(&t->salt, src[i].path, src[i].origin, &a, &b);
+		if (found != 1) {
+			unmatched(t, &src[i], found, a, b, err, errlen);
+			return -1;
+		}
+		t->src_path[i] = src[i].path;
+		t->src_group[i] = t->salt.lines[a].group;
 	}
-	char gname[MAX_GROUPS][64];
-	char line[4096];
-	size_t ng = 0, lineno = 0;
-	for (size_t i = 0; i < n; i++)
-		group[i] = SIZE_MAX;
+	t->nsrc = n;
+	return 0;
+}
+
+/* The group of every analysed dump, numbered 0.. in order of appearance
+ * among the dumps (groups of the file that hold none are left out). */
+static int assign_groups(struct tps *t, const struct dd_an_input *in, size_t *group, char *err, size_t errlen)
+{
+	size_t *dense = malloc((t->salt.ngroups ? t->salt.ngroups : 1) * sizeof *dense);
+	if (!dense)
+		return -1;
+	for (size_t g = 0; g < t->salt.ngroups; g++)
+		dense[g] = SIZE_MAX;
+	t->ngroups = 0;
 	int rc = 0;
-	while (fgets(line, sizeof line, f)) {
-		lineno++;
-		char d[2048], g[64];
-		char *p = line + strspn(line, " \t");
-		if (*p == '#' || *p == '\n' || *p == 0)
-			continue;
-		if (sscanf(p, "%2047s %63s", d, g) != 2) {
-			snprintf(err, errlen, "%s: line %zu: expected 'DUMP GROUP'", file, lineno);
+	for (size_t i = 0; i < in->n && !rc; i++) {
+		size_t k = 0;
+		while (k < t->nsrc && strcmp(t->src_path[k], in->names[i]) != 0)
+			k++;
+		if (k == t->nsrc) {
+			snprintf(err, errlen, "%.300s: no salt group for %.300s", t->salt_file, in->names[i]);
 			rc = -1;
 			break;
 		}
-		long gi = group_index(gname, &ng, g);
-		if (gi < 0) {
-			snprintf(err, errlen, "%s: more than %d groups", file, MAX_GROUPS);
-			rc = -1;
-			break;
-		}
-		assign_group(d, (size_t)gi, names, n, group);
+		size_t g = t->src_group[k];
+		if (dense[g] == SIZE_MAX)
+			dense[g] = t->ngroups++;
+		group[i] = dense[g];
 	}
-	fclose(f);
-	for (size_t i = 0; i < n && !rc; i++)
-		if (group[i] == SIZE_MAX) {
-			snprintf(err, errlen, "%s: no salt group for %s", file, names[i]);
-			rc = -1;
-		}
-	*ngroups = ng;
+	free(dense);
 	return rc;
 }
 
@@ -137,8 +151,14 @@ static int salted_distinct(const struct dd_engine *e, const size_t *group, size_
 static int tps_compute(void *st, const struct dd_an_input *in, char *err, size_t errlen)
 {
 	struct tps *t = st;
-	size_t *group = calloc(in->n ? in->n : 1, sizeof *group), ngroups = 0;
-	if (!group || read_salt_groups(t->salt_file, in->names, in->n, group, &ngroups, err, errlen)) {
+	size_t *group = calloc(in->n ? in->n : 1, sizeof *group);
+	if (!group)
+		return -1;
+	if (!t->salt_file) {
+		for (size_t i = 0; i < in->n; i++)
+			group[i] = i;
+		t->ngroups = in->n;
+	} else if (assign_groups(t, in, group, err, errlen)) {
 		free(group);
 		return -1;
 	}
@@ -149,13 +169,23 @@ static int tps_compute(void *st, const struct dd_an_input *in, char *err, size_t
 	t->zero = tot.zero_pages;
 	t->full_distinct = tot.distinct_pages;
 	t->intra_distinct = tot.sum_distinct;
-	t->ngroups = ngroups;
-	int rc = salted_distinct(in->e, group, ngroups, &t->salted_distinct);
+	int rc = salted_distinct(in->e, group, t->ngroups, &t->salted_distinct);
 	free(group);
 	t->full_saved = t->nonzero - t->full_distinct;
 	t->salted_saved = t->nonzero - t->salted_distinct;
 	t->intra_saved = t->nonzero - t->intra_distinct;
 	return rc;
+}
+
+static void tps_free(void *st)
+{
+	struct tps *t = st;
+	dd_salt_free(&t->salt);
+	free(t->src_path);
+	free(t->src_group);
+	t->src_path = NULL;
+	t->src_group = NULL;
+	t->nsrc = 0;
 }
 
 static void tps_text(FILE *f, const void *st, const struct dd_an_input *in)
@@ -189,19 +219,20 @@ static void tps_json(FILE *f, const void *st, const struct dd_an_input *in)
 		(unsigned long long)t->salted_distinct, (unsigned long long)t->intra_distinct);
 }
 
-static void tps_csv_row(FILE *f, const char *mode, uint64_t saved, uint64_t distinct, uint64_t ps)
+static void tps_csv_row(FILE *f, const char *mode, uint64_t saved, uint64_t distinct, uint64_t ps, size_t groups)
 {
-	fprintf(f, "tps,%s,%llu,%llu,%llu,%llu\n", mode, (unsigned long long)saved,
-		(unsigned long long)(saved * ps), (unsigned long long)distinct, (unsigned long long)(distinct * ps));
+	fprintf(f, "tps,%s,%llu,%llu,%llu,%llu,%zu\n", mode, (unsigned long long)saved,
+		(unsigned long long)(saved * ps), (unsigned long long)distinct, (unsigned long long)(distinct * ps),
+		groups);
 }
 
 static void tps_csv(FILE *f, const void *st, const struct dd_an_input *in)
 {
 	const struct tps *t = st;
-	fprintf(f, "\nanalysis,mode,saved_pages,saved_bytes,distinct_pages,memory_bytes\n");
-	tps_csv_row(f, "full", t->full_saved, t->full_distinct, in->page_size);
-	tps_csv_row(f, "salted", t->salted_saved, t->salted_distinct, in->page_size);
-	tps_csv_row(f, "intra", t->intra_saved, t->intra_distinct, in->page_size);
+	fprintf(f, "\nanalysis,mode,saved_pages,saved_bytes,distinct_pages,memory_bytes,groups\n");
+	tps_csv_row(f, "full", t->full_saved, t->full_distinct, in->page_size, 1);
+	tps_csv_row(f, "salted", t->salted_saved, t->salted_distinct, in->page_size, t->ngroups);
+	tps_csv_row(f, "intra", t->intra_saved, t->intra_distinct, in->page_size, in->n);
 }
 
 static const struct dd_an_option tps_opts[] = {
@@ -211,7 +242,9 @@ static const struct dd_an_option tps_opts[] = {
 const struct dd_analysis dd_an_tps = {
 	.name = "tps", .opts = tps_opts, .size = sizeof(struct tps),
 	.flags = DD_AN_IN_ALL, .collect = DD_COLLECT_IDS,
-	.option = tps_option, .compute = tps_compute, .text = tps_text, .json = tps_json, .csv = tps_csv,
+	.option = tps_option, .prepare = tps_prepare, .compute = tps_compute, .text = tps_text, .json = tps_json,
+	.csv = tps_csv, .free = tps_free,
 	.help = "      --tps             TPS what-if: full inter-VM, salt groups, intra-VM only\n"
-		"      --salt-groups=FILE  lines 'DUMP GROUP' (path or file name); implies --tps\n",
+		"      --salt-groups=FILE  lines 'DUMP GROUP' (path or file name; \"quoted\" when it\n"
+		"                        holds blanks), one per dump; implies --tps\n",
 };

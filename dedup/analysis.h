@@ -5,10 +5,13 @@
  * knows no analysis by name.  Definitions: docs/analyses.md.
  *
  * Life of an analysis in one run: the caller allocates `size` zeroed bytes
- * of state; option() stores each of its command-line options there; the
+ * of state; option() stores each of its command-line options there (and
+ * may read a file an option names, before any dump is read); prepare()
+ * sees every input once they are opened, before any page is hashed; the
  * engine keeps what `collect` asks for while it hashes; compute() fills the
  * results in; text(), json() and csv() print them; free() releases what
- * compute() allocated (the caller frees the state itself).  The analysis
+ * option(), prepare() and compute() allocated, once, when the program is
+ * done with the state (the caller frees the state itself).  The analysis
  * owns nothing else and prints nothing to stderr.
  */
 #ifndef DEDUP_ANALYSIS_H
@@ -24,6 +27,12 @@ struct dd_an_input {
 	const char *const *names; /* input paths as given, engine order */
 	size_t n;
 	uint32_t page_size;
+};
+
+/* An input as prepare() sees it: opened, not hashed yet. */
+struct dd_an_source {
+	const char *path;   /* as given; the same pointer as its name in dd_an_input */
+	const char *origin; /* a fingerprint: the path of the dump it was made from; else NULL */
 };
 
 /* One command-line option of an analysis ("--name" or "--name=ARG"). */
@@ -54,6 +63,10 @@ struct dd_analysis {
 	 * with a usage message in msg (the settings cannot work at this page
 	 * size).  May be NULL. */
 	int (*check)(const void *st, uint32_t page_size, char *msg, size_t len);
+	/* Every input that opened (dumps and fingerprints), before any page is
+	 * hashed.  0, or -1 with a usage message in err (exit 2; may be left
+	 * empty: out of memory, exit 1).  May be NULL. */
+	int (*prepare)(void *st, const struct dd_an_source *src, size_t n, char *err, size_t errlen);
 	/* 0, or -1 with a message in err (may be left empty: out of memory) */
 	int (*compute)(void *st, const struct dd_an_input *in, char *err, size_t errlen);
 	/* After a successful compute: a text section (starting with a blank
@@ -63,8 +76,9 @@ struct dd_analysis {
 	void (*text)(FILE *f, const void *st, const struct dd_an_input *in);
 	void (*json)(FILE *f, const void *st, const struct dd_an_input *in);
 	void (*csv)(FILE *f, const void *st, const struct dd_an_input *in);
-	/* what compute allocated; safe on a state compute never saw or failed.
-	 * May be NULL: compute allocates nothing. */
+	/* what option, prepare and compute allocated; safe on a state that
+	 * saw any of them or none, called once.  May be NULL: they allocate
+	 * nothing. */
 	void (*free)(void *st);
 };
 

@@ -16,7 +16,8 @@ Usage: model.py WHAT [ARGS] SPEC...   prints one Python literal:
                  a comma list of one group name per spec
   intra          (intra-VM saved pages, distinct pages of all VMs alone)
   pairs          [(common, a_pages, b_pages, union, jaccard, saved_together)]
-  place K        ((greedy pages, first-fit pages), greedy host dump lists)
+  place K        ((optimum pages, first-fit pages, lower bound pages), every
+                 optimal plan: sorted lists of dump names); by trying every plan
   huge F         (regions, shareable, saved_4k, identical_saved, split 50/90/100)
   degree         [(copies_min, copies_max, contents, pages)]
   top N          [(copies, dumps, class)]; pattern pages are class 'other'
@@ -24,6 +25,7 @@ Usage: model.py WHAT [ARGS] SPEC...   prints one Python literal:
                  pages B, contents_kept, after_contents)
   pages          present pages of each spec
 """
+import itertools
 import math
 import sys
 from collections import Counter
@@ -77,12 +79,15 @@ def ksm(dumps, m, use_zero):
         c[0] = zeros
     shared = sharing = unshared = chains = dups = 0
     for k in c.values():
+        # full KSM pages of m mappings, one more for two or more left over;
+        # a single page left beside a full KSM page is in no counter, a
+        # content's only copy is unshared; two KSM pages or more: a chain
         q, r = divmod(k, m)
         stable = q + (r >= 2)
         shared += stable
         sharing += k - stable - (r == 1)
-        unshared += r == 1
-        if k > m:
+        unshared += k == 1
+        if stable >= 2:
             chains += 1
             dups += stable
     zp = zeros if use_zero else 0
@@ -115,16 +120,26 @@ def pairs(dumps):
 
 
 def place(dumps, names, k):
+    """Every plan of the dumps on k hosts, at most ceil(V / k) each, tried:
+    the least total distinct non-zero contents, first fit in the given
+    order, the lower bound (all on one host), and every optimal plan as a
+    sorted list of sorted dump-name lists."""
     cap = math.ceil(len(dumps) / k)
     sets = [set(nonzero(d)) for d in dumps]
-    hosts = [[] for _ in range(k)]
-    for i in sorted(range(len(dumps)), key=lambda i: -len(sets[i])):
-        room = [h for h in range(k) if len(hosts[h]) < cap]
-        h = min(room, key=lambda h: len(sets[i] - set().union(*[sets[x] for x in hosts[h]])))
-        hosts[h].append(i)
-    ff = [list(range(len(dumps)))[h * cap:(h + 1) * cap] for h in range(k)]
     mem = lambda hs: sum(len(set().union(*[sets[x] for x in h])) for h in hs)
-    return ((mem(hosts), mem(ff)), [[names[x] for x in h] for h in hosts if h])
+    ff = [list(range(len(dumps)))[h * cap:(h + 1) * cap] for h in range(k)]
+    best, plans = None, set()
+    for a in itertools.product(range(k), repeat=len(dumps)):
+        hs = [[i for i in range(len(dumps)) if a[i] == h] for h in range(k)]
+        if max(len(h) for h in hs) > cap:
+            continue
+        m = mem(hs)
+        key = tuple(sorted(tuple(sorted(names[i] for i in h)) for h in hs if h))
+        if best is None or m < best:
+            best, plans = m, {key}
+        elif m == best:
+            plans.add(key)
+    return ((best, mem(ff), len(set().union(*sets))), sorted([list(map(list, p)) for p in plans]))
 
 
 def huge(dumps, f):

@@ -41,25 +41,15 @@ is "$(j tps.json 'tuple(d["tps"][k] for k in ("nonzero_pages","salt_groups","ful
    "$(m tps A,A,B p q r)" "TPS: full, salted and intra-VM savings"
 "$DA" -q --tps --csv p.elf q.elf r.elf > tps.csv
 intra=$(m intra p q r)
-like "$(cat tps.csv)" "tps,salted,$(nth "$intra" 0),$(($(nth "$intra" 0) * 4096)),$(nth "$intra" 1),$(($(nth "$intra" 1) * 4096))" "TPS without groups: each VM alone, as CSV"
-printf 'p.elf A\n' > short.txt
-"$DA" -q --salt-groups=short.txt p.elf q.elf > /dev/null 2> err.txt
-is "$?" 1 "a dump missing from the salt groups file: exit 1"
-like "$(cat err.txt)" "no salt group for q.elf" "and says which"
+like "$(cat tps.csv)" "tps,salted,$(nth "$intra" 0),$(($(nth "$intra" 0) * 4096)),$(nth "$intra" 1),$(($(nth "$intra" 1) * 4096)),3" "TPS without groups: each VM alone, as CSV"
+# the salt groups file itself: t-salt-groups.sh
 
 # pairs
 "$DA" -q --json --pairs p.elf q.elf r.elf > pairs.json
 is "$(j pairs.json '[(x["common_contents"], x["a_pages_in_common"], x["b_pages_in_common"], x["union_contents"], x["jaccard"], x["saved_together_pages"]) for x in d["pairs"]]')" \
    "$(m pairs p q r)" "pairwise similarity"
 
-# placement: 2 hosts, at most 2 dumps each; first fit in the order p r q puts
-# p and r together ({1,2,3,5}) and q alone ({1,2,4}): 7 pages; greedy 6
-"$DA" -q --json --hosts=2 p.elf r.elf q.elf > place.json
-is "$(j place.json 'd["placement"]["greedy"]["memory_bytes"]//4096, d["placement"]["first_fit"]["memory_bytes"]//4096')" \
-   "$(nth "$(m place 2 p r q)" 0)" "placement: greedy needs 6 pages, first fit 7"
-is "$(j place.json '[h["dumps"] for h in d["placement"]["greedy"]["hosts"]]')" "$(nth "$(m place 2 p r q)" 1)" "greedy puts p and q together"
-"$DA" -q --json --hosts=2:8K p.elf r.elf q.elf > place2.json
-is "$(j place2.json 'd["placement"]["greedy"]["fits"], d["placement"]["capacity_bytes"]')" "(False, 8192)" "a capacity nothing fits in is reported"
+# placement: t-placement.sh
 
 # huge pages of 16 KiB (4 frames): see the spec comments in the test
 "$DA" -q --json --huge=16K h1.elf h2.elf > huge.json
