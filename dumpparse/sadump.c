@@ -15,7 +15,8 @@
  *                           bitmap_blocks, dumpable_bitmap_blocks, max_mapnr
  *                           (64-bit from header version 1)
  *   sub header              sub_hdr_size blocks (CPU states)
- *   memory bitmap           bit f (LSB first): frame f is RAM
+ *   memory bitmap           bit f (most significant bit of each byte
+ *                           first): frame f is RAM
  *   dumpable bitmap         bit f: frame f is stored
  *   page data               one block per stored frame, in frame order
  *
@@ -183,7 +184,8 @@ static int read_head(struct dp_dump *d, const struct layout *l, struct head *h, 
 	return DP_OK;
 }
 
-static bool bit(const uint8_t *m, uint64_t f) { return m[f >> 3] >> (f & 7) & 1; }
+/* bit f of a bitmap: most significant bit first (bit 7 of byte 0 is frame 0) */
+static bool bit(const uint8_t *m, uint64_t f) { return m[f >> 3] >> (7 - (f & 7)) & 1; }
 
 /* Runs of frames with one state: stored ones at consecutive blocks from data. */
 static int lay_out(struct dp_dump *d, const struct head *h, const uint8_t *ram, const uint8_t *dump, uint64_t data,
