@@ -149,23 +149,21 @@ void dd_report_csv(FILE *f, const struct dd_report *r)
 {
 	const struct dd_totals *t = r->totals;
 	fprintf(f, "path,format,pages,absent_pages,zero_pages,nonzero_pages,distinct_pages,intra_pages,"
-		   "inter_pages,min_ram_bytes,device_pages,device_zero_pages,left_out_pages\n");
+		   "inter_pages,min_ram_bytes\n");
 	for (size_t i = 0; i < r->n; i++) {
 		const struct dd_dump_stats *s = &r->rows[i].st;
 		cm_csv_field(f, r->rows[i].path);
 		fputc(',', f);
 		cm_csv_field(f, r->rows[i].format);
-		fprintf(f, ",%llu,%llu,%llu,%llu,%llu,%llu,,%llu,%llu,%llu,%llu\n", (unsigned long long)s->pages,
+		fprintf(f, ",%llu,%llu,%llu,%llu,%llu,%llu,,%llu\n", (unsigned long long)s->pages,
 			(unsigned long long)s->absent_pages, (unsigned long long)s->zero_pages,
 			(unsigned long long)s->nonzero_pages, (unsigned long long)s->distinct_pages,
 			(unsigned long long)s->intra_pages,
-			(unsigned long long)(s->distinct_pages * t->page_size), (unsigned long long)s->device_pages,
-			(unsigned long long)s->device_zero_pages, (unsigned long long)s->left_out_pages);
+			(unsigned long long)(s->distinct_pages * t->page_size));
 	}
-	fprintf(f, "TOTAL,,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu\n", (unsigned long long)t->pages,
+	fprintf(f, "TOTAL,,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu\n", (unsigned long long)t->pages,
 		(unsigned long long)t->absent_pages, (unsigned long long)t->zero_pages,
 		(unsigned long long)t->nonzero_pages, (unsigned long long)t->distinct_pages,
 		(unsigned long long)t->intra_pages, (unsigned long long)t->inter_pages,
-		(unsigned long long)t->min_ram_bytes, (unsigned long long)t->device_pages,
-		(unsigned long long)t->device_zero_pages, (unsigned long long)t->left_out_pages);
+		(unsigned long long)t->min_ram_bytes);
 }

@@ -72,18 +72,18 @@ json=$("$DA" --info --json g.qevm 2>&1)
 like "$json" "\"ram_pages\": $ram_pages, \"device_pages\": [0-9]+" "migration stream --info --json: ram_pages"
 
 # the report: default counts device memory (apart), --ram-only leaves it out
-col() { # col CSV-TEXT ROW COLUMN-NAME
-	echo "$1" | awk -F, -v r="$2" -v c="$3" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i; next }
-		NR - 1 == r { print $k }'
+col() { # col JSON-TEXT ROW FIELD: a count of dump ROW (from 1) in the JSON report
+	echo "$1" | python3 -c 'import json, sys; print(json.load(sys.stdin)["dumps"][int(sys.argv[1]) - 1][sys.argv[2]])' "$2" "$3"
 }
 for f in g.elf g.qevm; do
-	all=$("$DA" -q --csv $f 2>/dev/null)
-	ro=$("$DA" -q --csv --ram-only $f 2>/dev/null)
+	all=$("$DA" -q --json $f 2>/dev/null)
+	ro=$("$DA" -q --json --ram-only $f 2>/dev/null)
 	dev=$(col "$all" 1 device_pages)
 	dz=$(col "$all" 1 device_zero_pages)
 	if [ $f = g.elf ]; then want=$(( vram_pages + bios_pages )); ram=$elf_ram; else want=""; ram=$ram_pages; fi
 	[ -n "$want" ] && is "$dev" "$want" "$f: device_pages = video RAM + BIOS"
 	is "$(( $(col "$all" 1 pages) - dev ))" "$ram" "$f: pages - device_pages = guest RAM"
+	is "$(col "$all" 1 ram_pages)" "$ram" "$f: ram_pages = guest RAM"
 	is "$(col "$ro" 1 pages)" "$ram" "$f --ram-only: pages = guest RAM"
 	is "$(col "$ro" 1 left_out_pages)" "$dev" "$f --ram-only: left_out_pages = the device pages"
 	is "$(col "$ro" 1 device_pages)" 0 "$f --ram-only: no device page counted"
@@ -92,7 +92,7 @@ for f in g.elf g.qevm; do
 		"$f --ram-only: non-zero pages less the device's non-zero pages"
 	ok $([ "$dz" -gt $(( vram_pages * 9 / 10 )) ] && echo 0 || echo 1) "$f: the video RAM is mostly zero ($dz device pages zero)"
 done
-qdev=$(col "$("$DA" -q --csv g.qevm 2>/dev/null)" 1 device_pages)
+qdev=$(col "$("$DA" -q --json g.qevm 2>/dev/null)" 1 device_pages)
 ok $([ "$qdev" -gt $(( vram_pages + bios_pages )) ] && echo 0 || echo 1) \
 	"migration stream: device pages ($qdev) = video RAM + BIOS + option ROMs and firmware blobs"
 both=$("$DA" -q g.elf g.qevm 2>/dev/null)
