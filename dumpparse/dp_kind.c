@@ -94,8 +94,9 @@ uint64_t dp_range_device_pages(const struct dp_dump *d)
 #define GIB4 0x100000000ull
 #define TIB1 0x10000000000ull     /* AMD hosts may start high RAM at 1 TiB */
 
-/* The end of the run of ranges that starts at `start` (bytes), ranges in
- * order; a range starting below `loose` joins the run whatever the gap. */
+/* The end of the run of ranges from `start` (bytes; the first range may
+ * begin below it), ranges in order; a range starting below `loose` joins
+ * the run whatever the gap. */
 static uint64_t run_end(const struct dp_dump *d, uint64_t start, uint64_t loose)
 {
 	const uint64_t ps = d->info.page_size;
@@ -105,7 +106,7 @@ static uint64_t run_end(const struct dp_dump *d, uint64_t start, uint64_t loose)
 		uint64_t a = d->ranges[i].pfn * ps, b = a + d->ranges[i].npages * ps;
 		if (b <= start)
 			continue;
-		if (a == end || a < loose || (!found && a == start)) {
+		if (a == end || a < loose || (!found && a <= start)) {
 			end = b > end ? b : end;
 			found = true;
 		} else if (a > end) {
@@ -115,10 +116,13 @@ static uint64_t run_end(const struct dp_dump *d, uint64_t start, uint64_t loose)
 	return end;
 }
 
-static bool starts_at(const struct dp_dump *d, uint64_t addr)
+/* some range holds the byte at addr (ranges merge: the BIOS ROM just
+ * below 4 GiB and high RAM from 4 GiB may be one range) */
+static bool covers(const struct dp_dump *d, uint64_t addr)
 {
+	const uint64_t ps = d->info.page_size;
 	for (size_t i = 0; i < d->nranges; i++)
-		if (d->ranges[i].pfn * d->info.page_size == addr)
+		if (d->ranges[i].pfn * ps <= addr && addr - d->ranges[i].pfn * ps < d->ranges[i].npages * ps)
 			return true;
 	return false;
 }
@@ -137,7 +141,7 @@ int dp_kind_pc(struct dp_dump *d, struct dp_error *err)
 	uint64_t low = run_end(d, 0, MIB1 + 1);
 	if (low > LOW_MAX)
 		low = LOW_MAX;
-	uint64_t hstart = starts_at(d, GIB4) ? GIB4 : starts_at(d, TIB1) ? TIB1 : UINT64_MAX;
+	uint64_t hstart = covers(d, GIB4) ? GIB4 : covers(d, TIB1) ? TIB1 : UINT64_MAX;
 	uint64_t hend = hstart == UINT64_MAX ? UINT64_MAX : run_end(d, hstart, 0);
 	/* device pieces: each range minus [0, low) and [hstart, hend) */
 	struct piece { uint64_t a, b; } *pc = calloc(d->nranges * 2 + 1, sizeof *pc);
