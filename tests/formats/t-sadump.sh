@@ -34,6 +34,7 @@ check_expect media.sad media.exp "media backup file, --format=sadump: counts and
 check_expect set1.sad set1.exp "disk set of one disk: counts and ranges"
 check_expect nosub.sad nosub.exp "no sub header: counts and ranges"
 is "$(info_line single.sad format)" sadump "detected by its partition header"
+"$DA" --list-formats | grep '^sadump ' | grep -vq 'not supported'; ok $? "--list-formats lists sadump as readable"
 like "$(info_line single.sad variant)" "^sadump single partition, header version 1, 4096-byte blocks$" "variant: single partition"
 like "$(info_line media.sad variant --format=sadump)" "^sadump media backup, header version 1" "variant: media backup"
 like "$(info_line set1.sad variant)" "^sadump disk set of one disk" "variant: disk set"
