@@ -188,7 +188,6 @@ void dd_engine_collect(struct dd_engine *e, unsigned what);
  * of every count (they are only counted in left_out_pages); off (the
  * default): they are counted like guest RAM and also in device_pages */
 void dd_engine_set_ram_only(struct dd_engine *e, bool on);
-bool dd_engine_ram_only(const struct dd_engine *e);
 size_t dd_engine_ndumps(const struct dd_engine *e);
 const struct dd_dump_data *dd_engine_dump(const struct dd_engine *e, size_t i);
 uint32_t dd_engine_page_size(const struct dd_engine *e);

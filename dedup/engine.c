@@ -139,8 +139,6 @@ void dd_engine_collect(struct dd_engine *e, unsigned what) { e->collect = what; 
 
 void dd_engine_set_ram_only(struct dd_engine *e, bool on) { e->ram_only = on; }
 
-bool dd_engine_ram_only(const struct dd_engine *e) { return e->ram_only; }
-
 void dd_engine_set_progress(struct dd_engine *e, dd_progress_fn fn, void *arg, size_t ndumps)
 {
 	e->progress = fn;
