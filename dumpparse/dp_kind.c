@@ -172,8 +172,7 @@ int dp_kind_pc(struct dp_dump *d, struct dp_error *err)
 	if (rc)
 		return rc;
 	d->info.device_pages = dp_range_device_pages(d);
-	d->info.kind_rule = "x86 PC memory map: guest RAM is the run of ranges from 0 (up to 3.5 GiB) and the run "
-			    "from 4 GiB; other ranges (PCI BARs such as video RAM, the BIOS ROM below 4 GiB) are "
-			    "device memory";
+	d->info.kind_rule = "x86 PC memory map: guest RAM is the run of ranges from 0 and the one from 4 GiB; "
+			    "the others (video RAM and other PCI BARs, the BIOS ROM) are device memory";
 	return DP_OK;
 }

@@ -132,9 +132,8 @@ static int describe(struct dp_dump *d, struct qv *v, struct dp_error *err)
 	d->info.spaces = (const char *const *)v->space_names;
 	d->info.space_kinds = v->space_kinds;
 	d->info.nspaces = v->nspaces;
-	d->info.kind_rule = "QEMU RAM block names: machine RAM and memory backends are guest RAM; video RAM, BIOS, "
-			    "option ROMs, flash and firmware blobs (*vram*, *.rom, *bios, pflash, /rom@...) are device "
-			    "memory";
+	d->info.kind_rule = "QEMU RAM block names: video RAM, BIOS, ROMs, flash and firmware blobs (*vram*, *bios, "
+			    "*.rom, pflash, /rom@...) are device memory, the others guest RAM";
 	d->info.pages = v->total_pages * v->ratio;
 	d->info.native_page_size = v->tps;
 	d->info.page_size = v->ps;
