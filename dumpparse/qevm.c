@@ -173,13 +173,13 @@ static void add_details(struct dp_dump *d, struct qv *v)
 			snprintf(where, sizeof where, "no guest-physical address: address space %u", b->space);
 		const char *kind = b->kind == DP_MEM_DEVICE ? "device memory" : "guest RAM";
 		if (v->sequential)
-			dp_add_detail(d, "ram block", "%s: %llu pages (%llu KiB), %s, %s", b->id,
+			dp_add_detail(d, "ram block", "%s: %llu pages (%llu KiB), %s; %s", b->id,
 				      (unsigned long long)b->npages, (unsigned long long)(b->len >> 10), where, kind);
 		else
-			dp_add_detail(d, "ram block", "%s: %llu pages (%llu KiB), %s, %s; %llu sent as data, %llu as zero%s",
-				      b->id, (unsigned long long)b->npages, (unsigned long long)(b->len >> 10), where, kind,
+			dp_add_detail(d, "ram block", "%s: %llu pages (%llu KiB), %s; %llu sent as data, %llu as zero%s; %s",
+				      b->id, (unsigned long long)b->npages, (unsigned long long)(b->len >> 10), where,
 				      (unsigned long long)b->sent, (unsigned long long)b->zeros,
-				      b->resent ? " (some more than once, last copy used)" : "");
+				      b->resent ? " (some more than once, last copy used)" : "", kind);
 	}
 	if (!v->sequential)
 		dp_add_detail(d, "ram sections", "%llu (START, PART..., END), %llu page records",
