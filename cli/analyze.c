@@ -63,6 +63,9 @@ static void add_inputs(struct run *r)
 		row->path = in->path;
 		if (in->kind == CLI_IN_FP) {
 			row->format = "fingerprint";
+			if (r->o->ram_only && !r->o->quiet)
+				fprintf(stderr, PROG ": %s: a fingerprint does not record device memory: its numbers "
+						"are those of the run that wrote it\n", in->path);
 			rc = dd_engine_add_fp(r->e, &in->fp, &row->st, &err);
 		} else {
 			row->format = dp_get_info(in->dump)->format;
@@ -175,7 +178,8 @@ static void report(struct run *r, const struct dd_totals *t)
 		if (done[alone])
 			print_analysis(r, alone, &in);
 	} else {
-		struct dd_report rep = { dd_hash_name(r->o->hash), t, r->rows, r->nrows, r->s->failed, r->s->nfailed };
+		struct dd_report rep = { dd_hash_name(r->o->hash), t, r->rows, r->nrows, r->s->failed, r->s->nfailed,
+					 r->o->ram_only };
 		if (r->o->out == CLI_JSON)
 			dd_report_json_open(stdout, &rep);
 		else if (r->o->out == CLI_CSV)
@@ -243,6 +247,7 @@ int cli_analyze(struct cli_inputs *s, const struct cli_opts *o)
 	}
 	dd_engine_set_sha1(r.e, o->sha1);
 	dd_engine_collect(r.e, collect_flags(o));
+	dd_engine_set_ram_only(r.e, o->ram_only);
 	if (o->progress)
 		dd_engine_set_progress(r.e, progress, NULL, s->n);
 	add_inputs(&r);

@@ -26,6 +26,7 @@ struct cli_opts {
 	enum dd_sha1_impl sha1; /* --sha1-backend, resolved once the options are read */
 	enum cli_out out;
 	bool info, quiet, progress, stats;
+	bool ram_only; /* --ram-only: device memory left out */
 	struct dp_options dp;
 	const char *save_fp;
 	bool json, csv; /* as given, to refuse both */

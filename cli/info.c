@@ -1,5 +1,6 @@
 /* --info: what each input is, without hashing (text or a JSON array). */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,10 +19,13 @@ static void text_ranges(FILE *f, const struct dp_info *in)
 		const struct dp_range *r = &in->ranges[i];
 		uint64_t a = r->pfn * in->page_size, b = (r->pfn + r->npages) * in->page_size - 1;
 		fprintf(f, "    0x%012" PRIx64 "-0x%012" PRIx64 " %10" PRIu64 " pages  ", a, b, r->npages);
-		if (r->file_offset != UINT64_MAX)
-			fprintf(f, "%-6s  at offset %" PRIu64, state_name(r->state), r->file_offset);
-		else
-			fprintf(f, "%s", state_name(r->state));
+		/* state, kind (where the dump tells), offset; no trailing blanks */
+		bool off = r->file_offset != UINT64_MAX;
+		fprintf(f, in->kind_rule || off ? "%-6s" : "%s", state_name(r->state));
+		if (in->kind_rule)
+			fprintf(f, off ? "  %-6s" : "  %s", dp_mem_kind_name(r->kind));
+		if (off)
+			fprintf(f, "  at offset %" PRIu64, r->file_offset);
 		fprintf(f, "\n");
 	}
 }
@@ -44,11 +48,18 @@ static void text_dump(FILE *f, const char *path, const struct dp_info *in)
 	} else {
 		fprintf(f, "  present pages:  %" PRIu64 " (%.1f MiB)\n", in->pages,
 			(double)in->pages * in->page_size / 1048576.0);
+		if (in->kind_rule)
+			fprintf(f, "  guest RAM:      %" PRIu64 " pages (%.1f MiB)\n  device memory:  %" PRIu64
+				" pages (%.1f MiB: video RAM, BIOS, ROMs, firmware tables)\n",
+				in->pages - in->device_pages, (double)(in->pages - in->device_pages) * in->page_size / 1048576.0,
+				in->device_pages, (double)in->device_pages * in->page_size / 1048576.0);
 		fprintf(f, "  absent pages:   %" PRIu64 "\n", in->absent_pages);
 		if (in->partial_pages)
 			fprintf(f, "  partial pages:  %" PRIu64 " (only partly stored; the rest reads as zero)\n",
 				in->partial_pages);
 	}
+	if (in->kind_rule)
+		fprintf(f, "  memory kinds:   %s\n", in->kind_rule);
 	for (size_t i = 0; i < in->ndetails; i++)
 		fprintf(f, "  %s: %*s%s\n", in->details[i].key,
 			(int)(strlen(in->details[i].key) < 14 ? 14 - strlen(in->details[i].key) : 0), "",
@@ -59,7 +70,8 @@ static void text_dump(FILE *f, const char *path, const struct dp_info *in)
 		fprintf(f, "  frames without a guest-physical address, counted in spaces of their own (%zu):\n",
 			in->nspaces);
 		for (size_t i = 0; i < in->nspaces; i++)
-			fprintf(f, "    space %zu: %s\n", i + 1, in->spaces[i]);
+			fprintf(f, "    space %zu: %s%s\n", i + 1, in->spaces[i],
+				dp_frame_kind(in, (uint32_t)(i + 1), 0, NULL) == DP_MEM_DEVICE ? " (device memory)" : "");
 	}
 	for (size_t i = 0; i < in->nwarnings; i++)
 		fprintf(f, "  warning: %s\n", in->warnings[i]);
@@ -102,8 +114,9 @@ static void json_dump(FILE *f, const char *path, const struct dp_info *in, bool 
 		in->file_size, in->page_size, in->native_page_size, in->pages, in->absent_pages, in->partial_pages);
 	for (size_t i = 0; i < in->nranges; i++) {
 		const struct dp_range *r = &in->ranges[i];
-		fprintf(f, "%s{\"start\": %" PRIu64 ", \"pages\": %" PRIu64 ", \"state\": \"%s\"", i ? ", " : "",
-			r->pfn * in->page_size, r->npages, state_name(r->state));
+		fprintf(f, "%s{\"start\": %" PRIu64 ", \"pages\": %" PRIu64 ", \"state\": \"%s\", \"kind\": \"%s\"",
+			i ? ", " : "", r->pfn * in->page_size, r->npages, state_name(r->state),
+			dp_mem_kind_name(r->kind));
 		if (r->file_offset != UINT64_MAX)
 			fprintf(f, ", \"offset\": %" PRIu64, r->file_offset);
 		fprintf(f, "}");
@@ -117,7 +130,16 @@ static void json_dump(FILE *f, const char *path, const struct dp_info *in, bool 
 	fprintf(f, "}, \"spaces\": [");
 	for (size_t i = 0; i < in->nspaces; i++)
 		json_list_item(f, i, in->spaces[i]);
-	fprintf(f, "], \"warnings\": [");
+	fprintf(f, "], \"space_kinds\": [");
+	for (size_t i = 0; i < in->nspaces; i++)
+		fprintf(f, "%s\"%s\"", i ? ", " : "", dp_mem_kind_name(dp_frame_kind(in, (uint32_t)(i + 1), 0, NULL)));
+	fprintf(f, "], \"ram_pages\": %" PRIu64 ", \"device_pages\": %" PRIu64 ", \"memory_kinds\": ",
+		in->pages - in->device_pages, in->device_pages);
+	if (in->kind_rule)
+		cm_json_string(f, in->kind_rule);
+	else
+		fprintf(f, "null");
+	fprintf(f, ", \"warnings\": [");
 	for (size_t i = 0; i < in->nwarnings; i++)
 		json_list_item(f, i, in->warnings[i]);
 	fprintf(f, "]}");

@@ -13,6 +13,7 @@
 
 enum {
 	O_HASH = 256, O_JSON, O_CSV, O_INFO, O_RAWBASE, O_PAGESIZE, O_LIST, O_VMEM, O_ALL, O_SAVEFP, O_STATS, O_SHA1,
+	O_RAMONLY,
 	O_ANALYSIS = 1024 /* + row * AN_OPTS + option of the row */
 };
 #define AN_OPTS 32
@@ -27,6 +28,7 @@ static const struct option fixed_opts[] = {
 	{ "vmem", required_argument, 0, O_VMEM },  { "all", no_argument, 0, O_ALL },
 	{ "save-fp", required_argument, 0, O_SAVEFP }, { "stats", no_argument, 0, O_STATS },
 	{ "sha1-backend", required_argument, 0, O_SHA1 },
+	{ "ram-only", no_argument, 0, O_RAMONLY },
 	{ "help", no_argument, 0, 'h' },           { "version", no_argument, 0, 'V' },
 };
 #define NFIXED (sizeof fixed_opts / sizeof fixed_opts[0])
@@ -70,6 +72,10 @@ static void usage(FILE *f)
 		"      --raw-base=ADDR   guest-physical address of byte 0 of a raw image (default 0)\n"
 		"      --vmem=FILE       VMware .vmss/.vmsn: the memory file (default: the .vmem beside it)\n"
 		"      --page-size=N     page size to analyze (default: the dumps' own, else 4096)\n"
+		"      --ram-only        leave device and firmware memory (video RAM, BIOS and option\n"
+		"                        ROMs, firmware tables) out of every count, where the dump\n"
+		"                        tells it apart (QEMU ELF x86 cores, migration streams,\n"
+		"                        libvirt save images); default: counted, and shown apart\n"
 		"      --list-formats    the formats this build knows\n"
 		"\n");
 	usage_analyses(f);
@@ -189,6 +195,7 @@ static int own_option(struct cli_opts *o, int c, const char *arg)
 		break;
 	case O_SAVEFP: o->save_fp = arg; break;
 	case O_STATS: o->stats = true; break;
+	case O_RAMONLY: o->ram_only = true; break;
 	case 'q': o->quiet = true; break;
 	case 'h': usage(stdout); return 0;
 	case 'V': printf(PROG " (samepage) " VERSION "\n"); return 0;

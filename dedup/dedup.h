@@ -110,6 +110,10 @@ struct dd_dump_stats {
 	uint64_t distinct_pages; /* D_v */
 	uint64_t intra_pages;    /* N_v - D_v */
 	uint64_t known_zero;     /* zero pages the format marked as zero (no data) */
+	/* device and firmware memory (dp_mem_kind): present frames counted
+	 * above (part of pages), of them zero (part of zero_pages); frames
+	 * left out of every count by dd_engine_set_ram_only */
+	uint64_t device_pages, device_zero_pages, left_out_pages;
 	uint64_t bytes_read;
 	double seconds;
 };
@@ -121,6 +125,7 @@ struct dd_totals {
 	uint64_t sum_distinct;    /* sum of D_v */
 	uint64_t intra_pages, inter_pages;
 	uint64_t min_ram_bytes;
+	uint64_t device_pages, device_zero_pages, left_out_pages; /* as in dd_dump_stats */
 	uint32_t page_size;
 };
 
@@ -180,6 +185,10 @@ void dd_fp_free(struct dd_fp *fp);
 struct dd_engine;
 struct dd_engine *dd_engine_new(unsigned threads, enum dd_hash hash, uint32_t page_size);
 void dd_engine_collect(struct dd_engine *e, unsigned what);
+/* on: frames the dump marks as device memory (dp_frame_kind) are left out
+ * of every count (they are only counted in left_out_pages); off (the
+ * default): they are counted like guest RAM and also in device_pages */
+void dd_engine_set_ram_only(struct dd_engine *e, bool on);
 size_t dd_engine_ndumps(const struct dd_engine *e);
 const struct dd_dump_data *dd_engine_dump(const struct dd_engine *e, size_t i);
 uint32_t dd_engine_page_size(const struct dd_engine *e);

@@ -30,6 +30,7 @@ struct dd_engine {
 	enum dd_sha1_impl sha1;
 	uint32_t page_size;
 	unsigned collect;
+	bool ram_only;            /* leave device memory out */
 	struct dd_table *table;
 	/* one hasher per worker index, kept from dump to dump: setting up a
 	 * libipsec-mb manager runs its self test (about 10 ms) */
@@ -136,6 +137,8 @@ void dd_engine_free(struct dd_engine *e)
 
 void dd_engine_collect(struct dd_engine *e, unsigned what) { e->collect = what; }
 
+void dd_engine_set_ram_only(struct dd_engine *e, bool on) { e->ram_only = on; }
+
 void dd_engine_set_progress(struct dd_engine *e, dd_progress_fn fn, void *arg, size_t ndumps)
 {
 	e->progress = fn;
@@ -231,12 +234,35 @@ static int add_copy(struct worker *w, const uint8_t *key, const uint8_t *page, s
 }
 
 /* One page of a batch: what the first pass found. */
-enum { PAGE_ABSENT, PAGE_ZERO, PAGE_HASH };
+enum { PAGE_ABSENT, PAGE_ZERO, PAGE_HASH, PAGE_SKIP };
 
-/* Count the pages b .. b+m-1 of a chunk whose kinds and digests (in page
- * order, PAGE_HASH pages only) are known. */
+/* Guest RAM or device memory, frame by frame through a chunk: the kind of
+ * the last run looked up is kept, [from, to) */
+struct kind_cursor {
+	uint64_t from, to;
+	enum dp_mem_kind kind;
+};
+
+static enum dp_mem_kind page_mem_kind(const struct dp_info *in, const struct dp_chunk *c, size_t i,
+				      struct kind_cursor *kc)
+{
+	if (!in->kind_rule)
+		return DP_MEM_RAM;
+	uint64_t pfn = c->pfns ? c->pfns[i] : c->pfn + i;
+	if (pfn < kc->from || pfn >= kc->to) {
+		uint64_t run;
+		kc->kind = dp_frame_kind(in, c->space, pfn, &run);
+		kc->from = pfn;
+		kc->to = run > UINT64_MAX - pfn ? UINT64_MAX : pfn + run;
+	}
+	return kc->kind;
+}
+
+/* Count the pages b .. b+m-1 of a chunk whose kinds, memory kinds (dev:
+ * device memory) and digests (in page order, PAGE_HASH pages only) are
+ * known. */
 static int count_batch(struct worker *w, const struct dp_chunk *c, size_t b, size_t m, const uint8_t *kind,
-		       uint8_t (*digest)[DD_DIGEST], struct dp_error *err)
+		       const uint8_t *dev, uint8_t (*digest)[DD_DIGEST], struct dp_error *err)
 {
 	struct job *j = w->j;
 	const uint32_t ps = j->e->page_size;
@@ -248,14 +274,20 @@ static int count_batch(struct worker *w, const struct dp_chunk *c, size_t b, siz
 		/* frames of other address spaces (RAM blocks without a known
 		 * guest-physical address) are kept apart in the page map */
 		uint64_t pfn = (c->pfns ? c->pfns[i] : c->pfn + i) | (uint64_t)c->space << DD_SPACE_SHIFT;
+		if (kind[k] == PAGE_SKIP) {
+			w->st.left_out_pages++;
+			continue;
+		}
 		if (kind[k] == PAGE_ABSENT) {
 			w->st.absent_pages++;
 			continue;
 		}
 		w->st.pages++;
+		w->st.device_pages += dev[k];
 		if (kind[k] == PAGE_ZERO) {
 			enum dp_page_state s = c->state ? (enum dp_page_state)c->state[i] : c->uniform;
 			w->st.zero_pages++;
+			w->st.device_zero_pages += dev[k];
 			w->st.known_zero += s == DP_PAGE_ZERO;
 			if (pages && (rc = note_page(w, pfn, DD_ID_ZERO, err)))
 				return rc;
@@ -284,14 +316,27 @@ static int process_chunk(struct worker *w, struct dd_hasher *hs, const struct dp
 	const bool pages = j->e->collect & DD_COLLECT_PAGES;
 	int rc;
 
-	if (!c->state && c->uniform != DP_PAGE_DATA && (!pages || c->uniform == DP_PAGE_ABSENT)) {
-		/* a run without data: count it at once */
-		if (c->uniform == DP_PAGE_ABSENT)
+	struct kind_cursor kc = { 1, 0, DP_MEM_RAM };
+	uint64_t run = UINT64_MAX;
+	enum dp_mem_kind k0 = c->npages ? page_mem_kind(j->info, c, 0, &kc) : DP_MEM_RAM;
+	if (!c->pfns && c->npages)
+		run = kc.to - c->pfn;
+	if (!c->state && c->uniform != DP_PAGE_DATA && (!pages || c->uniform == DP_PAGE_ABSENT) &&
+	    (!j->info->kind_rule || run >= c->npages)) {
+		/* a run without data, of one memory kind: count it at once */
+		const bool dev = k0 == DP_MEM_DEVICE;
+		if (dev && j->e->ram_only)
+			w->st.left_out_pages += c->npages;
+		else if (c->uniform == DP_PAGE_ABSENT)
 			w->st.absent_pages += c->npages;
 		else {
 			w->st.pages += c->npages;
 			w->st.zero_pages += c->npages;
 			w->st.known_zero += c->npages;
+			if (dev) {
+				w->st.device_pages += c->npages;
+				w->st.device_zero_pages += c->npages;
+			}
 		}
 		atomic_fetch_add(&j->done_bytes, c->bytes);
 		return DP_OK;
@@ -301,14 +346,17 @@ static int process_chunk(struct worker *w, struct dd_hasher *hs, const struct dp
 	 * then count them in page order. */
 	for (size_t b = 0; b < c->npages; b += DD_HASH_BATCH) {
 		size_t m = c->npages - b < DD_HASH_BATCH ? c->npages - b : DD_HASH_BATCH;
-		uint8_t kind[DD_HASH_BATCH];
+		uint8_t kind[DD_HASH_BATCH], dev[DD_HASH_BATCH];
 		const uint8_t *batch[DD_HASH_BATCH];
 		uint8_t digest[DD_HASH_BATCH][DD_DIGEST];
 		size_t nh = 0;
 		for (size_t k = 0; k < m; k++) {
 			enum dp_page_state s = c->state ? (enum dp_page_state)c->state[b + k] : c->uniform;
 			const uint8_t *p = c->data ? c->data + (b + k) * (size_t)ps : NULL;
-			if (s == DP_PAGE_ABSENT)
+			dev[k] = page_mem_kind(j->info, c, b + k, &kc) == DP_MEM_DEVICE;
+			if (dev[k] && j->e->ram_only)
+				kind[k] = PAGE_SKIP;
+			else if (s == DP_PAGE_ABSENT)
 				kind[k] = PAGE_ABSENT;
 			else if (s == DP_PAGE_ZERO || memcmp(p, j->zero, ps) == 0)
 				kind[k] = PAGE_ZERO;
@@ -319,7 +367,7 @@ static int process_chunk(struct worker *w, struct dd_hasher *hs, const struct dp
 		}
 		if (nh)
 			dd_hasher_pages(hs, batch, nh, ps, digest);
-		if ((rc = count_batch(w, c, b, m, kind, digest, err)))
+		if ((rc = count_batch(w, c, b, m, kind, dev, digest, err)))
 			return rc;
 	}
 	w->st.bytes_read += c->bytes;
@@ -513,6 +561,9 @@ static int finish_dump(struct dd_engine *e, const char *name, struct dd_dump_sta
 	e->sum.nonzero_pages += st->nonzero_pages;
 	e->sum.sum_distinct += st->distinct_pages;
 	e->sum.intra_pages += st->intra_pages;
+	e->sum.device_pages += st->device_pages;
+	e->sum.device_zero_pages += st->device_zero_pages;
+	e->sum.left_out_pages += st->left_out_pages;
 	return DP_OK;
 }
 
@@ -589,6 +640,9 @@ int dd_engine_add_dump(struct dd_engine *e, struct dp_dump *d, struct dd_dump_st
 		out->nonzero_pages += ws[i].st.nonzero_pages;
 		out->distinct_pages += ws[i].st.distinct_pages;
 		out->known_zero += ws[i].st.known_zero;
+		out->device_pages += ws[i].st.device_pages;
+		out->device_zero_pages += ws[i].st.device_zero_pages;
+		out->left_out_pages += ws[i].st.left_out_pages;
 		out->bytes_read += ws[i].st.bytes_read;
 	}
 	out->intra_pages = out->nonzero_pages - out->distinct_pages;

@@ -9,6 +9,33 @@
 
 static double mib(uint64_t pages, uint32_t ps) { return (double)pages * ps / (1024.0 * 1024.0); }
 
+/* Guest RAM and device memory, when a dump told them apart */
+static void text_device(FILE *f, const struct dd_report *r, size_t w)
+{
+	const struct dd_totals *t = r->totals;
+	const uint32_t ps = t->page_size;
+	if (!t->device_pages && !t->left_out_pages)
+		return;
+	if (t->left_out_pages)
+		fprintf(f, "  left out          %10.1f %12llu   (device memory, --ram-only: in no count above)\n",
+			mib(t->left_out_pages, ps), (unsigned long long)t->left_out_pages);
+	else
+		fprintf(f, "  device memory     %10.1f %12llu   (video RAM, BIOS, ROMs, firmware tables: counted "
+			   "above, %llu zero)\n",
+			mib(t->device_pages, ps), (unsigned long long)t->device_pages,
+			(unsigned long long)t->device_zero_pages);
+	fprintf(f, "\nGuest RAM and device memory (present pages; device: video RAM, BIOS, ROMs, firmware "
+		   "tables)\n");
+	fprintf(f, "%-*s %10s %10s %10s %10s\n", (int)w, "dump", "guest RAM", "device", "dev. zero", "left out");
+	fprintf(f, "%-*s %10s %10s %10s %10s\n", (int)w, "", "MiB", "MiB", "MiB", "MiB");
+	for (size_t i = 0; i < r->n; i++) {
+		const struct dd_dump_stats *s = &r->rows[i].st;
+		fprintf(f, "%-*.*s %10.1f %10.1f %10.1f %10.1f\n", (int)w, (int)w, cm_base_name(r->rows[i].path),
+			mib(s->pages - s->device_pages, ps), mib(s->device_pages, ps), mib(s->device_zero_pages, ps),
+			mib(s->left_out_pages, ps));
+	}
+}
+
 void dd_report_text(FILE *f, const struct dd_report *r)
 {
 	const struct dd_totals *t = r->totals;
@@ -57,16 +84,20 @@ void dd_report_text(FILE *f, const struct dd_report *r)
 	if (t->absent_pages)
 		fprintf(f, "  absent pages      %10.1f %12llu   (not stored in the dumps; neither zero nor counted)\n",
 			mib(t->absent_pages, ps), (unsigned long long)t->absent_pages);
+	text_device(f, r, w);
 }
 
 static void json_counts(FILE *f, const struct dd_dump_stats *s)
 {
 	fprintf(f,
 		"\"pages\": %llu, \"absent_pages\": %llu, \"zero_pages\": %llu, \"nonzero_pages\": %llu, "
-		"\"distinct_pages\": %llu, \"intra_pages\": %llu",
+		"\"distinct_pages\": %llu, \"intra_pages\": %llu, \"ram_pages\": %llu, \"device_pages\": %llu, "
+		"\"device_zero_pages\": %llu, \"left_out_pages\": %llu",
 		(unsigned long long)s->pages, (unsigned long long)s->absent_pages,
 		(unsigned long long)s->zero_pages, (unsigned long long)s->nonzero_pages,
-		(unsigned long long)s->distinct_pages, (unsigned long long)s->intra_pages);
+		(unsigned long long)s->distinct_pages, (unsigned long long)s->intra_pages,
+		(unsigned long long)(s->pages - s->device_pages), (unsigned long long)s->device_pages,
+		(unsigned long long)s->device_zero_pages, (unsigned long long)s->left_out_pages);
 }
 
 /* the start of an item of a list: {"path": PATH, "KEY": VALUE */
@@ -81,7 +112,8 @@ static void json_item(FILE *f, size_t i, const char *path, const char *key, cons
 void dd_report_json_open(FILE *f, const struct dd_report *r)
 {
 	const struct dd_totals *t = r->totals;
-	fprintf(f, "{\n  \"page_size\": %u,\n  \"hash\": \"%s\",\n  \"dumps\": [", t->page_size, r->hash_name);
+	fprintf(f, "{\n  \"page_size\": %u,\n  \"hash\": \"%s\",\n  \"ram_only\": %s,\n  \"dumps\": [", t->page_size,
+		r->hash_name, r->ram_only ? "true" : "false");
 	for (size_t i = 0; i < r->n; i++) {
 		json_item(f, i, r->rows[i].path, "format", r->rows[i].format);
 		fprintf(f, ", ");
@@ -95,7 +127,10 @@ void dd_report_json_open(FILE *f, const struct dd_report *r)
 				   .zero_pages = t->zero_pages,
 				   .nonzero_pages = t->nonzero_pages,
 				   .distinct_pages = t->distinct_pages,
-				   .intra_pages = t->intra_pages };
+				   .intra_pages = t->intra_pages,
+				   .device_pages = t->device_pages,
+				   .device_zero_pages = t->device_zero_pages,
+				   .left_out_pages = t->left_out_pages };
 	json_counts(f, &s);
 	fprintf(f, ", \"inter_pages\": %llu, \"min_ram_bytes\": %llu}", (unsigned long long)t->inter_pages,
 		(unsigned long long)t->min_ram_bytes);

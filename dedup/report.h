@@ -2,6 +2,7 @@
 #ifndef DEDUP_REPORT_H
 #define DEDUP_REPORT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "dedup.h"
@@ -24,6 +25,7 @@ struct dd_report {
 	size_t n;
 	const struct dd_failed *failed;
 	size_t nfailed;
+	bool ram_only;            /* device memory was left out (dd_engine_set_ram_only) */
 };
 
 void dd_report_text(FILE *f, const struct dd_report *r);

@@ -379,6 +379,16 @@ int dp_disjoint(const struct dp_map_piece *in, size_t n, struct dp_map_piece **o
  * Checks every data piece against the file size when it is known. */
 int dp_map_finish(struct dp_dump *d, struct dp_error *err);
 
+/* Guest RAM and device memory (dp_kind.c).  Mark frames [pfn, pfn + n) of
+ * the ranges as kind k, splitting ranges at the edges (after the ranges are
+ * complete, e.g. after dp_map_finish). */
+int dp_mark_kind(struct dp_dump *d, uint64_t pfn, uint64_t n, enum dp_mem_kind k, struct dp_error *err);
+/* present frames of device memory in the ranges */
+uint64_t dp_range_device_pages(const struct dp_dump *d);
+/* x86 PC (QEMU pc/q35) memory map: mark the ranges that are not guest RAM
+ * as device memory, set info.device_pages and info.kind_rule. */
+int dp_kind_pc(struct dp_dump *d, struct dp_error *err);
+
 /* dp_open with the other files of a split dump (dp_group_open) */
 int dp_open_parts(const char *path, const struct dp_options *opt, const char *const *parts, size_t nparts,
 		  struct dp_dump **out, struct dp_error *err);

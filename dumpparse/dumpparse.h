@@ -63,12 +63,21 @@ struct dp_options {
 	/* split dumps: see dp_group below */
 };
 
-/* One run of frames with one state, in guest-physical order. */
+/* What a frame belongs to.  Formats that tell (QEMU migration streams and
+ * libvirt save images name their RAM blocks; QEMU x86 ELF cores follow the
+ * PC memory map) mark device memory; every other frame is guest RAM. */
+enum dp_mem_kind {
+	DP_MEM_RAM = 0,     /* guest RAM (also: the format does not tell) */
+	DP_MEM_DEVICE = 1,  /* device or firmware memory: video RAM, BIOS and option ROMs, firmware tables */
+};
+
+/* One run of frames with one state and one kind, in guest-physical order. */
 struct dp_range {
 	uint64_t pfn;            /* first frame, in page_size units */
 	uint64_t npages;
 	enum dp_page_state state;
 	uint64_t file_offset;    /* of the first byte of the run; UINT64_MAX when not stored contiguously */
+	enum dp_mem_kind kind;
 };
 
 struct dp_detail {
@@ -101,7 +110,22 @@ struct dp_info {
 	 * frames are space 0; ranges lists space 0 only. */
 	size_t nspaces;
 	const char *const *spaces;
+	/* Guest RAM and device memory: the kind of every range is in ranges,
+	 * of every space in space_kinds (nspaces entries, enum dp_mem_kind
+	 * values; NULL: all guest RAM).  device_pages counts the present frames
+	 * of device memory (part of pages); kind_rule says in one line how the
+	 * format told them apart, NULL when it does not (every frame is then
+	 * guest RAM). */
+	const uint8_t *space_kinds;
+	uint64_t device_pages;
+	const char *kind_rule;
 };
+
+/* The kind of frame pfn of address space `space` (0: guest-physical;
+ * frames in no range are guest RAM); *run (may be NULL) receives how many
+ * frames from pfn on have that kind (at least 1, UINT64_MAX: all). */
+enum dp_mem_kind dp_frame_kind(const struct dp_info *in, uint32_t space, uint64_t pfn, uint64_t *run);
+const char *dp_mem_kind_name(enum dp_mem_kind k); /* "ram", "device" */
 
 struct dp_chunk {
 	uint64_t pfn;              /* frame number of the first page */

@@ -440,7 +440,13 @@ out:
 		return dp_fail(err, DP_E_UNSUPPORTED, (int64_t)e.phoff,
 			       "ELF core has %u program headers but no PT_LOAD: it holds no memory", e.phnum);
 	describe(d, &e, &ns, &n);
-	return dp_map_finish(d, err);
+	if ((rc = dp_map_finish(d, err)))
+		return rc;
+	/* QEMU x86 cores hold every RAM region the guest maps: tell guest RAM
+	 * from video RAM and ROMs by the PC memory map */
+	if (ns.qemu && !ns.vbox && (e.machine == 62 || e.machine == 3))
+		return dp_kind_pc(d, err);
+	return DP_OK;
 }
 
 const struct dp_format_ops elf_ops = {

@@ -58,7 +58,7 @@ static int add_range(struct dp_dump *d, uint64_t pfn, uint64_t n, enum dp_page_s
 	}
 	if (dp_grow((void **)&d->ranges, &d->cap_ranges, d->nranges + 1, sizeof *d->ranges))
 		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
-	d->ranges[d->nranges++] = (struct dp_range){ pfn, n, st, UINT64_MAX };
+	d->ranges[d->nranges++] = (struct dp_range){ pfn, n, st, UINT64_MAX, DP_MEM_RAM };
 	return DP_OK;
 }
 

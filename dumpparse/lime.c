@@ -363,7 +363,7 @@ static int add_info_range(struct dp_dump *d, uint64_t pfn, uint64_t n, struct dp
 {
 	if (dp_grow((void **)&d->ranges, &d->cap_ranges, d->nranges + 1, sizeof *d->ranges))
 		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
-	d->ranges[d->nranges++] = (struct dp_range){ pfn, n, DP_PAGE_DATA, UINT64_MAX };
+	d->ranges[d->nranges++] = (struct dp_range){ pfn, n, DP_PAGE_DATA, UINT64_MAX, DP_MEM_RAM };
 	return DP_OK;
 }
 

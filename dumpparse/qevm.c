@@ -48,6 +48,7 @@ static void qv_free(struct qv *v)
 	for (size_t i = 0; i < v->nspaces; i++)
 		free(v->space_names[i]);
 	free(v->space_names);
+	free(v->space_kinds);
 	free(v);
 }
 
@@ -57,12 +58,31 @@ static void qevm_close(struct dp_dump *d)
 	d->priv = NULL;
 }
 
-static int add_range(struct dp_dump *d, uint64_t pfn, uint64_t n, struct dp_error *err)
+static int add_range(struct dp_dump *d, uint64_t pfn, uint64_t n, enum dp_mem_kind k, struct dp_error *err)
 {
 	if (dp_grow((void **)&d->ranges, &d->cap_ranges, d->nranges + 1, sizeof *d->ranges))
 		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
-	d->ranges[d->nranges++] = (struct dp_range){ pfn, n, DP_PAGE_DATA, UINT64_MAX };
+	d->ranges[d->nranges++] = (struct dp_range){ pfn, n, DP_PAGE_DATA, UINT64_MAX, k };
 	return DP_OK;
+}
+
+static bool ends_with(const char *s, const char *tail)
+{
+	size_t n = strlen(s), m = strlen(tail);
+	return n >= m && strcmp(s + n - m, tail) == 0;
+}
+
+/* A RAM block's kind from its id: QEMU names device and firmware memory
+ * after the device ("vga.vram", "0000:00:02.0/qxl.vram", "pc.bios",
+ * "pc.rom", option ROMs "*.rom", pflash, fw_cfg blobs "/rom@etc/...");
+ * machine RAM, NUMA nodes and memory backends (DIMMs, virtio-mem) are
+ * guest RAM. */
+static enum dp_mem_kind block_kind(const char *id)
+{
+	if (strncmp(id, "/rom@", 5) == 0 || strstr(id, "vram") || strstr(id, "vga.") || strstr(id, "pflash") ||
+	    ends_with(id, ".rom") || ends_with(id, "bios") || ends_with(id, ".flash"))
+		return DP_MEM_DEVICE;
+	return DP_MEM_RAM;
 }
 
 static int cmp_range(const void *a, const void *b)
@@ -76,35 +96,44 @@ static int describe(struct dp_dump *d, struct qv *v, struct dp_error *err)
 	int rc;
 	/* guest-physical ranges, spaces */
 	for (size_t i = 0; i < v->nblocks; i++) {
-		const struct block *b = &v->blocks[i];
+		struct block *b = &v->blocks[i];
+		b->kind = block_kind(b->id);
+		if (b->kind == DP_MEM_DEVICE)
+			d->info.device_pages += b->npages * v->ratio;
 		if (!b->mapped)
 			continue;
-		if ((rc = add_range(d, b->gpa / v->ps, b->below / v->ps, err)))
+		if ((rc = add_range(d, b->gpa / v->ps, b->below / v->ps, b->kind, err)))
 			return rc;
-		if (b->below < b->len && (rc = add_range(d, b->above / v->ps, (b->len - b->below) / v->ps, err)))
+		if (b->below < b->len &&
+		    (rc = add_range(d, b->above / v->ps, (b->len - b->below) / v->ps, b->kind, err)))
 			return rc;
 	}
 	if (d->nranges)
 		qsort(d->ranges, d->nranges, sizeof *d->ranges, cmp_range);
 	size_t w = 0;
 	for (size_t i = 0; i < d->nranges; i++) {
-		if (w && d->ranges[w - 1].pfn + d->ranges[w - 1].npages == d->ranges[i].pfn)
+		if (w && d->ranges[w - 1].pfn + d->ranges[w - 1].npages == d->ranges[i].pfn &&
+		    d->ranges[w - 1].kind == d->ranges[i].kind)
 			d->ranges[w - 1].npages += d->ranges[i].npages;
 		else
 			d->ranges[w++] = d->ranges[i];
 	}
 	d->nranges = w;
 	v->space_names = calloc(v->nblocks ? v->nblocks : 1, sizeof(char *));
-	if (!v->space_names)
+	v->space_kinds = calloc(v->nblocks ? v->nblocks : 1, 1);
+	if (!v->space_names || !v->space_kinds)
 		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
 	for (size_t i = 0; i < v->nblocks; i++)
 		if (!v->blocks[i].mapped) {
 			if (asprintf(&v->space_names[v->nspaces], "QEMU RAM block %s", v->blocks[i].id) < 0)
 				return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
-			v->nspaces++;
+			v->space_kinds[v->nspaces++] = (uint8_t)v->blocks[i].kind;
 		}
 	d->info.spaces = (const char *const *)v->space_names;
+	d->info.space_kinds = v->space_kinds;
 	d->info.nspaces = v->nspaces;
+	d->info.kind_rule = "QEMU RAM block names: video RAM, BIOS, ROMs, flash and firmware blobs (*vram*, *bios, "
+			    "*.rom, pflash, /rom@...) are device memory, the others guest RAM";
 	d->info.pages = v->total_pages * v->ratio;
 	d->info.native_page_size = v->tps;
 	d->info.page_size = v->ps;
@@ -142,14 +171,15 @@ static void add_details(struct dp_dump *d, struct qv *v)
 				 (unsigned long long)(b->gpa + b->len - 1));
 		else
 			snprintf(where, sizeof where, "no guest-physical address: address space %u", b->space);
+		const char *kind = b->kind == DP_MEM_DEVICE ? "device memory" : "guest RAM";
 		if (v->sequential)
-			dp_add_detail(d, "ram block", "%s: %llu pages (%llu KiB), %s", b->id,
-				      (unsigned long long)b->npages, (unsigned long long)(b->len >> 10), where);
+			dp_add_detail(d, "ram block", "%s: %llu pages (%llu KiB), %s; %s", b->id,
+				      (unsigned long long)b->npages, (unsigned long long)(b->len >> 10), where, kind);
 		else
-			dp_add_detail(d, "ram block", "%s: %llu pages (%llu KiB), %s; %llu sent as data, %llu as zero%s",
+			dp_add_detail(d, "ram block", "%s: %llu pages (%llu KiB), %s; %llu sent as data, %llu as zero%s; %s",
 				      b->id, (unsigned long long)b->npages, (unsigned long long)(b->len >> 10), where,
 				      (unsigned long long)b->sent, (unsigned long long)b->zeros,
-				      b->resent ? " (some more than once, last copy used)" : "");
+				      b->resent ? " (some more than once, last copy used)" : "", kind);
 	}
 	if (!v->sequential)
 		dp_add_detail(d, "ram sections", "%llu (START, PART..., END), %llu page records",

@@ -55,6 +55,7 @@ struct block {
 	uint64_t below;           /* split machine RAM: bytes at gpa, the rest at above */
 	uint64_t above;
 	uint32_t space;           /* 0 when mapped */
+	enum dp_mem_kind kind;    /* guest RAM or device memory, from its name */
 	uint64_t sent, zeros, resent;
 };
 
@@ -111,6 +112,7 @@ struct qv {
 	/* sequential: after the RAM END, never-sent pages are delivered */
 	uint64_t never_cursor;
 	char **space_names;
+	uint8_t *space_kinds;
 	size_t nspaces;
 	char rule[512];
 	/* libvirt */

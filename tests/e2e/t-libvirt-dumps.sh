@@ -68,6 +68,12 @@ like "$info" "variant: +libvirt save image v2 \(uncompressed\), QEMU migration s
 	"save image: --info names versions and machine"
 like "$info" "libvirt: +save image version 2, payload uncompressed, domain $name, was paused" "save image: --info libvirt details"
 like "$("$DA" --info v.qevm 2>/dev/null)" "format: +qemu-migration" "plain virsh dump: a migration stream"
+# guest RAM and device memory: the save image names its RAM blocks as the stream does
+kinds() { "$DA" -q --json "$@" 2>/dev/null |
+	python3 -c 'import json, sys; d = json.load(sys.stdin)["dumps"][0]; print(d["ram_pages"], d["device_pages"])'; }
+is "$(kinds v.save)" "$(kinds v.qevm)" "save image: guest RAM and device pages as in the migration stream"
+is "$(kinds v.save | cut -d' ' -f1)" 32768 "save image: guest RAM = the domain's 128 MiB"
+is "$(kinds --ram-only v.save)" "32768 0" "save image --ram-only: guest RAM alone"
 
 # compressed as libvirt writes them: header + XML, then the compressor's output
 hdr=$(python3 -c 'import struct, sys; h = open(sys.argv[1], "rb").read(92); print(92 + struct.unpack_from("<I", h, 20)[0])' v.save)

@@ -42,6 +42,16 @@ like "$info" "variant: +QEMU migration stream v3, machine pc-i440fx-7.2, RAM sec
 like "$info" "ram block: +pc.ram: 16 pages \(64 KiB\), guest-physical 0x0-0xffff; 5 sent as data, 1 as zero \(some more than once" "--info: per block"
 like "$info" "ram block: +pc.bios: 2 pages \(8 KiB\), guest-physical 0xffffe000-0xffffffff" "--info: pc.bios mapped below 4 GiB"
 like "$info" "ram block: +/rom@etc/acpi/tables: 1 pages \(4 KiB\), no guest-physical address: address space 1" "--info: a blob in a space of its own"
+# guest RAM and device memory by block name: pc.ram is guest RAM; pc.bios
+# (2 pages, 1 zero) and the ACPI blob (1 page) are device memory
+like "$info" "ram block: +pc.ram: .*; guest RAM$" "--info: pc.ram is guest RAM"
+like "$info" "ram block: +pc.bios: .*; device memory$" "--info: pc.bios is device memory"
+like "$info" "ram block: +/rom@etc/acpi/tables: .*; device memory$" "--info: a firmware blob is device memory"
+like "$info" "device memory: +3 pages" "--info: 3 pages of device memory"
+is "$("$DA" -q --json q.qevm 2>/dev/null | python3 -c 'import json, sys; d = json.load(sys.stdin)["dumps"][0]; print(d["ram_pages"], d["device_pages"], d["device_zero_pages"])')" \
+	"16 3 1" "report: guest RAM and device pages"
+is "$("$DA" -q --json --ram-only q.qevm 2>/dev/null | python3 -c 'import json, sys; d = json.load(sys.stdin)["dumps"][0]; print(d["pages"], d["zero_pages"], d["left_out_pages"])')" \
+	"16 11 3" "--ram-only: pc.ram alone (10 never sent + 1 zero page), 3 pages left out"
 like "$info" "warning: 10 page\(s\) were never sent" "--info: pages never sent"
 like "$info" "warning: 1 page record\(s\) re-send a page.*last copy" "--info: a page sent twice"
 like "$info" "guest-physical: +i440fx: .*max-ram-below-4g is not recorded" "--info: the mapping rule and its assumption"
