@@ -10,7 +10,12 @@
 cd "$TMPD" || exit 1
 
 cat > base.spec <<'EOF'
-pages 1,2,0,1,-,x,3,u4,0,5,5,-,-,6
+ram 0 4 ids:1,2,0,1
+absent 5 1
+ram 6 1 same:3
+ram 7 1 same:4 codec=raw
+ram 8 3 ids:0,5,5
+ram 13 1 same:6
 EOF
 "$MK/mkkdump" base.spec k --map k.map
 { cat base.spec; echo "bits 32"; } > s.spec
@@ -41,7 +46,7 @@ bad_read() {
 # Every case below asserts the whole message and its offset; the numbers in
 # them come from the builder's field maps (k.map, f.map), the spec and the
 # files themselves.
-nfr=$(awk '$1 == "pages" { print split($2, a, ",") }' base.spec) # frames (max_mapnr)
+nfr=$(awk '$1 == "ram" || $1 == "absent" { e = $2 + $3; if (e > m) m = e } END { print m }' base.spec) # frames (max_mapnr)
 hdr=$(field $M hdr 3) bm1=$(field $M bitmap1) bm2=$(field $M bitmap2) bmsz=$(field $M bitmap1 3)
 dt=$(field $M desc) ndesc=$(( $(field $M desc 3) / 24 ))
 size=$(wc -c < k)

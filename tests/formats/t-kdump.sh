@@ -1,5 +1,5 @@
 #!/bin/sh
-# kdump-compressed dumps built from specs (mkkdump, with the real zlib, lzo,
+# kdump-compressed dumps built from fixture specs (mkkdump, with the real zlib, lzo,
 # snappy and zstd libraries): every codec, 32/64-bit and both byte orders,
 # header versions 0-7, block sizes, the shared zero page, filtered and
 # never-written pages, the flattened framing, split dumps, streams.  The
@@ -10,10 +10,15 @@
 [ -x "$MK/mkkdump" ] || bail "fixture builder not built (make tests-build)"
 cd "$TMPD" || exit 1
 
-# 14 frames: 1,2,0,1 | hole | filtered | 3, u4 (stored raw), 0, 5, 5 | 2 holes | 6
+# 14 frames: 1,2,0,1 | hole | filtered | 3, 4 (stored raw), 0, 5, 5 | 2 holes | 6
 # present 10 (zero 2), absent 1, distinct {1,2,3,4,5,6} = 6, intra 2
 cat > base.spec <<'EOF'
-pages 1,2,0,1,-,x,3,u4,0,5,5,-,-,6
+ram 0 4 ids:1,2,0,1
+absent 5 1
+ram 6 1 same:3
+ram 7 1 same:4 codec=raw
+ram 8 3 ids:0,5,5
+ram 13 1 same:6
 EOF
 mk() { # NAME SPEC-LINES...: build NAME from base.spec plus lines
 	_n=$1; shift
@@ -69,10 +74,10 @@ mk pack "bits 32" "machine armv7l"
 counts_ok pack pack.exp "32-bit packed sub header (i386, QEMU)"
 
 # block sizes: frames are blocks; --page-size=4096 splits them
-mk b16k "block 16384"
+mk b16k "frame 16384"
 check_expect b16k b16k.exp "16 KiB blocks"
 kdiff_ok "16 KiB blocks: same bytes as libkdumpfile" b16k
-mk b64k "block 65536" "codec zstd"
+mk b64k "frame 65536" "codec zstd"
 check_expect b64k b64k.exp "64 KiB blocks (QEMU aarch64 style)"
 is "$("$DA" -q --csv --page-size=4096 b64k 2>/dev/null | sed -n 2p)" "b64k,kdump,160,16,32,128,96,32,,393216" \
 	"64 KiB blocks read as 4 KiB frames: 16 frames per block"
@@ -83,14 +88,20 @@ is "$?:$(cat big.err)" "1:dedup-analyze: b64k: page size 131072 is larger than t
 # zero pages stored like any other page; descriptors never written (ENOSPC)
 mk nz nozeropage
 counts_ok nz nz.exp "no shared zero page: zero pages found by content"
-mk inc "incomplete 2"
+# the last two descriptors never written
+sed -e 's/^ram 8 3 ids:0,5,5$/ram 8 2 ids:0,5\nabsent 10 1 unwritten/' -e 's/^ram 13 1 same:6$/absent 13 1 unwritten/' base.spec > inc.spec
+"$MK/mkkdump" inc.spec inc --expect inc.exp
 check_expect inc inc.exp "incomplete dump: unwritten descriptors are absent"
 like "$("$DA" --info inc 2>/dev/null)" "warning: incomplete dump \(header says so\): 2 page descriptor" "incomplete dump: warned"
 kdiff_ok "incomplete dump: absent where libkdumpfile has no data" inc
 
 # old diskdump: one bitmap (nothing filtered)
 cat > dd.spec <<'EOF'
-pages 1,2,0,1,-,3,u4,0,5,5,-,-,6
+ram 0 4 ids:1,2,0,1
+ram 5 1 same:3
+ram 6 1 same:4 codec=raw
+ram 7 3 ids:0,5,5
+ram 12 1 same:6
 diskdump
 EOF
 "$MK/mkkdump" dd.spec dd --expect dd.exp
