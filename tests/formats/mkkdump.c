@@ -353,7 +353,9 @@ static void build(struct fx_buf *o, uint64_t lo, uint64_t hi, int part, struct w
 	fx_put_at(o, desc, NULL, nd * 24);
 	wrote(wr, desc, nd * 24);
 	size_t data = desc + nd * 24, zero_off = 0;
-	if (zeropage) {
+	if (data < o->len) /* a sub header past its blocks (subblocks 0) */
+		data = o->len;
+	if (zeropage && mapnr) { /* an empty dump has no page data at all */
 		zero_off = data;
 		fx_put_at(o, data, NULL, bs);
 		wrote(wr, data, bs);

@@ -135,6 +135,34 @@ is "$("$DA" -q --csv kz.gz 2>/dev/null | tail -n 1)" "$("$DA" -q --csv k-zstd-64
 is "$(cat k-lzo-32-be | "$DA" -q --csv - 2>/dev/null | tail -n 1)" "$("$DA" -q --csv k-lzo-32-be 2>/dev/null | tail -n 1)" \
 	"kdump-compressed from a pipe"
 
+# flattened as makedumpfile -F writes it: one record per structure, each
+# exactly its size (the sub header record holds the version's fields and
+# no byte more; a 32-bit main header record holds 0x1C4 bytes)
+for l in "64" "32" "32 pad"; do
+	n=fw$(echo "$l" | tr -d ' ')
+	mk "$n" "flat writes" "bits ${l%% *}" "$(case $l in *pad) echo "sub pad" ;; esac)"
+	check_expect "$n" "$n.exp" "flattened, records of exactly each structure ($l-bit): counts and ranges"
+done
+# main header, sub header, VMCOREINFO, 2 bitmaps, descriptors, zero page, 8 pages
+like "$(info_line fw64 flattened)" "^format version 1, 15 record\(s\)$" "--info: one record per structure"
+
+# empty dumps (max_mapnr 0): no frame at all, as libkdumpfile writes them
+# (no sub-header or bitmap blocks, the file ends after the sub header) and
+# as makedumpfile would (one sub-header block)
+for a in "i686 32 le" "x86_64 64 le" "ppc64 64 be" "s390x 64 be"; do
+	set -- $a
+	for sb in 0 1; do
+		printf 'mapnr 0\nmachine %s\nbits %s\nendian %s\nsubblocks %s\n' "$1" "$2" "$3" "$sb" > "e$sb-$1.spec"
+		"$MK/mkkdump" "e$sb-$1.spec" "e$sb-$1" --expect "e$sb-$1.exp"
+		check_expect "e$sb-$1" "e$sb-$1.exp" "empty dump, $1 layout, $sb sub-header block(s): 0 pages"
+	done
+	is "$(info_line e0-$1 'present pages'):$(info_line e0-$1 max_mapnr)" "0 (0.0 MiB):0 frames of 4096 bytes (an empty dump: no frame at all)" \
+		"empty dump, $1: --info says so"
+	kdiff_ok "empty dump, $1: libkdumpfile reads no frame either" "e0-$1"
+done
+is "$("$DA" -q --csv e0-i686 e1-s390x | sed -n '2,3p' | cut -d, -f2-8 | tr '\n' ' ')" "kdump,0,0,0,0,0,0 kdump,0,0,0,0,0,0 " \
+	"empty dumps: every count 0"
+
 # split dumps: one dump in three files
 mk sp "split 3" "level 31"
 check_expect sp.1 sp.exp "split dump: the first part reads all three"
@@ -156,6 +184,18 @@ is "$("$DA" -q --csv pb/third pa/first pb/second | tail -n 1)" "$("$DA" -q --csv
 	"split dump: parts in other folders given together"
 mkdir lone && cp sp.1 sp.3 lone/
 damaged lone/sp.1 "a part missing" "split dump: no part holds frames 4..9 .found 2 part"
+NDAMAGED=0
+# parts are matched on what identifies the dump, not on equal headers:
+# timestamps that differ (each file stamped when written) are fine
+mk st "split 3" "stampstep 1"
+check_expect st.2 st.exp "split dump, parts stamped 1 us apart: one dump"
+like "$(info_line st.1 'split part')" "^st.1: frames 0..4" "split dump, parts stamped apart: --info lists the parts"
+# a split file of another dump beside it: named, with the field that differs
+mkdir mix && cp st.1 st.3 mix/
+{ cat base.spec; echo "split 3"; echo "machine aarch64"; } > other.spec
+"$MK/mkkdump" other.spec mix/other && rm mix/other.1 mix/other.3
+damaged mix/st.1 "a split file of another dump in place of a part" \
+	"=split dump: no part holds frames 4..9 (found 2 part(s) beside this file or given with it; mix/other.2 is a split file of another dump: its utsname machine differs ('aarch64', this dump 'x86_64')); give every file of the dump" @4108
 NDAMAGED=0
 
 # any number of workers
