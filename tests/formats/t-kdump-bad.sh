@@ -9,14 +9,7 @@
 [ -x "$MK/mkkdump" ] || bail "fixture builder not built (make tests-build)"
 cd "$TMPD" || exit 1
 
-cat > base.spec <<'EOF'
-ram 0 4 ids:1,2,0,1
-absent 5 1
-ram 6 1 same:3
-ram 7 1 same:4 codec=raw
-ram 8 3 ids:0,5,5
-ram 13 1 same:6
-EOF
+cp "$TOP/tests/formats/kdump/base.spec" base.spec # 14 frames, see its comment
 "$MK/mkkdump" base.spec k --map k.map
 { cat base.spec; echo "bits 32"; } > s.spec
 "$MK/mkkdump" s.spec k32 --map k32.map

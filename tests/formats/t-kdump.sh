@@ -10,16 +10,7 @@
 [ -x "$MK/mkkdump" ] || bail "fixture builder not built (make tests-build)"
 cd "$TMPD" || exit 1
 
-# 14 frames: 1,2,0,1 | hole | filtered | 3, 4 (stored raw), 0, 5, 5 | 2 holes | 6
-# present 10 (zero 2), absent 1, distinct {1,2,3,4,5,6} = 6, intra 2
-cat > base.spec <<'EOF'
-ram 0 4 ids:1,2,0,1
-absent 5 1
-ram 6 1 same:3
-ram 7 1 same:4 codec=raw
-ram 8 3 ids:0,5,5
-ram 13 1 same:6
-EOF
+cp "$TOP/tests/formats/kdump/base.spec" base.spec # 14 frames, see its comment
 mk() { # NAME SPEC-LINES...: build NAME from base.spec plus lines
 	_n=$1; shift
 	{ cat base.spec; for _l in "$@"; do echo "$_l"; done; } > "$_n.spec"
