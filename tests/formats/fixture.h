@@ -631,13 +631,29 @@ struct fx_rec {
 	uint64_t off, len;        /* bytes of the plain file */
 };
 
+enum {
+	FX_FLAT_REVERSE = 1,      /* records from the last to the first */
+	FX_FLAT_JUNK = 2,         /* a bogus 64-byte record for offset 0 first */
+	FX_FLAT_REWRITE = 4,      /* record 0 written with garbage, and again right at the end */
+	FX_FLAT_NO_END = 8,       /* no end marker */
+};
+
+static inline void fx_flat_record(struct fx_buf *out, uint64_t off, const uint8_t *p, uint64_t len, uint8_t junk)
+{
+	uint8_t rh[16];
+	fx_set_be(rh, off, 8);
+	fx_set_be(rh + 8, len, 8);
+	fx_put(out, rh, sizeof rh);
+	size_t at = fx_put(out, junk ? NULL : p, (size_t)len);
+	if (junk)
+		memset(out->p + at, junk, (size_t)len);
+}
+
 /* The flattened form of in: a 4096-byte header ("makedumpfile", type 1,
  * version 1, big-endian), then records of a be64 offset, a be64 size and
- * the bytes, in the order given (reversed when reverse), then an end marker
- * of two -1.  junk: a bogus 64-byte record for offset 0 first (a later
- * record overwrites it).  The map gets "flat.rec.N" (N: index in rec) and
- * "flat.end". */
-static inline void fx_flatten(const uint8_t *in, const struct fx_rec *rec, size_t n, bool reverse, bool junk,
+ * the bytes, in the order given (see FX_FLAT_*), then an end marker of two
+ * -1.  The map gets "flat.rec.N" (N: index in rec) and "flat.end". */
+static inline void fx_flatten(const uint8_t *in, const struct fx_rec *rec, size_t n, unsigned flags,
 			      struct fx_buf *out)
 {
 	uint8_t h[4096] = { 0 };
@@ -645,28 +661,23 @@ static inline void fx_flatten(const uint8_t *in, const struct fx_rec *rec, size_
 	fx_set_be(h + 16, 1, 8);
 	fx_set_be(h + 24, 1, 8);
 	fx_put(out, h, sizeof h);
-	uint8_t rh[16];
-	if (junk) {
-		uint8_t j[64];
-		memset(j, 0x5a, sizeof j);
-		fx_set_be(rh, 0, 8);
-		fx_set_be(rh + 8, sizeof j, 8);
-		fx_put(out, rh, sizeof rh);
-		fx_put(out, j, sizeof j);
-	}
+	if (flags & FX_FLAT_JUNK)
+		fx_flat_record(out, 0, NULL, 64, 0x5a);
 	for (size_t i = 0; i < n; i++) {
-		size_t r = reverse ? n - 1 - i : i;
+		size_t r = (flags & FX_FLAT_REVERSE) ? n - 1 - i : i;
 		char nm[32];
 		snprintf(nm, sizeof nm, "flat.rec.%zu", r);
 		fx_field(out, nm, out->len, 16);
-		fx_set_be(rh, rec[r].off, 8);
-		fx_set_be(rh + 8, rec[r].len, 8);
-		fx_put(out, rh, sizeof rh);
-		fx_put(out, in + rec[r].off, (size_t)rec[r].len);
+		fx_flat_record(out, rec[r].off, in + rec[r].off, rec[r].len, (flags & FX_FLAT_REWRITE) && r == 0 ? 0xa5 : 0);
 	}
+	if ((flags & FX_FLAT_REWRITE) && n)
+		fx_flat_record(out, rec[0].off, in + rec[0].off, rec[0].len, 0);
+	if (flags & FX_FLAT_NO_END)
+		return;
 	fx_field(out, "flat.end", out->len, 16);
-	memset(rh, 0xff, sizeof rh);
-	fx_put(out, rh, sizeof rh);
+	uint8_t end[16];
+	memset(end, 0xff, sizeof end);
+	fx_put(out, end, sizeof end);
 }
 
 static inline void fx_write_file(const char *path, const void *p, size_t n)

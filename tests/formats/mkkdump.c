@@ -423,7 +423,7 @@ static void flatten(const struct fx_buf *in, struct writes *wr, struct fx_buf *o
 	} else {
 		qsort(wr->r, wr->n, sizeof *wr->r, cmp_rec);
 	}
-	fx_flatten(in->p, wr->r, wr->n, shuffle, shuffle, out);
+	fx_flatten(in->p, wr->r, wr->n, shuffle ? FX_FLAT_REVERSE | FX_FLAT_JUNK : 0, out);
 }
 
 int main(int argc, char **argv)
