@@ -148,7 +148,8 @@ int kdump_parse_sub_header(struct kd *k, const struct part *p, struct dp_error *
 	size_t need = sub_size(k->version, k->is64, false), most = sub_size(k->version, k->is64, !k->is64);
 	if (k->sub_blocks && (uint64_t)k->sub_blocks * k->bs < need)
 		return dp_fail(err, DP_E_CORRUPT, dp_view_file_off(v, k->bs),
-			       "kdump sub header: %u block(s) of %u bytes cannot hold the %zu bytes of a version-%u sub header",
+			       "kdump sub header: %u block(s) of %u bytes cannot hold the %zu bytes of a "
+			       "version-%u sub header",
 			       k->sub_blocks, k->bs, need, k->version);
 	struct dp_error e2;
 	bool have_most = (!k->sub_blocks || (uint64_t)k->sub_blocks * k->bs >= most) &&

@@ -4,8 +4,9 @@
  * own frame range (sub header: split, start_pfn, end_pfn).  Opening any of
  * them reads all of them: the files given with it (dp_group) and those
  * beside it that identify the same dump (struct kdump_split_id: the header
- * fields every part shares, timestamps left out).  Which of several given files opens the dump
- * is dp_group's decision (dp_group.c), made with kdump_split_identify.
+ * fields every part shares, timestamps left out).  Which of several given
+ * files opens the dump is dp_group's decision (dp_group.c), made with
+ * kdump_split_identify and kdump_split_differs.
  */
 #include "kdump_int.h"
 

@@ -67,7 +67,8 @@ static inline void *fx_alloc(size_t n)
 }
 
 /* Page pattern K, the one page-content generator of every builder: K = 0
- * is all zero, FX_FILL(B) every byte B (content "fill:B", "fB" in a list); K > 0 starts with an 8-byte word that is a bijection of K (so
+ * is all zero; FX_FILL(B) is every byte B (content "fill:B", "fB" in a
+ * list); other K start with an 8-byte word that is a bijection of K (so
  * distinct K always give distinct pages, never a zero page) followed by runs
  * of 1 to 16 equal bytes from a xorshift sequence seeded by that word.  The
  * runs make pages compress about 4:1 with every codec, as real memory does,
