@@ -57,7 +57,8 @@ int dp_group_new(const char *const *paths, size_t n, struct dp_group **out, stru
 			continue;
 		for (size_t j = 0; j < n; j++) {
 			const struct member *o = &g->m[j];
-			if (o->split && kdump_split_same(&m->id, &o->id) &&
+			char why[300];
+			if (o->split && !kdump_split_differs(&m->id, &o->id, why, sizeof why) &&
 			    (o->id.start_pfn < g->m[m->reader].id.start_pfn ||
 			     (o->id.start_pfn == g->m[m->reader].id.start_pfn && j < m->reader)))
 				m->reader = j;

@@ -161,10 +161,10 @@ static int open_common(struct dp_dump *d, bool want_flat, struct dp_error *err)
 		return rc;
 	if ((rc = kdump_parse_sub_header(k, p0, err)))
 		return rc;
-	if (k->max_mapnr == 0)
-		return dp_fail(err, DP_E_CORRUPT,
-			       dp_view_file_off(&p0->v, k->version >= 6 ? k->bs : (uint64_t)(k->is64 ? 0x1B8 : 0x1AC)),
-			       "kdump %s: max_mapnr is 0 (no frames)", k->version >= 6 ? "sub header" : "main header");
+	if (k->max_mapnr != k->hdr_mapnr && (k->max_mapnr < UINT32_MAX || k->hdr_mapnr != UINT32_MAX))
+		dp_add_warning(d, "kdump headers disagree: max_mapnr is %u in the main header, %llu in the sub "
+			       "header (read with %llu frames)",
+			       k->hdr_mapnr, (unsigned long long)k->max_mapnr, (unsigned long long)k->max_mapnr);
 	if ((rc = kdump_load_bitmaps(k, &p0->v, err)))
 		return rc;
 
@@ -230,7 +230,7 @@ static int open_common(struct dp_dump *d, bool want_flat, struct dp_error *err)
 	const char *producer = !k->sysname[0] && !k->release[0] ? "QEMU dump-guest-memory"
 			       : "makedumpfile";
 	const char *codec = k->n_zlib ? "zlib" : k->n_lzo ? "lzo" : k->n_snappy ? "snappy"
-			    : k->n_zstd ? "zstd" : "uncompressed";
+			    : k->n_zstd ? "zstd" : k->max_mapnr ? "uncompressed" : "no";
 	dp_set_variant(d, "%s%s v%u, %d-bit %s-endian %s, %s pages (%s)", want_flat ? "flattened " : "",
 		       k->diskdump ? "diskdump" : "kdump-compressed", k->version, k->is64 ? 64 : 32,
 		       k->be ? "big" : "little", k->machine[0] ? k->machine : "unknown machine", codec, producer);
@@ -246,7 +246,8 @@ static int open_common(struct dp_dump *d, bool want_flat, struct dp_error *err)
 		dp_add_detail(d, "dump level", "%u (filtered out: %s%s)", k->dump_level,
 			      kdump_level_words(k->dump_level, lw, sizeof lw),
 			      (k->dump_level & 1) ? "; zero pages stored once and shared" : "");
-	dp_add_detail(d, "max_mapnr", "%llu frames of %u bytes", (unsigned long long)k->max_mapnr, k->bs);
+	dp_add_detail(d, "max_mapnr", "%llu frames of %u bytes%s", (unsigned long long)k->max_mapnr, k->bs,
+		      k->max_mapnr ? "" : " (an empty dump: no frame at all)");
 	dp_add_detail(d, "pages stored", "%llu zlib, %llu lzo, %llu snappy, %llu zstd, %llu uncompressed, "
 		      "%llu shared zero page",
 		      (unsigned long long)k->n_zlib, (unsigned long long)k->n_lzo, (unsigned long long)k->n_snappy,

@@ -51,27 +51,37 @@ static int try_layout(struct kd *k, const uint8_t *h, bool is64, bool be)
 	k->bs = kd32(k, t + 4);
 	k->sub_blocks = kd32(k, t + 8);
 	k->bitmap_blocks = kd32(k, t + 12);
-	k->max_mapnr = kd32(k, t + 16);
+	k->max_mapnr = k->hdr_mapnr = kd32(k, t + 16);
 	k->nr_cpus = kd32(k, h + (is64 ? 0x1CC : 0x1C0));
 	if (k->version > 100)
 		return -1;
 	if (k->bs < 1024 || k->bs > (1u << 20) || (k->bs & (k->bs - 1)))
 		return -1;
-	if (k->bitmap_blocks == 0 || k->bitmap_blocks > (1u << 30))
+	/* an empty dump (max_mapnr 0) may have no bitmap and no sub-header
+	 * blocks (libkdumpfile writes them so) */
+	bool empty = k->max_mapnr == 0 && k->bitmap_blocks == 0;
+	if ((k->bitmap_blocks == 0 && !empty) || k->bitmap_blocks > (1u << 30))
 		return -1;
-	if (k->version >= 1 && !k->diskdump && (k->sub_blocks == 0 || k->sub_blocks > (1u << 20)))
+	if (k->version >= 1 && !k->diskdump && ((k->sub_blocks == 0 && !empty) || k->sub_blocks > (1u << 20)))
 		return -1;
 	if (k->nr_cpus > 65536)
 		return -1;
 	return 0;
 }
 
+/* The main header: KD_HDR_LEN bytes (64-bit layout), or only the
+ * KD_HDR32_LEN of the 32-bit layout when the file (or the flattened
+ * record at offset 0) holds no more; then only 32-bit layouts are tried. */
 int kdump_parse_header(struct dp_dump *d, struct kd *k, const struct dp_view *v, struct dp_error *err)
 {
 	uint8_t h[KD_HDR_LEN];
-	int rc = dp_view_read(v, 0, h, sizeof h, "kdump main header", err);
-	if (rc)
-		return rc;
+	struct dp_error full_err;
+	memset(h, 0, sizeof h);
+	bool full = dp_view_read(v, 0, h, sizeof h, "kdump main header", &full_err) == DP_OK;
+	if (!full && dp_view_read(v, 0, h, KD_HDR32_LEN, "kdump main header", err) != DP_OK) {
+		*err = full_err; /* the whole header is missing: say so */
+		return err->status;
+	}
 	k->diskdump = memcmp(h, DISKDUMP_SIG, 8) == 0;
 	if (!k->diskdump && memcmp(h, KD_SIG, 8) != 0)
 		return dp_fail(err, DP_E_CORRUPT, dp_view_file_off(v, 0), "kdump main header: signature is not \"KDUMP   \"");
@@ -79,14 +89,20 @@ int kdump_parse_header(struct dp_dump *d, struct kd *k, const struct dp_view *v,
 	copy_str(k->sysname, h + 0x0C, 65);
 	copy_str(k->nodename, h + 0x0C + 65, 65);
 	copy_str(k->release, h + 0x0C + 130, 65);
+	copy_str(k->utsversion, h + 0x0C + 195, 65);
 	copy_str(k->machine, h + 0x0C + 260, 65);
+	copy_str(k->domainname, h + 0x0C + 325, 65);
 	bool first64 = is_64bit_machine(k->machine) || !is_32bit_machine(k->machine);
 	static const bool order_be[2] = { false, true };
 	for (int pass = 0; pass < 2; pass++) {
 		bool is64 = pass == 0 ? first64 : !first64;
-		for (int e = 0; e < 2; e++)
+		for (int e = 0; e < 2 && (full || !is64); e++)
 			if (try_layout(k, h, is64, order_be[e]) == 0)
 				goto found;
+	}
+	if (!full) {
+		*err = full_err;
+		return err->status;
 	}
 	return dp_fail(err, DP_E_CORRUPT, dp_view_file_off(v, 8),
 		       "kdump main header: no 32- or 64-bit layout gives a plausible header version, "
@@ -98,6 +114,18 @@ found:
 	return DP_OK;
 }
 
+/* Bytes of the sub header that header version v defines, up to the end of
+ * its last field: 64-bit, 32-bit packed (i386, QEMU) and 32-bit with the
+ * 64-bit fields 8-aligned (ARM, MIPS).  Versions past 6 are read as 6. */
+static size_t sub_size(uint32_t v, bool is64, bool pad32)
+{
+	static const uint8_t s64[7] = { 0, 0x0C, 0x20, 0x30, 0x40, 0x50, 0x68 };
+	static const uint8_t pack[7] = { 0, 0x08, 0x14, 0x20, 0x2C, 0x38, 0x50 };
+	static const uint8_t pad[7] = { 0, 0x08, 0x14, 0x24, 0x34, 0x44, 0x60 };
+	uint32_t i = v > 6 ? 6 : v;
+	return is64 ? s64[i] : pad32 ? pad[i] : pack[i];
+}
+
 /* The sub header at block 1 (64-bit offsets): phys_base, dump_level (v1),
  * split, start_pfn, end_pfn (v2), offset/size of VMCOREINFO (v3), of the ELF
  * notes (v4), of the eraseinfo log (v5), start_pfn_64, end_pfn_64,
@@ -106,7 +134,7 @@ found:
 int kdump_parse_sub_header(struct kd *k, const struct part *p, struct dp_error *err)
 {
 	const struct dp_view *v = &p->v;
-	uint8_t s[0x70];
+	uint8_t s[0x68];
 	memset(s, 0, sizeof s);
 	k->start_pfn = 0;
 	k->end_pfn = UINT64_MAX;
@@ -114,16 +142,24 @@ int kdump_parse_sub_header(struct kd *k, const struct part *p, struct dp_error *
 		k->dump_level = 0;
 		return DP_OK;
 	}
-	uint64_t need = k->is64 ? 0x68 : 0x60;
-	if ((uint64_t)k->sub_blocks * k->bs < need && k->version >= 6)
+	/* exactly the fields of this version: a flattened file may hold no
+	 * byte more (a 32-bit sub header is read as packed first; the padded
+	 * layout is longer, and taken only when all of it is there) */
+	size_t need = sub_size(k->version, k->is64, false), most = sub_size(k->version, k->is64, !k->is64);
+	if (k->sub_blocks && (uint64_t)k->sub_blocks * k->bs < need)
 		return dp_fail(err, DP_E_CORRUPT, dp_view_file_off(v, k->bs),
-			       "kdump sub header: %u block(s) cannot hold the version-%u fields",
-			       k->sub_blocks, k->version);
-	uint64_t avail = (uint64_t)k->sub_blocks * k->bs;
-	size_t n = (size_t)(avail < sizeof s ? avail : sizeof s);
-	int rc = dp_view_read(v, k->bs, s, n, "kdump sub header", err);
-	if (rc)
-		return rc;
+			       "kdump sub header: %u block(s) of %u bytes cannot hold the %zu bytes of a "
+			       "version-%u sub header",
+			       k->sub_blocks, k->bs, need, k->version);
+	struct dp_error e2;
+	bool have_most = (!k->sub_blocks || (uint64_t)k->sub_blocks * k->bs >= most) &&
+			 dp_view_read(v, k->bs, s, most, "kdump sub header", &e2) == DP_OK;
+	if (!have_most) {
+		memset(s, 0, sizeof s);
+		int rc = dp_view_read(v, k->bs, s, need, "kdump sub header", err);
+		if (rc)
+			return rc;
+	}
 	k->phys_base = kdword(k, s);
 	if (k->is64) {
 		k->dump_level = kd32(k, s + 0x08);
@@ -151,7 +187,7 @@ int kdump_parse_sub_header(struct kd *k, const struct part *p, struct dp_error *
 		uint64_t o = kd64(k, s + 0x14), z = kd32(k, s + 0x1C);
 		bool pack_ok = o >= lo && o < hi && z <= hi - o;
 		uint64_t o2 = kd64(k, s + 0x18), z2 = kd32(k, s + 0x20);
-		bool pad_ok = o2 >= lo && o2 < hi && z2 <= hi - o2;
+		bool pad_ok = have_most && o2 >= lo && o2 < hi && z2 <= hi - o2;
 		k->pad32 = k->version >= 3 && !pack_ok && pad_ok;
 		const uint8_t *q = s + (k->pad32 ? 0x18 : 0x14);
 		k->off_vmcoreinfo = kd64(k, q);
@@ -222,6 +258,13 @@ int kdump_load_bitmaps(struct kd *k, const struct dp_view *v, struct dp_error *e
 	    kd_mul_overflows(k->bitmap_blocks, k->bs, &total) || dp_add_overflows(bm_off, total, &end))
 		return dp_fail(err, DP_E_CORRUPT, dp_view_file_off(v, 0x1A8),
 			       "kdump main header: sub-header and bitmap sizes overflow");
+	if (k->max_mapnr == 0) { /* an empty dump: no frame, whatever bitmaps it has */
+		static const uint8_t none[8];
+		k->two_bitmaps = !k->diskdump;
+		k->bm_len = 0;
+		k->bm1 = k->bm2 = none;
+		return DP_OK;
+	}
 	/* two bitmaps when half of them still covers every frame (crash's test) */
 	uint64_t half_bits = (uint64_t)(k->bitmap_blocks / 2) * k->bs * 8;
 	k->two_bitmaps = k->bitmap_blocks >= 2 && k->bitmap_blocks % 2 == 0 && half_bits >= k->max_mapnr;

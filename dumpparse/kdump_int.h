@@ -14,7 +14,8 @@
 
 #define KD_SIG "KDUMP   "
 #define DISKDUMP_SIG "DISKDUMP"
-#define KD_HDR_LEN 0x1D0u      /* main header bytes read (both layouts) */
+#define KD_HDR_LEN 0x1D0u      /* main header bytes of the 64-bit layout */
+#define KD_HDR32_LEN 0x1C4u    /* ... of the 32-bit layout */
 #define DESC_SIZE 24u           /* page_desc: u64 offset, u32 size, u32 flags, u64 page_flags */
 
 /* page and header flags */
@@ -49,7 +50,8 @@ struct kd {
 	bool be, is64, pad32, diskdump;
 	uint32_t version, status, bs, sub_blocks, bitmap_blocks, nr_cpus;
 	uint64_t max_mapnr;
-	char sysname[66], nodename[66], release[66], machine[66];
+	uint32_t hdr_mapnr;     /* the main header's (32-bit, obsolete from v6) */
+	char sysname[66], nodename[66], release[66], utsversion[66], machine[66], domainname[66];
 	/* sub header */
 	uint64_t phys_base;
 	uint32_t dump_level, split;
@@ -63,6 +65,7 @@ struct kd {
 	/* files */
 	struct part *parts;
 	size_t nparts;
+	char rejected[600];     /* split files beside it that are parts of another dump, and why */
 	/* delivery */
 	uint32_t ps, ratio;     /* frame size; frames per block */
 	struct unit *units;
@@ -121,15 +124,25 @@ int kdump_check_desc(const struct kd *k, const struct part *p, uint64_t idx, con
 /* every part of the split dump k->parts[0] belongs to: given (d->parts),
  * and found beside it; sorted by frames, checked to tile the dump */
 int kdump_setup_parts(struct dp_dump *d, struct kd *k, struct dp_error *err);
-/* what dp_group needs to know of one file */
+/* What identifies the dump a file of a split dump belongs to: the header
+ * fields every part of one dump shares.  Left out: the timestamp (each
+ * file may be stamped when it is written), the status flags (a part may
+ * be incomplete on its own), the per-file counters and offsets, nr_cpus,
+ * and each part's own frame range (kdump_setup_parts checks that the
+ * ranges tile the dump without overlap, and that the bitmaps agree). */
 struct kdump_split_id {
-	uint8_t hdr[KD_HDR_LEN];  /* must agree between the parts of one dump ... */
-	uint8_t sub[16];          /* ... with phys_base, dump_level and split */
-	size_t nsub;
-	uint64_t start_pfn, end_pfn;
+	bool is64, be;
+	uint32_t version, bs, sub_blocks, bitmap_blocks, dump_level;
+	uint64_t max_mapnr, phys_base;
+	char uts[6][66];          /* sysname, nodename, release, version, machine, domainname */
+	uint64_t start_pfn, end_pfn;  /* this part's frames (not compared) */
 };
+void kdump_split_id_of(const struct kd *k, struct kdump_split_id *id);
 /* 1 when path is one file of a split kdump dump (id filled), else 0 */
 int kdump_split_identify(const char *path, struct kdump_split_id *id);
-bool kdump_split_same(const struct kdump_split_id *a, const struct kdump_split_id *b);
+/* NULL when a and b may be parts of one dump; else the first field that
+ * differs, with both values, in buf ("utsname release differs (X, Y)") */
+const char *kdump_split_differs(const struct kdump_split_id *a, const struct kdump_split_id *b, char *buf,
+				size_t n);
 
 #endif

@@ -2,9 +2,11 @@
  * Split kdump dumps (makedumpfile --split): one dump in several files, each
  * with the full headers and bitmaps and the descriptors and pages of its
  * own frame range (sub header: split, start_pfn, end_pfn).  Opening any of
- * them reads all of them: the files given with it (dp_group) and those with
- * the same headers beside it.  Which of several given files opens the dump
- * is dp_group's decision (dp_group.c), made with kdump_split_identify.
+ * them reads all of them: the files given with it (dp_group) and those
+ * beside it that identify the same dump (struct kdump_split_id: the header
+ * fields every part shares, timestamps left out).  Which of several given
+ * files opens the dump is dp_group's decision (dp_group.c), made with
+ * kdump_split_identify and kdump_split_differs.
  */
 #include "kdump_int.h"
 
@@ -12,21 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
-
-/* Header fields that must agree between parts of one split dump: the main
- * header, and phys_base, dump_level and split of the sub header. */
-static bool same_dump(const struct dp_view *a, const struct dp_view *b, uint32_t bs, bool is64)
-{
-	uint8_t x[KD_HDR_LEN], y[KD_HDR_LEN], sx[16], sy[16];
-	struct dp_error e;
-	if (dp_view_read(a, 0, x, sizeof x, "", &e) || dp_view_read(b, 0, y, sizeof y, "", &e))
-		return false;
-	if (memcmp(x, y, sizeof x) != 0)
-		return false;
-	if (dp_view_read(a, bs, sx, sizeof sx, "", &e) || dp_view_read(b, bs, sy, sizeof sy, "", &e))
-		return false;
-	return memcmp(sx, sy, is64 ? 16 : 12) == 0;
-}
 
 static int add_part(struct kd *k, const char *path, struct dp_error *err)
 {
@@ -72,8 +59,33 @@ static bool kdump_file(const char *path, uint64_t min_size)
 	return ok;
 }
 
-/* Take path as a part when it is a plain kdump file with the same headers,
- * not yet among the parts. */
+/* The identity of the split dump in view v; 0 when v is no split part. */
+static int view_id(const struct dp_view *v, struct kdump_split_id *id)
+{
+	struct kd k;
+	struct part p;
+	struct dp_error e;
+	memset(&k, 0, sizeof k);
+	memset(&p, 0, sizeof p);
+	p.v = *v;
+	if (kdump_parse_header(NULL, &k, v, &e) || kdump_parse_sub_header(&k, &p, &e) || !k.split)
+		return 0;
+	kdump_split_id_of(&k, id);
+	return 1;
+}
+
+/* Note a split file that belongs to another dump (for the error that
+ * follows when a part is missing). */
+static void reject(struct kd *k, const char *path, const char *why)
+{
+	size_t l = strlen(k->rejected);
+	if (l + 8 < sizeof k->rejected)
+		snprintf(k->rejected + l, sizeof k->rejected - l, "; %s is a split file of another dump: its %s", path,
+			 why);
+}
+
+/* Take path as a part when it is a plain kdump file of the same dump, not
+ * yet among the parts. */
 static int try_part(struct dp_dump *d, struct kd *k, const char *path, struct dp_error *err)
 {
 	struct stat st;
@@ -84,9 +96,17 @@ static int try_part(struct dp_dump *d, struct kd *k, const char *path, struct dp
 			return DP_OK;
 	struct dp_view v;
 	struct dp_error e;
+	struct kdump_split_id mine, theirs;
+	char why[300];
 	int rc = DP_OK;
-	if (dp_view_open(path, &v, &e) == DP_OK && same_dump(&k->parts[0].v, &v, k->bs, k->is64))
-		rc = add_part(k, path, err);
+	if (dp_view_open(path, &v, &e) == DP_OK && view_id(&v, &theirs)) {
+		kdump_split_id_of(k, &mine);
+		const char *diff = kdump_split_differs(&mine, &theirs, why, sizeof why);
+		if (diff)
+			reject(k, path, diff);
+		else
+			rc = add_part(k, path, err);
+	}
 	dp_view_free(&v);
 	return rc;
 }
@@ -164,9 +184,9 @@ static int same_bitmaps(struct dp_dump *d, struct kd *k, struct dp_error *err)
 static int gap(struct dp_dump *d, const struct kd *k, int64_t at, uint64_t from, uint64_t to, struct dp_error *err)
 {
 	return dp_fail(err, DP_E_USAGE, at,
-		       "split dump: no part holds frames %llu..%llu (found %zu part(s)%s); give every file of the dump",
+		       "split dump: no part holds frames %llu..%llu (found %zu part(s)%s%s); give every file of the dump",
 		       (unsigned long long)from, (unsigned long long)to, k->nparts,
-		       d->parts ? " beside this file or given with it" : " beside this file");
+		       d->parts ? " beside this file or given with it" : " beside this file", k->rejected);
 }
 
 int kdump_setup_parts(struct dp_dump *d, struct kd *k, struct dp_error *err)
@@ -197,31 +217,70 @@ int kdump_setup_parts(struct dp_dump *d, struct kd *k, struct dp_error *err)
 	return DP_OK;
 }
 
+void kdump_split_id_of(const struct kd *k, struct kdump_split_id *id)
+{
+	memset(id, 0, sizeof *id);
+	id->is64 = k->is64;
+	id->be = k->be;
+	id->version = k->version;
+	id->bs = k->bs;
+	id->sub_blocks = k->sub_blocks;
+	id->bitmap_blocks = k->bitmap_blocks;
+	id->dump_level = k->dump_level;
+	id->max_mapnr = k->max_mapnr;
+	id->phys_base = k->phys_base;
+	const char *u[6] = { k->sysname, k->nodename, k->release, k->utsversion, k->machine, k->domainname };
+	for (int i = 0; i < 6; i++)
+		snprintf(id->uts[i], sizeof id->uts[i], "%s", u[i]);
+	id->start_pfn = k->start_pfn;
+	id->end_pfn = k->end_pfn;
+}
+
 int kdump_split_identify(const char *path, struct kdump_split_id *id)
 {
 	if (!kdump_file(path, 4096))
 		return 0;
-	struct kd k;
-	struct part p;
+	struct dp_view v;
 	struct dp_error e;
-	memset(&k, 0, sizeof k);
-	memset(&p, 0, sizeof p);
-	if (dp_view_open(path, &p.v, &e))
+	if (dp_view_open(path, &v, &e))
 		return 0;
-	int yes = 0;
-	if (!kdump_parse_header(NULL, &k, &p.v, &e) && !kdump_parse_sub_header(&k, &p, &e) && k.split &&
-	    !dp_view_read(&p.v, 0, id->hdr, sizeof id->hdr, "", &e)) {
-		id->nsub = k.is64 ? 16 : 12;
-		memset(id->sub, 0, sizeof id->sub);
-		yes = !dp_view_read(&p.v, k.bs, id->sub, id->nsub, "", &e);
-		id->start_pfn = k.start_pfn;
-		id->end_pfn = k.end_pfn;
-	}
-	dp_view_free(&p.v);
+	int yes = view_id(&v, id);
+	dp_view_free(&v);
 	return yes;
 }
 
-bool kdump_split_same(const struct kdump_split_id *a, const struct kdump_split_id *b)
+static const char *differs_num(char *buf, size_t n, const char *what, uint64_t a, uint64_t b)
 {
-	return memcmp(a->hdr, b->hdr, sizeof a->hdr) == 0 && a->nsub == b->nsub && memcmp(a->sub, b->sub, a->nsub) == 0;
+	snprintf(buf, n, "%s differs (%llu, this dump %llu)", what, (unsigned long long)b, (unsigned long long)a);
+	return buf;
+}
+
+const char *kdump_split_differs(const struct kdump_split_id *a, const struct kdump_split_id *b, char *buf, size_t n)
+{
+	static const char *const uts[6] = { "sysname", "nodename", "release", "version", "machine", "domainname" };
+	if (a->is64 != b->is64 || a->be != b->be) {
+		snprintf(buf, n, "header layout differs (%d-bit %s-endian, this dump %d-bit %s-endian)", b->is64 ? 64 : 32,
+			 b->be ? "big" : "little", a->is64 ? 64 : 32, a->be ? "big" : "little");
+		return buf;
+	}
+	for (int i = 0; i < 6; i++)
+		if (strcmp(a->uts[i], b->uts[i]) != 0) {
+			snprintf(buf, n, "utsname %s differs ('%.64s', this dump '%.64s')", uts[i], b->uts[i], a->uts[i]);
+			return buf;
+		}
+	if (a->version != b->version)
+		return differs_num(buf, n, "header version", a->version, b->version);
+	if (a->bs != b->bs)
+		return differs_num(buf, n, "block size", a->bs, b->bs);
+	if (a->sub_blocks != b->sub_blocks)
+		return differs_num(buf, n, "sub-header size (blocks)", a->sub_blocks, b->sub_blocks);
+	if (a->bitmap_blocks != b->bitmap_blocks)
+		return differs_num(buf, n, "bitmap size (blocks)", a->bitmap_blocks, b->bitmap_blocks);
+	if (a->max_mapnr != b->max_mapnr)
+		return differs_num(buf, n, "max_mapnr", a->max_mapnr, b->max_mapnr);
+	if (a->phys_base != b->phys_base)
+		return differs_num(buf, n, "phys_base", a->phys_base, b->phys_base);
+	if (a->dump_level != b->dump_level)
+		return differs_num(buf, n, "dump level", a->dump_level, b->dump_level);
+	return NULL;
 }

@@ -1,26 +1,37 @@
 /*
- * Shared by the fixture builders (tests/formats/mk*.c): a guest model built
- * from a text spec, the expected analysis of that model, and a map of the
- * fields a builder wrote (so that tests can damage exactly one of them).
+ * The one spec language of the fixture builders (tests/formats/mk*.c): a
+ * guest model built from a text spec, the expected analysis of that model,
+ * a map of the fields a builder wrote (so that tests can damage exactly one
+ * of them), and the makedumpfile flattened framing.
  *
- * Spec lines ('#' starts a comment):
+ * Spec lines ('#' starts a comment), kept in spec order (item[]):
  *   ram PFN N CONTENT        N present frames from PFN
  *   bytes ADDR LEN CONTENT   a byte range (LiME): frames it covers only partly
  *                            read as zero in the rest
  *   absent PFN N             frames of guest RAM the file does not store
  *   mmio PFN N               a device range (VirtualBox): not RAM
+ *   block NAME LEN           a named memory block of LEN bytes (a QEMU RAM
+ *                            block); a segment with the attribute in=NAME
+ *                            lies in it, PFN counted from the block's start
+ *   frame N                  the frame size in bytes (default 4096): the
+ *                            unit of PFN and of a content page (a kdump
+ *                            block, a QEMU target page)
  *   KEY VALUE...             a builder option (a builder may read the whole
  *                            rest of the line, and a key may repeat)
- * CONTENT: zero | same:K | seq:K | cycle:K:M | ids:A,B,C...  Page K is
- * pattern K (fx_fill below: K = 0 all zero, distinct K distinct pages); in
- * an ids list, K*N stands for N copies of K.
- * A segment line may end in builder attributes KEY=VALUE (kept in attr, see
- * each builder's header comment), e.g. ELF "offset=same:0".  SPEC '-' is
- * standard input.
+ * CONTENT: zero | same:K | seq:K | cycle:K:M | fill:B | ids:A,B,C...  Page
+ * K is pattern K (fx_fill below: K = 0 all zero, distinct K distinct pages),
+ * fill:B a page of byte B; in an ids list, K*N stands for N copies of K and
+ * fB for a page of byte B.
+ * A segment line may end in builder attributes KEY=VALUE or words (kept in
+ * attr, see each builder's header comment), e.g. ELF "offset=same:0",
+ * kdump "codec=raw".  SPEC '-' is standard input.
  *
  * Expectations (--expect FILE): "pages N", "absent N", "zero N",
  * "nonzero N", "distinct N", "intra N", "partial N", then "range START
- * PAGES STATE" per run of frames, computed from the model alone.
+ * PAGES STATE" per run of frames of the address space, computed from the
+ * model alone.  In the address space the first description of a frame
+ * wins (data before absent); in a block a later line wins (a page sent
+ * again) and pages no line describes are zero.
  */
 #ifndef FIXTURE_H
 #define FIXTURE_H
@@ -56,16 +67,18 @@ static inline void *fx_alloc(size_t n)
 }
 
 /* Page pattern K, the one page-content generator of every builder: K = 0
- * is all zero; K > 0 starts with an 8-byte word that is a bijection of K (so
+ * is all zero; FX_FILL(B) is every byte B (content "fill:B", "fB" in a
+ * list); other K start with an 8-byte word that is a bijection of K (so
  * distinct K always give distinct pages, never a zero page) followed by runs
  * of 1 to 16 equal bytes from a xorshift sequence seeded by that word.  The
  * runs make pages compress about 4:1 with every codec, as real memory does,
  * and the sequence has no period that would make a page look like a
  * repeating pattern. */
+#define FX_FILL(b) ((1ull << 63) | (uint64_t)(b))
 static inline void fx_fill(uint64_t id, uint8_t *p, size_t n)
 {
-	if (id == 0) {
-		memset(p, 0, n);
+	if (id == 0 || (id >> 63)) {
+		memset(p, (int)(id & 0xff), n);
 		return;
 	}
 	uint64_t x = id * 0x9E3779B97F4A7C15ull ^ 0xD1B54A32D192ED03ull;
@@ -87,19 +100,31 @@ static inline void fx_fill(uint64_t id, uint8_t *p, size_t n)
 
 /* ---- model ---- */
 enum { FX_DATA, FX_ABSENT, FX_MMIO };
+enum { FX_ITEM_SEG, FX_ITEM_OPT, FX_ITEM_BLOCK };
 
 struct fx_seg {                   /* as written in the spec, in order */
 	int kind;
-	uint64_t addr, len;       /* bytes */
+	uint64_t addr, len;       /* bytes (in its block, when it has one) */
+	uint32_t ps;              /* content page size: the model's frame */
+	int block;                /* index of its block, -1: the address space */
+	char in[64];              /* the block it names ("" for none) */
 	char content[256];
 	char attr[256];           /* builder attributes after the segment */
 };
 
+struct fx_block {                 /* a named memory block */
+	char name[64];
+	uint64_t len;             /* bytes */
+	char attr[256];
+};
+
 struct fx_frame {
+	int block;                /* -1: the address space */
 	uint64_t pfn;
-	uint8_t *data;            /* FX_PS bytes, NULL when absent */
+	uint8_t *data;            /* ps bytes, NULL when absent */
 	uint32_t cov;             /* bytes covered by data */
 	int absent;
+	const struct fx_seg *seg; /* the segment that describes it */
 };
 
 struct fx_opt {
@@ -107,11 +132,21 @@ struct fx_opt {
 	char rest[512];           /* the whole value: rest of the line */
 };
 
+struct fx_item {                  /* one spec line, in spec order */
+	int type;                 /* FX_ITEM_* */
+	size_t i;                 /* index in seg, opt or blk */
+};
+
 struct fx_model {
+	uint32_t ps;              /* frame size ("frame N"), default FX_PS */
 	struct fx_seg *seg;
 	size_t nseg;
 	struct fx_opt *opt;
 	size_t nopt;
+	struct fx_block *blk;
+	size_t nblk;
+	struct fx_item *item;
+	size_t nitem;
 };
 
 static inline uint64_t fx_num(const char *s)
@@ -119,9 +154,15 @@ static inline uint64_t fx_num(const char *s)
 	char *e;
 	errno = 0;
 	unsigned long long v = strtoull(s, &e, 0);
-	if (errno || *e)
+	if (errno || *e || !*s)
 		fx_die("bad number '%s'", s);
 	return v;
+}
+
+/* one element of a content list: K, fK (fill byte) */
+static inline uint64_t fx_id_of(const char *s)
+{
+	return s[0] == 'f' ? FX_FILL(fx_num(s + 1) & 0xff) : fx_num(s);
 }
 
 /* content id of page i of a segment */
@@ -131,6 +172,8 @@ static inline uint64_t fx_content_id(const char *c, uint64_t i, uint64_t n)
 		return 0;
 	if (strncmp(c, "same:", 5) == 0)
 		return fx_num(c + 5);
+	if (strncmp(c, "fill:", 5) == 0)
+		return FX_FILL(fx_num(c + 5) & 0xff);
 	if (strncmp(c, "seq:", 4) == 0)
 		return fx_num(c + 4) + i;
 	if (strncmp(c, "cycle:", 6) == 0) {
@@ -160,7 +203,7 @@ static inline uint64_t fx_content_id(const char *c, uint64_t i, uint64_t n)
 				times = fx_num(star + 1);
 			}
 			if (i < at + times)
-				return fx_num(buf);
+				return fx_id_of(buf);
 			at += times;
 			if (!p[l])
 				fx_die("ids list '%s' shorter than %llu", c, (unsigned long long)n);
@@ -187,55 +230,19 @@ static inline void fx_rest(const char *s, int k, char *out, size_t cap)
 	out[l] = 0;
 }
 
-static inline void fx_read_spec(const char *path, struct fx_model *m)
+/* Take the attribute "in=NAME" out of a segment's attributes. */
+static inline void fx_take_in(struct fx_seg *s)
 {
-	bool in = strcmp(path, "-") == 0;
-	FILE *f = in ? stdin : fopen(path, "r");
-	if (!f)
-		fx_die("%s: %s", path, strerror(errno));
-	char line[1024];
-	memset(m, 0, sizeof *m);
-	m->seg = fx_alloc(1024 * sizeof *m->seg);
-	m->opt = fx_alloc(256 * sizeof *m->opt);
-	while (fgets(line, sizeof line, f)) {
-		char *h = strchr(line, '#');
-		if (h)
-			*h = 0;
-		char a[64] = "", b[256] = "", c[256] = "", d[256] = "";
-		int n = sscanf(line, "%63s %255s %255s %255s", a, b, c, d);
-		if (n <= 0)
-			continue;
-		if (strcmp(a, "ram") == 0 || strcmp(a, "absent") == 0 || strcmp(a, "mmio") == 0 ||
-		    strcmp(a, "bytes") == 0) {
-			if (m->nseg >= 1024)
-				fx_die("too many segments");
-			struct fx_seg *s = &m->seg[m->nseg++];
-			bool bytes = strcmp(a, "bytes") == 0;
-			s->kind = a[0] == 'a' ? FX_ABSENT : a[0] == 'm' ? FX_MMIO : FX_DATA;
-			if (n < 3 || ((s->kind == FX_DATA) && n < 4))
-				fx_die("bad line: %s", line);
-			s->addr = bytes ? fx_num(b) : fx_num(b) * FX_PS;
-			s->len = bytes ? fx_num(c) : fx_num(c) * FX_PS;
-			snprintf(s->content, sizeof s->content, "%s", s->kind == FX_DATA ? d : "zero");
-			fx_rest(line, s->kind == FX_DATA ? 4 : 3, s->attr, sizeof s->attr);
-		} else {
-			if (m->nopt >= 256)
-				fx_die("too many options");
-			snprintf(m->opt[m->nopt].key, sizeof m->opt[0].key, "%s", a);
-			snprintf(m->opt[m->nopt].val, sizeof m->opt[0].val, "%s", b);
-			fx_rest(line, 1, m->opt[m->nopt].rest, sizeof m->opt[0].rest);
-			m->nopt++;
-		}
+	char buf[sizeof s->attr], out[sizeof s->attr] = "";
+	size_t w = 0;
+	memcpy(buf, s->attr, sizeof buf);
+	for (char *save = NULL, *t = strtok_r(buf, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
+		if (strncmp(t, "in=", 3) == 0)
+			snprintf(s->in, sizeof s->in, "%s", t + 3);
+		else
+			w += (size_t)snprintf(out + w, sizeof out - w, "%s%s", w ? " " : "", t);
 	}
-	if (!in)
-		fclose(f);
-}
-
-static inline void fx_free_model(struct fx_model *m)
-{
-	free(m->seg);
-	free(m->opt);
-	memset(m, 0, sizeof *m);
+	memcpy(s->attr, out, sizeof out);
 }
 
 static inline const char *fx_opt(const struct fx_model *m, const char *key, const char *def)
@@ -252,73 +259,221 @@ static inline uint64_t fx_optn(const struct fx_model *m, const char *key, uint64
 	return v ? fx_num(v) : def;
 }
 
+/* Whether the attributes attr hold the word w or w=VALUE; the value (""
+ * for a bare word) is copied to val when val is not NULL. */
+static inline bool fx_attr(const char *attr, const char *w, char *val, size_t cap)
+{
+	size_t l = strlen(w);
+	for (const char *p = attr; *p;) {
+		size_t t = strcspn(p, " \t");
+		if (t >= l && strncmp(p, w, l) == 0 && (t == l || p[l] == '=')) {
+			if (val) {
+				size_t vl = t > l ? t - l - 1 : 0;
+				if (vl >= cap)
+					fx_die("attribute value too long: %s", p);
+				memcpy(val, p + t - vl, vl);
+				val[vl] = 0;
+			}
+			return true;
+		}
+		p += t;
+		p += strspn(p, " \t");
+	}
+	return false;
+}
+
+static inline void fx_add_item(struct fx_model *m, int type, size_t i)
+{
+	if (m->nitem >= 4096)
+		fx_die("too many spec lines");
+	m->item[m->nitem++] = (struct fx_item){ type, i };
+}
+
+/* Addresses in frames become bytes once the frame size is known (a
+ * "frame" line may come anywhere); blocks are resolved by name (the first
+ * of that name; a name no block has stays unresolved, block -1 with "in"
+ * set, for builders that write records naming no block). */
+static inline void fx_resolve(struct fx_model *m, const bool *bytes)
+{
+	m->ps = (uint32_t)fx_optn(m, "frame", FX_PS);
+	if (m->ps == 0 || (m->ps & (m->ps - 1)))
+		fx_die("frame %u is not a power of two", m->ps);
+	for (size_t i = 0; i < m->nseg; i++) {
+		struct fx_seg *s = &m->seg[i];
+		s->ps = m->ps;
+		if (!bytes[i]) {
+			s->addr *= m->ps;
+			s->len *= m->ps;
+		}
+		s->block = -1;
+		for (size_t b = 0; s->in[0] && b < m->nblk && s->block < 0; b++)
+			if (strcmp(m->blk[b].name, s->in) == 0)
+				s->block = (int)b;
+	}
+}
+
+static inline void fx_read_spec(const char *path, struct fx_model *m)
+{
+	bool in = strcmp(path, "-") == 0;
+	FILE *f = in ? stdin : fopen(path, "r");
+	if (!f)
+		fx_die("%s: %s", path, strerror(errno));
+	char line[1024];
+	memset(m, 0, sizeof *m);
+	m->seg = fx_alloc(1024 * sizeof *m->seg);
+	m->opt = fx_alloc(1024 * sizeof *m->opt);
+	m->blk = fx_alloc(64 * sizeof *m->blk);
+	m->item = fx_alloc(4096 * sizeof *m->item);
+	bool *bytes = fx_alloc(1024 * sizeof *bytes);
+	while (fgets(line, sizeof line, f)) {
+		char *h = strchr(line, '#');
+		if (h)
+			*h = 0;
+		char a[64] = "", b[256] = "", c[256] = "", d[256] = "";
+		int n = sscanf(line, "%63s %255s %255s %255s", a, b, c, d);
+		if (n <= 0)
+			continue;
+		if (strcmp(a, "ram") == 0 || strcmp(a, "absent") == 0 || strcmp(a, "mmio") == 0 ||
+		    strcmp(a, "bytes") == 0) {
+			if (m->nseg >= 1024)
+				fx_die("too many segments");
+			struct fx_seg *s = &m->seg[m->nseg];
+			bytes[m->nseg] = strcmp(a, "bytes") == 0;
+			s->kind = a[0] == 'a' ? FX_ABSENT : a[0] == 'm' ? FX_MMIO : FX_DATA;
+			if (n < 3 || ((s->kind == FX_DATA) && n < 4))
+				fx_die("bad line: %s", line);
+			s->addr = fx_num(b);
+			s->len = fx_num(c);
+			snprintf(s->content, sizeof s->content, "%s", s->kind == FX_DATA ? d : "zero");
+			fx_rest(line, s->kind == FX_DATA ? 4 : 3, s->attr, sizeof s->attr);
+			fx_take_in(s);
+			fx_add_item(m, FX_ITEM_SEG, m->nseg++);
+		} else if (strcmp(a, "block") == 0 && n >= 3) {
+			if (m->nblk >= 64)
+				fx_die("too many blocks");
+			struct fx_block *k = &m->blk[m->nblk];
+			snprintf(k->name, sizeof k->name, "%s", b);
+			k->len = fx_num(c);
+			fx_rest(line, 3, k->attr, sizeof k->attr);
+			fx_add_item(m, FX_ITEM_BLOCK, m->nblk++);
+		} else {
+			if (m->nopt >= 1024)
+				fx_die("too many options");
+			snprintf(m->opt[m->nopt].key, sizeof m->opt[0].key, "%s", a);
+			snprintf(m->opt[m->nopt].val, sizeof m->opt[0].val, "%s", b);
+			fx_rest(line, 1, m->opt[m->nopt].rest, sizeof m->opt[0].rest);
+			fx_add_item(m, FX_ITEM_OPT, m->nopt++);
+		}
+	}
+	if (!in)
+		fclose(f);
+	fx_resolve(m, bytes);
+	free(bytes);
+}
+
+static inline void fx_free_model(struct fx_model *m)
+{
+	free(m->seg);
+	free(m->opt);
+	free(m->blk);
+	free(m->item);
+	memset(m, 0, sizeof *m);
+}
+
 /* The bytes of segment s from offset o (within the segment), n bytes. */
 static inline void fx_seg_bytes(const struct fx_seg *s, uint64_t o, uint8_t *out, size_t n)
 {
-	uint8_t page[FX_PS];
-	uint64_t npages = (s->len + FX_PS - 1) / FX_PS;
+	uint8_t *page = fx_alloc(s->ps);
+	uint64_t npages = (s->len + s->ps - 1) / s->ps;
 	while (n) {
 		/* content pages are aligned to the segment's start */
-		uint64_t i = o / FX_PS, in = o % FX_PS;
-		fx_fill(fx_content_id(s->content, i, npages), page, FX_PS);
-		size_t k = FX_PS - in < n ? (size_t)(FX_PS - in) : n;
+		uint64_t i = o / s->ps, in = o % s->ps;
+		fx_fill(fx_content_id(s->content, i, npages), page, s->ps);
+		size_t k = s->ps - in < n ? (size_t)(s->ps - in) : n;
 		memcpy(out, page + in, k);
 		out += k;
 		o += k;
 		n -= k;
 	}
+	free(page);
 }
 
 /* ---- expected frames ---- */
 static inline int fx_cmp_frame_pfn(const void *a, const void *b)
 {
 	const struct fx_frame *x = a, *y = b;
+	if (x->block != y->block)
+		return x->block < y->block ? -1 : 1;
 	return x->pfn < y->pfn ? -1 : x->pfn > y->pfn;
 }
 
+static size_t fx_cmp_len = FX_PS;
 static inline int fx_cmp_data(const void *a, const void *b)
 {
 	const struct fx_frame *const *x = a, *const *y = b;
-	return memcmp((*x)->data, (*y)->data, FX_PS);
+	return memcmp((*x)->data, (*y)->data, fx_cmp_len);
+}
+
+/* The frame of (block, pfn) in f[0..n), or a new one at f[n]. */
+static inline size_t fx_frame_at(struct fx_frame **f, size_t *n, size_t *cap, int block, uint64_t pfn, bool *fresh)
+{
+	for (size_t k = *n; k-- > 0;)
+		if ((*f)[k].pfn == pfn && (*f)[k].block == block) {
+			*fresh = false;
+			return k;
+		}
+	if (*n == *cap) {
+		*cap *= 2;
+		*f = realloc(*f, *cap * sizeof **f);
+		if (!*f)
+			fx_die("out of memory");
+	}
+	memset(&(*f)[*n], 0, sizeof **f);
+	(*f)[*n].block = block;
+	(*f)[*n].pfn = pfn;
+	*fresh = true;
+	return (*n)++;
 }
 
 /* Frames of the model: data segments first (they win), absent ones after;
- * a frame partly covered by a byte range takes the bytes of later ranges too
- * (merged), a fully covered one keeps its first description. */
+ * in the address space a frame partly covered by a byte range takes the
+ * bytes of later ranges too (merged), a fully covered one keeps its first
+ * description.  In a block, a later data line replaces an earlier one (a
+ * page sent again), and pages no line describes are zero. */
 static inline struct fx_frame *fx_frames(const struct fx_model *m, size_t *nout)
 {
 	size_t cap = 16, n = 0;
+	const uint64_t ps = m->ps;
 	struct fx_frame *f = fx_alloc(cap * sizeof *f);
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t i = 0; i < m->nseg; i++) {
 			const struct fx_seg *s = &m->seg[i];
 			if ((pass == 0) != (s->kind == FX_DATA) || s->kind == FX_MMIO)
 				continue;
+			if (s->in[0] && s->block < 0)
+				fx_die("a segment names block '%s', which no block line declares", s->in);
+			if (s->block >= 0 && s->addr + s->len > m->blk[s->block].len)
+				fx_die("a segment runs past the end of block '%s'", s->in);
 			uint64_t a = s->addr, b = s->addr + s->len;
-			for (uint64_t pfn = a / FX_PS; pfn * FX_PS < b; pfn++) {
-				uint64_t fa = pfn * FX_PS > a ? pfn * FX_PS : a;
-				uint64_t fb = (pfn + 1) * FX_PS < b ? (pfn + 1) * FX_PS : b;
-				size_t k;
-				for (k = 0; k < n && f[k].pfn != pfn; k++)
-					;
-				if (k == n) {
-					if (n == cap) {
-						cap *= 2;
-						f = realloc(f, cap * sizeof *f);
-						if (!f)
-							fx_die("out of memory");
-					}
-					memset(&f[n], 0, sizeof f[n]);
-					f[n].pfn = pfn;
-					f[n].absent = s->kind != FX_DATA;
+			for (uint64_t pfn = a / ps; pfn * ps < b; pfn++) {
+				uint64_t fa = pfn * ps > a ? pfn * ps : a;
+				uint64_t fb = (pfn + 1) * ps < b ? (pfn + 1) * ps : b;
+				bool fresh;
+				size_t k = fx_frame_at(&f, &n, &cap, s->block, pfn, &fresh);
+				if (fresh) {
+					f[k].absent = s->kind != FX_DATA;
+					f[k].seg = s;
 					if (s->kind == FX_DATA)
-						f[n].data = fx_alloc(FX_PS);
-					n++;
-				} else if (s->kind != FX_DATA || f[k].absent || f[k].cov == FX_PS) {
+						f[k].data = fx_alloc(ps);
+				} else if (s->block >= 0 && s->kind == FX_DATA && !f[k].absent) {
+					memset(f[k].data, 0, ps); /* sent again: the last copy wins */
+					f[k].cov = 0;
+					f[k].seg = s;
+				} else if (s->kind != FX_DATA || f[k].absent || f[k].cov == ps) {
 					continue; /* first description wins */
 				}
 				if (s->kind == FX_DATA) {
-					fx_seg_bytes(s, fa - a, f[k].data + (fa - pfn * FX_PS), (size_t)(fb - fa));
+					fx_seg_bytes(s, fa - a, f[k].data + (fa - pfn * ps), (size_t)(fb - fa));
 					f[k].cov += (uint32_t)(fb - fa);
 				}
 			}
@@ -328,31 +483,51 @@ static inline struct fx_frame *fx_frames(const struct fx_model *m, size_t *nout)
 	return f;
 }
 
+static inline void fx_free_frames(struct fx_frame *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(f[i].data);
+	free(f);
+}
+
+/* "pages", "absent", "zero", "nonzero", "distinct", "intra", "partial"
+ * of the model, then "range START PAGES STATE" per run of frames of the
+ * address space (a builder that maps blocks to addresses appends its own
+ * range lines). */
 static inline void fx_write_expect(const struct fx_model *m, const char *path)
 {
 	size_t n;
 	struct fx_frame *f = fx_frames(m, &n);
+	const uint64_t ps = m->ps;
 	uint64_t pages = 0, absent = 0, zero = 0, partial = 0;
 	const struct fx_frame **nz = fx_alloc(n * sizeof *nz);
 	size_t nnz = 0;
-	static const uint8_t zpage[FX_PS];
+	uint8_t *zpage = fx_alloc(ps);
+	for (size_t b = 0; b < m->nblk; b++) { /* pages of a block never described: zero */
+		uint64_t never = m->blk[b].len / ps;
+		for (size_t i = 0; i < n; i++)
+			never -= f[i].block == (int)b;
+		pages += never;
+		zero += never;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (f[i].absent) {
 			absent++;
 			continue;
 		}
 		pages++;
-		if (f[i].cov < FX_PS)
+		if (f[i].cov < ps)
 			partial++;
-		if (memcmp(f[i].data, zpage, FX_PS) == 0)
+		if (memcmp(f[i].data, zpage, ps) == 0)
 			zero++;
 		else
 			nz[nnz++] = &f[i];
 	}
+	fx_cmp_len = ps;
 	qsort(nz, nnz, sizeof *nz, fx_cmp_data);
 	uint64_t distinct = 0;
 	for (size_t i = 0; i < nnz; i++)
-		if (i == 0 || memcmp(nz[i]->data, nz[i - 1]->data, FX_PS) != 0)
+		if (i == 0 || memcmp(nz[i]->data, nz[i - 1]->data, ps) != 0)
 			distinct++;
 	FILE *o = fopen(path, "w");
 	if (!o)
@@ -363,17 +538,17 @@ static inline void fx_write_expect(const struct fx_model *m, const char *path)
 		(unsigned long long)partial);
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1;
-		while (j < n && f[j].pfn == f[j - 1].pfn + 1 && f[j].absent == f[i].absent)
+		while (j < n && f[j].block == f[i].block && f[j].pfn == f[j - 1].pfn + 1 && f[j].absent == f[i].absent)
 			j++;
-		fprintf(o, "range %llu %llu %s\n", (unsigned long long)(f[i].pfn * FX_PS), (unsigned long long)(j - i),
-			f[i].absent ? "absent" : "data");
+		if (f[i].block < 0)
+			fprintf(o, "range %llu %llu %s\n", (unsigned long long)(f[i].pfn * ps),
+				(unsigned long long)(j - i), f[i].absent ? "absent" : "data");
 		i = j;
 	}
 	fclose(o);
-	for (size_t i = 0; i < n; i++)
-		free(f[i].data);
-	free(f);
+	fx_free_frames(f, n);
 	free(nz);
+	free(zpage);
 }
 
 /* ---- output buffer and field map ---- */
@@ -406,6 +581,21 @@ static inline size_t fx_put(struct fx_buf *b, const void *p, size_t n)
 	return at;
 }
 
+/* n bytes (zero when p is NULL) at offset off, the buffer grown (zero
+ * filled) to hold them */
+static inline void fx_put_at(struct fx_buf *b, size_t off, const void *p, size_t n)
+{
+	if (off + n > b->len) {
+		fx_reserve(b, off + n - b->len);
+		memset(b->p + b->len, 0, off + n - b->len);
+		b->len = off + n;
+	}
+	if (p)
+		memcpy(b->p + off, p, n);
+	else
+		memset(b->p + off, 0, n);
+}
+
 static inline void fx_field(struct fx_buf *b, const char *name, size_t off, size_t size)
 {
 	if (b->map)
@@ -435,6 +625,60 @@ static inline void fx_align(struct fx_buf *b, size_t a)
 {
 	while (b->len % a)
 		fx_put(b, NULL, 1);
+}
+
+/* ---- makedumpfile's flattened framing ---- */
+struct fx_rec {
+	uint64_t off, len;        /* bytes of the plain file */
+};
+
+enum {
+	FX_FLAT_REVERSE = 1,      /* records from the last to the first */
+	FX_FLAT_JUNK = 2,         /* a bogus 64-byte record for offset 0 first */
+	FX_FLAT_REWRITE = 4,      /* record 0 written with garbage, and again right at the end */
+	FX_FLAT_NO_END = 8,       /* no end marker */
+};
+
+static inline void fx_flat_record(struct fx_buf *out, uint64_t off, const uint8_t *p, uint64_t len, uint8_t junk)
+{
+	uint8_t rh[16];
+	fx_set_be(rh, off, 8);
+	fx_set_be(rh + 8, len, 8);
+	fx_put(out, rh, sizeof rh);
+	size_t at = fx_put(out, junk ? NULL : p, (size_t)len);
+	if (junk)
+		memset(out->p + at, junk, (size_t)len);
+}
+
+/* The flattened form of in: a 4096-byte header ("makedumpfile", type 1,
+ * version 1, big-endian), then records of a be64 offset, a be64 size and
+ * the bytes, in the order given (see FX_FLAT_*), then an end marker of two
+ * -1.  The map gets "flat.rec.N" (N: index in rec) and "flat.end". */
+static inline void fx_flatten(const uint8_t *in, const struct fx_rec *rec, size_t n, unsigned flags,
+			      struct fx_buf *out)
+{
+	uint8_t h[4096] = { 0 };
+	memcpy(h, "makedumpfile", 12);
+	fx_set_be(h + 16, 1, 8);
+	fx_set_be(h + 24, 1, 8);
+	fx_put(out, h, sizeof h);
+	if (flags & FX_FLAT_JUNK)
+		fx_flat_record(out, 0, NULL, 64, 0x5a);
+	for (size_t i = 0; i < n; i++) {
+		size_t r = (flags & FX_FLAT_REVERSE) ? n - 1 - i : i;
+		char nm[32];
+		snprintf(nm, sizeof nm, "flat.rec.%zu", r);
+		fx_field(out, nm, out->len, 16);
+		fx_flat_record(out, rec[r].off, in + rec[r].off, rec[r].len, (flags & FX_FLAT_REWRITE) && r == 0 ? 0xa5 : 0);
+	}
+	if ((flags & FX_FLAT_REWRITE) && n)
+		fx_flat_record(out, rec[0].off, in + rec[0].off, rec[0].len, 0);
+	if (flags & FX_FLAT_NO_END)
+		return;
+	fx_field(out, "flat.end", out->len, 16);
+	uint8_t end[16];
+	memset(end, 0xff, sizeof end);
+	fx_put(out, end, sizeof end);
 }
 
 static inline void fx_write_file(const char *path, const void *p, size_t n)

@@ -1,387 +1,392 @@
 /*
  * mkkdump — write a small kdump-compressed dump (or its makedumpfile
- * flattened form, or a split set) from a text spec, with page compression by
- * the real codec libraries (zlib, liblzo2, libsnappy, libzstd), for tests
- * whose expected numbers are known by construction.
+ * flattened form, or a split set) from a fixture spec (fixture.h's
+ * language), with page compression by the real codec libraries (zlib,
+ * liblzo2, libsnappy, libzstd), for tests whose expected numbers are known
+ * by construction.
  *
  * Usage: mkkdump SPEC OUT [--expect FILE] [--map FILE]     (SPEC '-' = stdin)
  *
- * Spec lines (# comments):
+ * Frames are blocks: "frame N" is the block size (default 4096).
+ *   ram PFN N CONTENT      frames with a page descriptor (1st and 2nd bitmap);
+ *                          all-zero pages point at the shared zero page
+ *   absent PFN N           RAM filtered out by the dump level (1st bitmap only)
+ *   absent PFN N unwritten a descriptor that was never written (offset 0; the
+ *                          header's incomplete flag is set)
+ *   frames no line names   not RAM (in neither bitmap)
+ * Segment attributes: codec=zlib|lzo|snappy|zstd|raw (how its pages are
+ * stored; default: the codec option; raw = uncompressed).
+ * Options:
  *   bits 32|64            header layout (default 64)
  *   endian le|be          (default le)
  *   version N             header_version (default 6)
- *   block N               block size = page size (default 4096)
  *   sub pack|pad          32-bit sub header: packed (i386, QEMU) or padded (ARM, MIPS)
  *   machine NAME          utsname.machine (default x86_64 / s390x / i686 / ppc)
  *   sysname NAME          utsname.sysname (default Linux; "" = QEMU style)
  *   level N               dump_level (default 1)
  *   codec C               zlib | lzo | snappy | zstd | raw (default zlib)
- *   pages P,P,...         frames from pfn 0: 0 = zero page, k > 0 = pattern k,
- *                         u<k> = pattern k stored uncompressed, - = not RAM,
- *                         x = RAM filtered out (1st bitmap only)
- *   mapnr N               max_mapnr (default: number of frames in `pages`)
+ *   mapnr N               max_mapnr (default: the end of the last segment;
+ *                         0 = an empty dump, with no bitmap blocks)
+ *   subblocks N           sub_hdr_size in blocks (default 1)
  *   nozeropage            store zero pages like any other page (no shared zero page)
- *   flat                  write the flattened format
+ *   flat [blocks|writes]  write the flattened format: records of one block for
+ *                         the first 4 blocks and 3000 bytes after (blocks), or
+ *                         one record per structure written, each exactly its
+ *                         size, as makedumpfile -F writes them (writes)
  *   shuffle               flattened records in reverse order, the header written twice
  *                         (a bogus copy first, the real one last)
  *   split N               N files OUT.1 .. OUT.N (frame ranges of equal size)
- *   incomplete N          the last N descriptors never written (offset 0), status bit set
+ *   stampstep N           split part P's timestamp is P * N microseconds later
  *   diskdump              "DISKDUMP" signature and one bitmap
  *   badpage N short|long|garbage   descriptor N: compressed data that decodes to
  *                         block-1 / block+1 bytes, or is not valid for the codec
  *   truncate N            cut the (first) file to N bytes
- * Page pattern k: fx_fill() of fixture.h, the generator every builder uses
- * (distinct k give distinct pages, never a zero page).
+ * Page contents: fx_fill() of fixture.h, the generator every builder uses.
  *
- * --expect writes "pages N", "absent N", "zero N", "nonzero N", "distinct N",
- * "intra N", "partial 0" and "range START PAGES STATE" lines; --map writes
- * "NAME OFFSET SIZE" lines for the structures of the (first, unflattened)
- * file: hdr, hdr.block_size, hdr.bitmap_blocks, hdr.max_mapnr, sub,
- * sub.max_mapnr, bitmap1, bitmap2, desc, desc.N, data.N, zero; flattened
- * files add flat.rec.N (the N-th record header in the flattened file).
+ * --expect: fixture.h's expectation of the model; --map writes "NAME OFFSET
+ * SIZE" lines for the structures of the (first, unflattened) file: hdr,
+ * hdr.timestamp, hdr.block_size, hdr.sub_hdr_size, hdr.bitmap_blocks,
+ * hdr.max_mapnr, sub, sub.max_mapnr, bitmap1, bitmap2, desc, desc.N, data.N,
+ * zero; for a flattened dump only flat.rec.N (the N-th record header in the
+ * flattened file) and flat.end.
  */
 #include <lzo1x.h>
 #include <snappy-c.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <zlib.h>
 #include <zstd.h>
 
 #include "fixture.h"
 
-#define MAXF 65536
-
-static int bits = 64, be = 0, version = 6, subpad = 0, level = 1, flat = 0, shuffle = 0, nsplit = 0;
-static int zeropage = 1, incomplete = 0, diskdump = 0, badidx = -1;
+static int bits = 64, be = 0, version = 6, subpad = 0, level = 1, shuffle = 0, nsplit = 0;
+static int zeropage = 1, incomplete = 0, diskdump = 0, badidx = -1, flat_writes = 0;
+static const char *flat = NULL;
 static char badkind[16];
-static uint32_t bs = 4096;
+static uint32_t bs = 4096, sub_blocks = 1;
 static char machine[66] = "", sysname[66] = "Linux";
-static int have_sysname = 0;
-static char codec[16] = "zlib";
-static long long truncate_to = -1;
-static uint64_t mapnr = 0;
+static const char *codec = "zlib";
+static uint64_t mapnr = 0, stampstep = 0;
+
 /* frame kinds */
-enum { F_HOLE, F_FILTERED, F_ZERO, F_PAT, F_RAWPAT };
-static int fk[MAXF];
-static uint32_t fpat[MAXF];
-static size_t nframes;
-
-static void die(const char *m, const char *a)
-{
-	fprintf(stderr, "mkkdump: %s%s%s\n", m, a ? ": " : "", a ? a : "");
-	exit(2);
-}
-
-/* ---- output buffer in the dump's byte order ---- */
-struct buf {
-	uint8_t *p;
-	size_t len, cap;
+enum { F_HOLE, F_FILTERED, F_UNWRITTEN, F_ZERO, F_PAGE };
+struct kframe {
+	int kind;
+	const uint8_t *data;      /* bs bytes (F_ZERO, F_PAGE) */
+	char codec[8];            /* how it is stored */
 };
+static struct kframe *fr;
+static uint64_t nframes;
 
-static void need(struct buf *b, size_t n)
-{
-	if (n <= b->cap)
-		return;
-	size_t c = b->cap ? b->cap : 65536;
-	while (c < n)
-		c *= 2;
-	b->p = realloc(b->p, c);
-	if (!b->p)
-		die("out of memory", NULL);
-	memset(b->p + b->cap, 0, c - b->cap);
-	b->cap = c;
-}
-
-static void put(struct buf *b, size_t off, const void *src, size_t n)
-{
-	need(b, off + n);
-	memcpy(b->p + off, src, n);
-	if (off + n > b->len)
-		b->len = off + n;
-}
-
-static void putn(struct buf *b, size_t off, uint64_t v, int n)
+static void putn(struct fx_buf *b, size_t off, uint64_t v, int n)
 {
 	uint8_t t[8];
-	for (int i = 0; i < n; i++)
-		t[be ? n - 1 - i : i] = (uint8_t)(v >> (8 * i));
-	put(b, off, t, (size_t)n);
+	if (be)
+		fx_set_be(t, v, (unsigned)n);
+	else
+		fx_set_le(t, v, (unsigned)n);
+	fx_put_at(b, off, t, (size_t)n);
 }
 
-static FILE *mapf;
-static void mapline(const char *name, uint64_t off, uint64_t size)
+/* the structures written, for the flattened "writes" records */
+struct writes {
+	struct fx_rec r[65536];
+	size_t n;
+};
+
+static void wrote(struct writes *w, uint64_t off, uint64_t len)
 {
-	if (mapf)
-		fprintf(mapf, "%s %llu %llu\n", name, (unsigned long long)off, (unsigned long long)size);
+	if (w->n == sizeof w->r / sizeof *w->r)
+		fx_die("mkkdump: too many structures");
+	w->r[w->n++] = (struct fx_rec){ off, len };
 }
 
-/* compress one block; returns size and flags */
-static size_t compress_block(const uint8_t *in, size_t inlen, uint8_t *out, size_t cap, uint32_t *flags)
+static uint32_t codec_flag(const char *c)
 {
-	if (strcmp(codec, "zlib") == 0) {
+	return !strcmp(c, "zlib") ? 1 : !strcmp(c, "lzo") ? 2 : !strcmp(c, "snappy") ? 4 : !strcmp(c, "zstd") ? 0x20 : 0;
+}
+
+/* compress one block with codec c; returns size and flags */
+static size_t compress_block(const char *c, const uint8_t *in, size_t inlen, uint8_t *out, size_t cap, uint32_t *flags)
+{
+	*flags = codec_flag(c);
+	if (!strcmp(c, "zlib")) {
 		uLongf n = cap;
 		if (compress2(out, &n, in, inlen, 1) != Z_OK)
-			die("zlib failed", NULL);
-		*flags = 1;
+			fx_die("mkkdump: zlib failed");
 		return n;
 	}
-	if (strcmp(codec, "lzo") == 0) {
+	if (!strcmp(c, "lzo")) {
 		static uint8_t wrk[LZO1X_1_MEM_COMPRESS];
 		lzo_uint n = cap;
 		if (lzo1x_1_compress(in, inlen, out, &n, wrk) != LZO_E_OK)
-			die("lzo failed", NULL);
-		*flags = 2;
+			fx_die("mkkdump: lzo failed");
 		return n;
 	}
-	if (strcmp(codec, "snappy") == 0) {
+	if (!strcmp(c, "snappy")) {
 		size_t n = cap;
 		if (snappy_compress((const char *)in, inlen, (char *)out, &n) != SNAPPY_OK)
-			die("snappy failed", NULL);
-		*flags = 4;
+			fx_die("mkkdump: snappy failed");
 		return n;
 	}
-	if (strcmp(codec, "zstd") == 0) {
+	if (!strcmp(c, "zstd")) {
 		size_t n = ZSTD_compress(out, cap, in, inlen, 1);
 		if (ZSTD_isError(n))
-			die("zstd failed", NULL);
-		*flags = 0x20;
+			fx_die("mkkdump: zstd failed");
 		return n;
 	}
-	*flags = 0;
+	if (strcmp(c, "raw"))
+		fx_die("mkkdump: unknown codec '%s'", c);
 	memcpy(out, in, inlen);
 	return inlen;
 }
 
-static void parse_spec(FILE *f)
+static void read_options(const struct fx_model *m)
 {
-	char line[1 << 16];
-	while (fgets(line, sizeof line, f)) {
-		char *h = strchr(line, '#');
-		if (h)
-			*h = 0;
-		char kw[32], a[sizeof line], b2[32];
-		a[0] = b2[0] = 0;
-		int n = sscanf(line, "%31s %65535s %31s", kw, a, b2);
-		if (n < 1)
-			continue;
-		if (!strcmp(kw, "bits")) bits = atoi(a);
-		else if (!strcmp(kw, "endian")) be = !strcmp(a, "be");
-		else if (!strcmp(kw, "version")) version = atoi(a);
-		else if (!strcmp(kw, "block")) bs = (uint32_t)strtoul(a, NULL, 0);
-		else if (!strcmp(kw, "sub")) subpad = !strcmp(a, "pad");
-		else if (!strcmp(kw, "machine")) snprintf(machine, sizeof machine, "%s", a);
-		else if (!strcmp(kw, "sysname")) { snprintf(sysname, sizeof sysname, "%s", strcmp(a, "\"\"") ? a : ""); have_sysname = 1; }
-		else if (!strcmp(kw, "level")) level = atoi(a);
-		else if (!strcmp(kw, "codec")) snprintf(codec, sizeof codec, "%s", a);
-		else if (!strcmp(kw, "mapnr")) mapnr = strtoull(a, NULL, 0);
-		else if (!strcmp(kw, "nozeropage")) zeropage = 0;
-		else if (!strcmp(kw, "flat")) flat = 1;
-		else if (!strcmp(kw, "shuffle")) shuffle = 1;
-		else if (!strcmp(kw, "split")) nsplit = atoi(a);
-		else if (!strcmp(kw, "incomplete")) incomplete = atoi(a);
-		else if (!strcmp(kw, "diskdump")) diskdump = 1;
-		else if (!strcmp(kw, "badpage")) { badidx = atoi(a); snprintf(badkind, sizeof badkind, "%s", b2); }
-		else if (!strcmp(kw, "truncate")) truncate_to = atoll(a);
-		else if (!strcmp(kw, "pages")) {
-			for (char *t = strtok(a, ","); t; t = strtok(NULL, ",")) {
-				if (nframes >= MAXF)
-					die("too many frames", NULL);
-				if (!strcmp(t, "-")) fk[nframes] = F_HOLE;
-				else if (!strcmp(t, "x")) fk[nframes] = F_FILTERED;
-				else if (t[0] == 'u') { fk[nframes] = F_RAWPAT; fpat[nframes] = (uint32_t)atoi(t + 1); }
-				else if (atoi(t) == 0) fk[nframes] = F_ZERO;
-				else { fk[nframes] = F_PAT; fpat[nframes] = (uint32_t)atoi(t); }
-				nframes++;
-			}
-		} else
-			die("unknown spec keyword", kw);
+	bits = (int)fx_optn(m, "bits", 64);
+	be = !strcmp(fx_opt(m, "endian", "le"), "be");
+	version = (int)fx_optn(m, "version", 6);
+	bs = m->ps;
+	subpad = !strcmp(fx_opt(m, "sub", "pack"), "pad");
+	snprintf(machine, sizeof machine, "%s", fx_opt(m, "machine", ""));
+	const char *sn = fx_opt(m, "sysname", "Linux");
+	snprintf(sysname, sizeof sysname, "%s", strcmp(sn, "\"\"") ? sn : "");
+	level = (int)fx_optn(m, "level", 1);
+	codec = fx_opt(m, "codec", "zlib");
+	zeropage = !fx_opt(m, "nozeropage", NULL);
+	flat = fx_opt(m, "flat", NULL);
+	flat_writes = flat && !strcmp(flat, "writes");
+	shuffle = fx_opt(m, "shuffle", NULL) != NULL;
+	nsplit = (int)fx_optn(m, "split", 0);
+	stampstep = fx_optn(m, "stampstep", 0);
+	sub_blocks = (uint32_t)fx_optn(m, "subblocks", 1);
+	diskdump = fx_opt(m, "diskdump", NULL) != NULL;
+	const char *bad = fx_opt(m, "badpage", NULL);
+	if (bad) {
+		badidx = (int)fx_num(bad);
+		for (size_t i = 0; i < m->nopt; i++)
+			if (!strcmp(m->opt[i].key, "badpage"))
+				fx_rest(m->opt[i].rest, 1, badkind, sizeof badkind);
 	}
 	if (!machine[0])
 		snprintf(machine, sizeof machine, "%s", bits == 64 ? (be ? "s390x" : "x86_64") : (be ? "ppc" : "i686"));
-	(void)have_sysname;
-	if (!mapnr)
-		mapnr = nframes;
 }
 
-/* One kdump file holding descriptors for frames [lo, hi). */
-static void build(struct buf *o, uint64_t lo, uint64_t hi, int first, uint64_t *ndesc_out)
+/* The frames of the model, by frame number. */
+static void make_frames(const struct fx_model *m, struct fx_frame *f, size_t n)
+{
+	nframes = 0;
+	for (size_t i = 0; i < n; i++)
+		if (f[i].pfn + 1 > nframes)
+			nframes = f[i].pfn + 1;
+	mapnr = fx_optn(m, "mapnr", nframes);
+	if (nframes > mapnr)
+		fx_die("mkkdump: frame %llu is past max_mapnr %llu", (unsigned long long)nframes - 1,
+		       (unsigned long long)mapnr);
+	fr = fx_alloc((nframes ? nframes : 1) * sizeof *fr);
+	static const uint8_t *zero;
+	for (size_t i = 0; i < n; i++) {
+		if (f[i].block >= 0)
+			fx_die("mkkdump: a kdump dump has no blocks");
+		struct kframe *k = &fr[f[i].pfn];
+		bool has_codec = fx_attr(f[i].seg->attr, "codec", k->codec, sizeof k->codec);
+		if (!has_codec)
+			snprintf(k->codec, sizeof k->codec, "%s", codec);
+		if (f[i].absent) {
+			k->kind = fx_attr(f[i].seg->attr, "unwritten", NULL, 0) ? F_UNWRITTEN : F_FILTERED;
+			incomplete |= k->kind == F_UNWRITTEN;
+			continue;
+		}
+		if (!zero)
+			zero = fx_alloc(bs);
+		k->data = f[i].data;
+		k->kind = !has_codec && !memcmp(f[i].data, zero, bs) ? F_ZERO : F_PAGE;
+	}
+}
+
+/* bytes of the sub header the producer writes: its struct for the version */
+static size_t sub_size(void)
+{
+	static const uint8_t s64[7] = { 0, 0x10, 0x20, 0x30, 0x40, 0x50, 0x68 };
+	static const uint8_t pack[7] = { 0, 0x08, 0x14, 0x20, 0x2C, 0x38, 0x50 };
+	static const uint8_t pad[7] = { 0, 0x08, 0x14, 0x28, 0x38, 0x48, 0x60 };
+	int v = version > 6 ? 6 : version;
+	return bits == 64 ? s64[v] : subpad ? pad[v] : pack[v];
+}
+
+static void main_header(struct fx_buf *o, int part, bool first)
 {
 	const int w = bits == 64 ? 8 : 4;
-	/* main header */
-	put(o, 0, diskdump ? "DISKDUMP" : "KDUMP   ", 8);
+	fx_put_at(o, 0, diskdump ? "DISKDUMP" : "KDUMP   ", 8);
 	putn(o, 8, (uint64_t)version, 4);
-	put(o, 0x0C, sysname, strlen(sysname));
-	put(o, 0x0C + 65, "fixture", 7);
-	put(o, 0x0C + 130, "6.1.0-test", 10);
-	put(o, 0x0C + 260, machine, strlen(machine));
-	size_t t = bits == 64 ? 0x1A8 : 0x19C;
-	putn(o, bits == 64 ? 0x198 : 0x194, 1700000000, w); /* timestamp */
-	uint32_t status = !strcmp(codec, "zlib") ? 1 : !strcmp(codec, "lzo") ? 2 : !strcmp(codec, "snappy") ? 4
-			  : !strcmp(codec, "zstd") ? 0x20 : 0;
-	if (incomplete)
-		status |= 8;
-	uint64_t bm_bytes = (mapnr + 7) / 8;
-	uint32_t bm_blocks = (uint32_t)((bm_bytes + bs - 1) / bs);
-	if (!bm_blocks)
-		bm_blocks = 1;
-	uint32_t bitmap_blocks = diskdump ? bm_blocks : 2 * bm_blocks;
-	uint32_t sub_blocks = 1;
+	fx_put_at(o, 0x0C, sysname, strlen(sysname));
+	fx_put_at(o, 0x0C + 65, "fixture", 7);
+	fx_put_at(o, 0x0C + 130, "6.1.0-test", 10);
+	fx_put_at(o, 0x0C + 260, machine, strlen(machine));
+	size_t ts = bits == 64 ? 0x198 : 0x194, t = ts + 2 * (size_t)w;
+	putn(o, ts, 1700000000, w);
+	putn(o, ts + (size_t)w, (uint64_t)part * stampstep, w);
+	uint32_t status = codec_flag(codec) | (incomplete ? 8u : 0u);
+	uint64_t bm_blocks = ((mapnr + 7) / 8 + bs - 1) / bs;
 	putn(o, t, status, 4);
 	putn(o, t + 4, bs, 4);
 	putn(o, t + 8, version >= 1 && !diskdump ? sub_blocks : 0, 4);
-	putn(o, t + 12, bitmap_blocks, 4);
+	putn(o, t + 12, diskdump ? bm_blocks : 2 * bm_blocks, 4);
 	putn(o, t + 16, mapnr > 0xffffffffu ? 0xffffffffu : mapnr, 4);
 	putn(o, bits == 64 ? 0x1CC : 0x1C0, 1, 4); /* nr_cpus */
 	if (first) {
-		mapline("hdr", 0, bits == 64 ? 0x1D0 : 0x1C4);
-		mapline("hdr.block_size", t + 4, 4);
-		mapline("hdr.sub_hdr_size", t + 8, 4);
-		mapline("hdr.bitmap_blocks", t + 12, 4);
-		mapline("hdr.max_mapnr", t + 16, 4);
+		fx_field(o, "hdr", 0, bits == 64 ? 0x1D0 : 0x1C4);
+		fx_field(o, "hdr.timestamp", ts, 2 * (size_t)w);
+		fx_field(o, "hdr.block_size", t + 4, 4);
+		fx_field(o, "hdr.sub_hdr_size", t + 8, 4);
+		fx_field(o, "hdr.bitmap_blocks", t + 12, 4);
+		fx_field(o, "hdr.max_mapnr", t + 16, 4);
 	}
-	/* sub header */
-	size_t s = bs;
+}
+
+static void sub_header(struct fx_buf *o, uint64_t lo, uint64_t hi, bool first, struct writes *wr)
+{
+	const size_t s = bs;
 	const char *vmci = "OSRELEASE=6.1.0-test\nPAGESIZE=4096\n";
-	if (version >= 1 && !diskdump) {
-		putn(o, s, 0, w); /* phys_base */
-		if (bits == 64) {
-			putn(o, s + 0x08, (uint64_t)level, 4);
-			putn(o, s + 0x0C, nsplit ? 1 : 0, 4);
-			putn(o, s + 0x10, lo, 8);
-			putn(o, s + 0x18, hi, 8);
-			size_t vi = s + 0x100;
-			putn(o, s + 0x20, version >= 3 ? vi : 0, 8);
-			putn(o, s + 0x28, version >= 3 ? strlen(vmci) : 0, 8);
-			if (version >= 3)
-				put(o, vi, vmci, strlen(vmci));
-			if (version >= 6) {
-				putn(o, s + 0x50, lo, 8);
-				putn(o, s + 0x58, hi, 8);
-				putn(o, s + 0x60, mapnr, 8);
-				if (first)
-					mapline("sub.max_mapnr", s + 0x60, 8);
-			}
-		} else {
-			putn(o, s + 0x04, (uint64_t)level, 4);
-			putn(o, s + 0x08, nsplit ? 1 : 0, 4);
-			putn(o, s + 0x0C, lo, 4);
-			putn(o, s + 0x10, hi, 4);
-			size_t q = s + (subpad ? 0x18 : 0x14);
-			size_t vi = s + 0x100;
-			if (version >= 3) {
-				putn(o, q, vi, 8);
-				putn(o, q + 8, strlen(vmci), 4);
-				put(o, vi, vmci, strlen(vmci));
-			}
-			q += subpad ? 0x10 : 0x0C; /* to notes */
-			q += subpad ? 0x10 : 0x0C; /* to eraseinfo */
-			q += subpad ? 0x10 : 0x0C; /* to the 64-bit frame numbers */
-			if (version >= 6) {
-				putn(o, q, lo, 8);
-				putn(o, q + 8, hi, 8);
-				putn(o, q + 16, mapnr, 8);
-				if (first)
-					mapline("sub.max_mapnr", q + 16, 8);
-			}
-		}
-		if (first)
-			mapline("sub", s, bs);
+	const size_t vi = s + 0x100, vl = strlen(vmci);
+	putn(o, s, 0, bits == 64 ? 8 : 4); /* phys_base */
+	wrote(wr, s, sub_size());
+	const bool vmcoreinfo = version >= 3 && sub_blocks > 0;
+	if (vmcoreinfo) {
+		fx_put_at(o, vi, vmci, vl);
+		wrote(wr, vi, vl);
 	}
+	size_t mx; /* where max_mapnr_64 goes */
+	if (bits == 64) {
+		putn(o, s + 0x08, (uint64_t)level, 4);
+		putn(o, s + 0x0C, nsplit ? 1 : 0, 4);
+		putn(o, s + 0x10, lo, 8);
+		putn(o, s + 0x18, hi, 8);
+		putn(o, s + 0x20, vmcoreinfo ? vi : 0, 8);
+		putn(o, s + 0x28, vmcoreinfo ? vl : 0, 8);
+		mx = s + 0x60;
+	} else {
+		putn(o, s + 0x04, (uint64_t)level, 4);
+		putn(o, s + 0x08, nsplit ? 1 : 0, 4);
+		putn(o, s + 0x0C, lo, 4);
+		putn(o, s + 0x10, hi, 4);
+		size_t q = s + (subpad ? 0x18 : 0x14);
+		if (vmcoreinfo) {
+			putn(o, q, vi, 8);
+			putn(o, q + 8, vl, 4);
+		}
+		/* past vmcoreinfo, notes and eraseinfo to the 64-bit frame numbers */
+		mx = q + 3 * (subpad ? 0x10 : 0x0C) + 16;
+	}
+	if (version >= 6) {
+		putn(o, mx - 16, lo, 8);
+		putn(o, mx - 8, hi, 8);
+		putn(o, mx, mapnr, 8);
+		if (first)
+			fx_field(o, "sub.max_mapnr", mx, 8);
+	}
+	if (first)
+		fx_field(o, "sub", s, bs);
+}
+
+/* the stored bytes of frame f's page (descriptor k); returns their size */
+static size_t page_bytes(const struct kframe *kf, uint64_t k, bool first, uint8_t *cbuf, uint32_t *flags)
+{
+	if ((int64_t)k == badidx && first) {
+		if (!strcmp(badkind, "garbage")) {
+			size_t n = bs / 2;
+			for (size_t i = 0; i < n; i++)
+				cbuf[i] = (uint8_t)(0xA5 ^ i);
+			compress_block(kf->codec, kf->data, bs, cbuf + bs, 2 * bs + 128, flags);
+			return n;
+		}
+		uint8_t *big = fx_alloc(bs + 2);
+		memcpy(big, kf->data, bs);
+		big[bs] = 7;
+		size_t n = compress_block(kf->codec, big, !strcmp(badkind, "short") ? bs - 1 : bs + 1, cbuf, 2 * bs + 64,
+					  flags);
+		free(big);
+		return n;
+	}
+	size_t n = compress_block(kf->codec, kf->data, bs, cbuf, 2 * bs + 64, flags);
+	if (n >= bs && *flags) { /* as makedumpfile: store raw when it does not shrink */
+		memcpy(cbuf, kf->data, bs);
+		n = bs;
+		*flags = 0;
+	}
+	return n;
+}
+
+/* One kdump file holding descriptors for frames [lo, hi). */
+static void build(struct fx_buf *o, uint64_t lo, uint64_t hi, int part, struct writes *wr)
+{
+	const bool first = part == 0;
+	main_header(o, part, first);
+	wrote(wr, 0, bits == 64 ? 0x1D0 : 0x1C4);
+	bool has_sub = version >= 1 && !diskdump;
+	if (has_sub)
+		sub_header(o, lo, hi, first, wr);
 	/* bitmaps */
-	size_t b1 = (size_t)(1 + (version >= 1 && !diskdump ? sub_blocks : 0)) * bs;
-	size_t b2 = diskdump ? b1 : b1 + (size_t)bm_blocks * bs;
-	need(o, b2 + (size_t)bm_blocks * bs);
-	if (o->len < b2 + (size_t)bm_blocks * bs)
-		o->len = b2 + (size_t)bm_blocks * bs;
-	for (uint64_t f = 0; f < nframes && f < mapnr; f++) {
-		if (fk[f] != F_HOLE)
+	size_t bm = (size_t)(((mapnr + 7) / 8 + bs - 1) / bs) * bs;
+	size_t b1 = (size_t)(1 + (has_sub ? sub_blocks : 0)) * bs;
+	size_t b2 = diskdump ? b1 : b1 + bm;
+	size_t desc = b2 + bm;
+	if (o->len < desc)
+		fx_put_at(o, o->len, NULL, desc - o->len);
+	for (uint64_t f = 0; f < nframes; f++) {
+		if (fr[f].kind != F_HOLE)
 			o->p[b1 + f / 8] |= (uint8_t)(1u << (f % 8));
-		if (fk[f] != F_HOLE && fk[f] != F_FILTERED)
+		if (fr[f].kind != F_HOLE && fr[f].kind != F_FILTERED)
 			o->p[b2 + f / 8] |= (uint8_t)(1u << (f % 8));
 	}
+	wrote(wr, b1, bm);
+	if (!diskdump)
+		wrote(wr, b2, bm);
 	if (first) {
-		mapline("bitmap1", b1, (uint64_t)bm_blocks * bs);
-		mapline("bitmap2", b2, (uint64_t)bm_blocks * bs);
+		fx_field(o, "bitmap1", b1, bm);
+		fx_field(o, "bitmap2", b2, bm);
 	}
-	/* descriptors for this file's frames */
-	size_t desc = b2 + (size_t)bm_blocks * bs;
-	if (diskdump)
-		desc = b1 + (size_t)bm_blocks * bs;
+	/* descriptors for this file's frames, then the page data */
 	uint64_t nd = 0;
 	for (uint64_t f = lo; f < hi && f < nframes; f++)
-		if (fk[f] != F_HOLE && fk[f] != F_FILTERED)
-			nd++;
-	*ndesc_out = nd;
+		nd += fr[f].kind != F_HOLE && fr[f].kind != F_FILTERED;
 	if (first)
-		mapline("desc", desc, nd * 24);
-	size_t data = desc + nd * 24;
-	size_t zero_off = 0;
-	uint8_t *page = malloc(bs), *cbuf = malloc(3 * bs + 128), *big = calloc(1, bs + 2);
-	if (zeropage) {
+		fx_field(o, "desc", desc, nd * 24);
+	fx_put_at(o, desc, NULL, nd * 24);
+	wrote(wr, desc, nd * 24);
+	size_t data = desc + nd * 24, zero_off = 0;
+	if (data < o->len) /* a sub header past its blocks (subblocks 0) */
+		data = o->len;
+	if (zeropage && mapnr) { /* an empty dump has no page data at all */
 		zero_off = data;
-		memset(page, 0, bs);
-		put(o, data, page, bs);
+		fx_put_at(o, data, NULL, bs);
+		wrote(wr, data, bs);
 		data += bs;
 		if (first)
-			mapline("zero", zero_off, bs);
+			fx_field(o, "zero", zero_off, bs);
 	}
+	uint8_t *cbuf = fx_alloc(3 * bs + 128);
 	uint64_t k = 0;
 	for (uint64_t f = lo; f < hi && f < nframes; f++) {
-		if (fk[f] == F_HOLE || fk[f] == F_FILTERED)
+		const struct kframe *kf = &fr[f];
+		if (kf->kind == F_HOLE || kf->kind == F_FILTERED)
 			continue;
 		size_t dpos = desc + k * 24;
-		uint64_t off;
-		uint32_t size, flags;
-		if (fk[f] == F_ZERO && zeropage) {
+		uint64_t off = 0;
+		uint32_t size = 0, flags = 0;
+		if (kf->kind == F_ZERO && zeropage) {
 			off = zero_off;
 			size = bs;
-			flags = 0;
-		} else {
-			if (fk[f] == F_ZERO)
-				memset(page, 0, bs);
-			else
-				fx_fill(fpat[f], page, bs);
-			size_t n;
-			if ((int64_t)k == badidx && first) {
-				if (!strcmp(badkind, "garbage")) {
-					n = bs / 2;
-					for (size_t i = 0; i < n; i++)
-						cbuf[i] = (uint8_t)(0xA5 ^ i);
-					compress_block(page, bs, cbuf + bs, 2 * bs + 128, &flags);
-				} else {
-					memcpy(big, page, bs);
-					big[bs] = 7;
-					n = compress_block(big, !strcmp(badkind, "short") ? bs - 1 : bs + 1, cbuf,
-							   2 * bs + 64, &flags);
-				}
-			} else if (fk[f] == F_RAWPAT) {
-				memcpy(cbuf, page, bs);
-				n = bs;
-				flags = 0;
-			} else {
-				n = compress_block(page, bs, cbuf, 2 * bs + 64, &flags);
-				if (n >= bs && flags) { /* as makedumpfile: store raw when it does not shrink */
-					memcpy(cbuf, page, bs);
-					n = bs;
-					flags = 0;
-				}
-			}
+		} else if (kf->kind != F_UNWRITTEN) {
+			size_t n = page_bytes(kf, k, first, cbuf, &flags);
 			off = data;
 			size = (uint32_t)n;
-			put(o, data, cbuf, n);
+			fx_put_at(o, data, cbuf, n);
+			wrote(wr, data, n);
 			if (first) {
 				char nm[32];
 				snprintf(nm, sizeof nm, "data.%llu", (unsigned long long)k);
-				mapline(nm, off, n);
+				fx_field(o, nm, off, n);
 			}
 			data += n;
-		}
-		if (incomplete && k >= nd - (uint64_t)incomplete) {
-			off = 0;
-			size = 0;
-			flags = 0;
 		}
 		putn(o, dpos, off, 8);
 		putn(o, dpos + 8, size, 4);
@@ -390,208 +395,76 @@ static void build(struct buf *o, uint64_t lo, uint64_t hi, int first, uint64_t *
 		if (first) {
 			char nm[32];
 			snprintf(nm, sizeof nm, "desc.%llu", (unsigned long long)k);
-			mapline(nm, dpos, 24);
+			fx_field(o, nm, dpos, 24);
 		}
 		k++;
 	}
-	if (o->len < data)
-		o->len = data;
-	free(page);
 	free(cbuf);
-	free(big);
+}
+
+static int cmp_rec(const void *a, const void *b)
+{
+	const struct fx_rec *x = a, *y = b;
+	return x->off < y->off ? -1 : x->off > y->off;
 }
 
 /* the flattened form of a plain kdump image */
-static void flatten(const struct buf *in, struct buf *out)
+static void flatten(const struct fx_buf *in, struct writes *wr, struct fx_buf *out)
 {
-	uint8_t h[4096] = { 0 };
-	memcpy(h, "makedumpfile", 12);
-	h[23] = 1; /* type, BE */
-	h[31] = 1; /* version, BE */
-	put(out, 0, h, sizeof h);
-	/* records: one block each for the first part, 3000-byte pieces after */
-	size_t n = 0, cap = 64;
-	size_t (*rec)[2] = malloc(cap * sizeof *rec);
-	for (size_t off = 0; off < in->len;) {
-		size_t len = off < 4 * bs ? bs : 3000;
-		if (off + len > in->len)
-			len = in->len - off;
-		if (n == cap)
-			rec = realloc(rec, (cap *= 2) * sizeof *rec);
-		rec[n][0] = off;
-		rec[n][1] = len;
-		n++;
-		off += len;
-	}
-	size_t pos = out->len;
-	int sbe = be;
-	be = 1;
-	if (shuffle) { /* a wrong header first; the real one comes last and wins */
-		uint8_t junk[64];
-		memset(junk, 0x5a, sizeof junk);
-		putn(out, pos, 0, 8);
-		putn(out, pos + 8, sizeof junk, 8);
-		put(out, pos + 16, junk, sizeof junk);
-		pos += 16 + sizeof junk;
-	}
-	for (size_t i = 0; i < n; i++) {
-		size_t r = shuffle ? n - 1 - i : i;
-		char nm[32];
-		snprintf(nm, sizeof nm, "flat.rec.%zu", r);
-		mapline(nm, pos, 16);
-		putn(out, pos, rec[r][0], 8);
-		putn(out, pos + 8, rec[r][1], 8);
-		put(out, pos + 16, in->p + rec[r][0], rec[r][1]);
-		pos += 16 + rec[r][1];
-	}
-	putn(out, pos, UINT64_MAX, 8);
-	putn(out, pos + 8, UINT64_MAX, 8);
-	mapline("flat.end", pos, 16);
-	be = sbe;
-	free(rec);
-}
-
-static void write_file(const char *path, const struct buf *b, long long cut)
-{
-	FILE *f = fopen(path, "wb");
-	if (!f)
-		die("cannot write", path);
-	size_t n = b->len;
-	if (cut >= 0 && (size_t)cut < n)
-		n = (size_t)cut;
-	if (fwrite(b->p, 1, n, f) != n || fclose(f))
-		die("write failed", path);
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-static void expect(const char *path)
-{
-	FILE *f = fopen(path, "w");
-	if (!f)
-		die("cannot write", path);
-	uint64_t pages = 0, absent = 0, zero = 0, nonzero = 0, distinct = 0;
-	static uint32_t ids[MAXF]; /* pattern ids of the non-zero pages: distinct ids, distinct pages */
-	uint64_t nd = 0, total = 0;
-	for (size_t i = 0; i < nframes && i < mapnr; i++)
-		if (fk[i] != F_HOLE && fk[i] != F_FILTERED)
-			total++;
-	for (size_t i = 0; i < nframes && i < mapnr; i++) {
-		int k = fk[i];
-		if (k == F_HOLE)
-			continue;
-		int missing = 0;
-		if (k != F_FILTERED) {
-			missing = incomplete && nd >= total - (uint64_t)incomplete;
-			nd++;
+	if (!flat_writes) { /* one block each for the first part, 3000-byte pieces after */
+		wr->n = 0;
+		for (size_t off = 0; off < in->len;) {
+			size_t len = off < 4 * bs ? bs : 3000;
+			if (off + len > in->len)
+				len = in->len - off;
+			wrote(wr, off, len);
+			off += len;
 		}
-		if (k == F_FILTERED || missing) {
-			absent++;
-			continue;
-		}
-		pages++;
-		if (k == F_ZERO) {
-			zero++;
-			continue;
-		}
-		ids[nonzero++] = fpat[i];
+	} else {
+		qsort(wr->r, wr->n, sizeof *wr->r, cmp_rec);
 	}
-	qsort(ids, nonzero, sizeof *ids, cmp_u32);
-	for (uint64_t i = 0; i < nonzero; i++)
-		distinct += i == 0 || ids[i] != ids[i - 1];
-	fprintf(f, "pages %llu\nabsent %llu\nzero %llu\nnonzero %llu\ndistinct %llu\nintra %llu\npartial 0\n",
-		(unsigned long long)pages, (unsigned long long)absent, (unsigned long long)zero,
-		(unsigned long long)nonzero, (unsigned long long)distinct, (unsigned long long)(nonzero - distinct));
-	/* ranges: present (data) and absent runs */
-	long long start = -1;
-	int state = -1;
-	uint64_t run = 0;
-	nd = 0;
-	for (size_t i = 0; i <= nframes && i <= mapnr; i++) {
-		int st = -1;
-		if (i < nframes && i < mapnr && fk[i] != F_HOLE) {
-			int missing = 0;
-			if (fk[i] != F_FILTERED) {
-				missing = incomplete && nd >= total - (uint64_t)incomplete;
-				nd++;
-			}
-			st = (fk[i] == F_FILTERED || missing) ? 1 : 0;
-		}
-		if (st != state || st < 0) {
-			if (state >= 0)
-				fprintf(f, "range %llu %llu %s\n", (unsigned long long)start * bs, (unsigned long long)run,
-					state ? "absent" : "data");
-			state = st;
-			start = (long long)i;
-			run = 0;
-		}
-		if (st >= 0)
-			run++;
-	}
-	fclose(f);
+	fx_flatten(in->p, wr->r, wr->n, shuffle ? FX_FLAT_REVERSE | FX_FLAT_JUNK : 0, out);
 }
 
 int main(int argc, char **argv)
 {
-	const char *spec = NULL, *out = NULL, *exp = NULL, *map = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--expect") && i + 1 < argc)
-			exp = argv[++i];
-		else if (!strcmp(argv[i], "--map") && i + 1 < argc)
-			map = argv[++i];
-		else if (!spec)
-			spec = argv[i];
-		else if (!out)
-			out = argv[i];
-		else
-			die("unexpected argument", argv[i]);
-	}
-	if (!spec || !out)
-		die("usage: mkkdump SPEC OUT [--expect FILE] [--map FILE]", NULL);
-	FILE *sf = strcmp(spec, "-") ? fopen(spec, "r") : stdin;
-	if (!sf)
-		die("cannot read", spec);
-	parse_spec(sf);
+	struct fx_args a;
+	fx_args(argc, argv, &a);
+	struct fx_model m;
+	fx_read_spec(a.spec, &m);
+	read_options(&m);
+	size_t nf;
+	struct fx_frame *f = fx_frames(&m, &nf);
+	make_frames(&m, f, nf);
 	if (lzo_init() != LZO_E_OK)
-		die("lzo_init failed", NULL);
-	if (map && !(mapf = fopen(map, "w")))
-		die("cannot write", map);
+		fx_die("mkkdump: lzo_init failed");
+	FILE *map = fx_open_map(&a);
+	uint64_t cut = fx_optn(&m, "truncate", UINT64_MAX);
+	static struct writes wr;
 	int parts = nsplit ? nsplit : 1;
 	for (int p = 0; p < parts; p++) {
 		uint64_t lo = mapnr * (uint64_t)p / (uint64_t)parts, hi = mapnr * (uint64_t)(p + 1) / (uint64_t)parts;
-		struct buf b = { 0 }, fl = { 0 };
-		uint64_t nd;
-		FILE *keep = mapf;
-		if (p && !flat)
-			mapf = NULL;
-		if (flat) /* the map describes the flattened file */
-			mapf = NULL;
-		build(&b, nsplit ? lo : 0, nsplit ? hi : mapnr, p == 0, &nd);
-		mapf = keep;
+		/* the map describes the first file, or the records of its flattened form */
+		struct fx_buf b = { .map = p == 0 && !flat ? map : NULL };
+		wr.n = 0;
+		build(&b, nsplit ? lo : 0, nsplit ? hi : mapnr, p, &wr);
 		char path[4096];
-		if (nsplit)
-			snprintf(path, sizeof path, "%s.%d", out, p + 1);
-		else
-			snprintf(path, sizeof path, "%s", out);
+		snprintf(path, sizeof path, nsplit ? "%s.%d" : "%s", a.out, p + 1);
 		if (flat) {
-			if (p)
-				mapf = NULL;
-			flatten(&b, &fl);
-			mapf = keep;
-			write_file(path, &fl, p == 0 ? truncate_to : -1);
-			free(fl.p);
-		} else {
-			write_file(path, &b, p == 0 ? truncate_to : -1);
+			struct fx_buf fl = { .map = p == 0 ? map : NULL };
+			flatten(&b, &wr, &fl);
+			free(b.p);
+			b = fl;
 		}
+		fx_write_file(path, b.p, p == 0 && cut < b.len ? (size_t)cut : b.len);
 		free(b.p);
 	}
-	if (mapf)
-		fclose(mapf);
-	if (exp)
-		expect(exp);
+	if (map)
+		fclose(map);
+	if (a.expect)
+		fx_write_expect(&m, a.expect);
+	fx_free_frames(f, nf);
+	free(fr);
+	fx_free_model(&m);
 	return 0;
 }

@@ -1,117 +1,77 @@
 /*
  * mkqevm — write a small QEMU migration stream ("QEVM"), optionally inside a
  * libvirt save image (with the payload compressed by the real gzip, bzip2,
- * xz or zstd libraries), from a text spec, for tests whose expected numbers
- * are known by construction.
+ * xz or zstd libraries), from a fixture spec (fixture.h's language), for
+ * tests whose expected numbers are known by construction.
  *
  * Usage: mkqevm SPEC OUT [--expect FILE] [--map FILE]     (SPEC '-' = stdin)
  *
- * Spec lines, applied in order (# comments):
- *   version N             stream version (default 3)
- *   machine NAME          configuration section with this machine type
- *                         ("none": no configuration section; default pc-i440fx-7.2)
- *   pagebits N            target-page-bits subsection (page size 1 << N)
- *   caps NAME,NAME        capabilities subsection
+ * Model lines:
+ *   block NAME BYTES [huge=N]   a RAM block, listed in the RAM START section
+ *                         (huge=N: its postcopy host page size); a name may
+ *                         be listed twice
+ *   frame N               target page size (default 4096; other than 4096:
+ *                         a target-page-bits subsection)
+ *   ram PFN N CONTENT in=BLOCK   N page records, in spec order, for pages PFN..
+ *                         of BLOCK (a block no line declares: the record
+ *                         names it all the same); consecutive records of one
+ *                         block carry the CONTINUE flag.  A zero or fill:B
+ *                         page is a zero record with that fill byte, any
+ *                         other a full page.
+ * Stream lines, applied in spec order with the ram lines:
  *   command N [LEN]       a command record (3 = postcopy advise)
  *   device NAME           a device (FULL) section before the RAM section
- *   block NAME BYTES [HUGEPAGE]   a RAM block (listed in the RAM START section)
- *   ramversion N          RAM section version (default 4)
  *   start                 write the RAM START section now (implicit before the first page)
- *   page BLOCK OFFSET P   one page record; P: 0 = zero record, k = pattern k,
- *                         f<byte> = zero record with that fill byte
- *   pages BLOCK OFFSET P,P,...    consecutive pages (CONTINUE flag after the first)
  *   part                  close the section (EOS) and open a PART section
  *   word HEX              a raw be64 record word (then nothing)
  *   otherpart             a PART section of another section id
- *   nofooter              no section footers
- *   badfooter             the END section's footer names another section
  *   eof                   an EOF record where the RAM END should come (then stop)
  *   stop                  stop writing here (the stream just ends)
+ * Options (anywhere):
+ *   version N             stream version (default 3)
+ *   machine NAME          configuration section with this machine type
+ *                         ("none": no configuration section; default pc-i440fx-7.2)
+ *   caps NAME,NAME        capabilities subsection
+ *   ramversion N          RAM section version (default 4)
+ *   nofooter              no section footers
+ *   badfooter             the END section's footer names another section
  *   libvirt FORMAT        wrap in a libvirt save image: raw|gzip|bzip2|xz|zstd|sparse
  *   libvirtpart           ... with the magic of an incomplete save
  *   truncate N            cut the file to N bytes at the end
  * The RAM END section (EOS, footer), a device section, EOF and a VMDESCRIPTION
- * follow the last spec line unless eof/stop was given.  Page pattern k:
+ * follow the last spec line unless eof/stop was given.  Page contents:
  * fx_fill() of fixture.h, the generator every builder uses.
  *
- * --expect: counts of the analysis (every page of every block once; the last
- * copy of a page wins; pages never sent are zero) and the guest-physical
- * ranges for pc.ram / pc.bios on pc-* machines.  --map: "NAME OFFSET SIZE"
- * for ram.start, the block list entries (blk.N), page records (rec.N, the
- * record's be64 word) and the RAM END section (ram.end), as stream offsets
- * (libvirt images: payload offsets, and lv.hdr / lv.xml / lv.payload).
+ * --expect: fixture.h's expectation of the model (every page of every block
+ * once; the last copy of a page wins; pages never sent are zero), then the
+ * guest-physical ranges of pc.ram / pc.bios on pc-* machines.  --map:
+ * "NAME OFFSET SIZE" for ram.start, the block list entries (blk.N), page
+ * records (rec.N, the record's be64 word) and the RAM END section (ram.end),
+ * as stream offsets (libvirt images: payload offsets, and lv.hdr / lv.xml /
+ * lv.payload).
  */
 #include <bzlib.h>
 #include <lzma.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <zlib.h>
 #include <zstd.h>
 
 #include "fixture.h"
 
-#define MAXB 32
-
-struct buf {
-	uint8_t *p;
-	size_t len, cap;
-};
-
-static struct buf out;
-static FILE *mapf;
+static const struct fx_model *M;
+static struct fx_buf out;
 static uint32_t tps = 4096;
 static int footers = 1, badfooter = 0, started = 0, in_section = 0, ended = 0, stopped = 0;
-static char machine[257] = "pc-i440fx-7.2";
-static int have_config = 1, config_written = 0, stream_version = 3, ram_version = 4;
-static char caps[512];
+static const char *machine = "pc-i440fx-7.2", *caps = "";
+static int have_config = 1, config_written = 0, ram_version = 4;
 static int nrec;
-static long long truncate_to = -1;
-static char lvfmt[16];
-static int lvpart;
 static int last_block = -1;
 
-struct block {
-	char name[256];
-	uint64_t len, huge;
-	uint64_t *content; /* per page: 0 never sent, 1 zero, 2+k pattern k, (1<<40)|fill */
-};
-static struct block blocks[MAXB];
-static int nblocks;
-
-static void die(const char *m, const char *a)
-{
-	fprintf(stderr, "mkqevm: %s%s%s\n", m, a ? ": " : "", a ? a : "");
-	exit(2);
-}
-
-static void put(const void *p, size_t n)
-{
-	if (out.len + n > out.cap) {
-		size_t c = out.cap ? out.cap : 65536;
-		while (c < out.len + n)
-			c *= 2;
-		out.p = realloc(out.p, c);
-		if (!out.p)
-			die("out of memory", NULL);
-		out.cap = c;
-	}
-	memcpy(out.p + out.len, p, n);
-	out.len += n;
-}
-
+static void put(const void *p, size_t n) { fx_put(&out, p, n); }
 static void u8(unsigned v) { uint8_t b = (uint8_t)v; put(&b, 1); }
 static void be16(unsigned v) { u8(v >> 8); u8(v); }
 static void be32(uint32_t v) { be16(v >> 16); be16(v & 0xffff); }
 static void be64(uint64_t v) { be32((uint32_t)(v >> 32)); be32((uint32_t)v); }
 static void name(const char *s) { u8((unsigned)strlen(s)); put(s, strlen(s)); }
-
-static void mapline(const char *n, uint64_t off, uint64_t size)
-{
-	if (mapf)
-		fprintf(mapf, "%s %llu %llu\n", n, (unsigned long long)off, (unsigned long long)size);
-}
 
 static void footer(uint32_t id)
 {
@@ -145,7 +105,7 @@ static void config(void)
 		name("configuration/capabilities");
 		be32(1);
 		be32(n);
-		for (char *t = strtok(tmp, ","); t; t = strtok(NULL, ","))
+		for (char *save = NULL, *t = strtok_r(tmp, ",", &save); t; t = strtok_r(NULL, ",", &save))
 			name(t);
 	}
 }
@@ -156,24 +116,25 @@ static void start(void)
 		return;
 	config();
 	started = in_section = 1;
-	mapline("ram.start", out.len, 1);
+	fx_field(&out, "ram.start", out.len, 1);
 	u8(0x01);
 	be32(2);
 	name("ram");
 	be32(0);
 	be32((uint32_t)ram_version);
 	uint64_t total = 0;
-	for (int i = 0; i < nblocks; i++)
-		total += blocks[i].len;
+	for (size_t i = 0; i < M->nblk; i++)
+		total += M->blk[i].len;
 	be64(total | 0x4);
-	for (int i = 0; i < nblocks; i++) {
-		char nm[16];
-		snprintf(nm, sizeof nm, "blk.%d", i);
-		mapline(nm, out.len, 1 + strlen(blocks[i].name) + 8);
-		name(blocks[i].name);
-		be64(blocks[i].len);
-		if (blocks[i].huge)
-			be64(blocks[i].huge);
+	for (size_t i = 0; i < M->nblk; i++) {
+		const struct fx_block *b = &M->blk[i];
+		char nm[32], huge[32];
+		snprintf(nm, sizeof nm, "blk.%zu", i);
+		fx_field(&out, nm, out.len, 1 + strlen(b->name) + 8);
+		name(b->name);
+		be64(b->len);
+		if (fx_attr(b->attr, "huge", huge, sizeof huge))
+			be64(fx_num(huge));
 		if (strstr(caps, "x-ignore-shared"))
 			be64(0);
 	}
@@ -191,68 +152,56 @@ static void open_part(void)
 	in_section = 1;
 }
 
-static int find_block(const char *n)
+static void close_section(void)
 {
-	for (int i = 0; i < nblocks; i++)
-		if (!strcmp(blocks[i].name, n))
-			return i;
-	die("unknown block", n);
-	return -1;
-}
-
-static void page(const char *bn, uint64_t off, const char *what)
-{
-	start();
-	open_part();
-	int b = strcmp(bn, "?") ? find_block(bn) : -1;
-	uint64_t flags = 0, content;
-	uint8_t fill = 0;
-	int is_zero = 0;
-	if (what[0] == 'f') {
-		fill = (uint8_t)strtoul(what + 1, NULL, 0);
-		is_zero = 1;
-		content = fill ? (1ull << 40) | fill : 1;
-	} else if (atoi(what) == 0) {
-		is_zero = 1;
-		content = 1;
-	} else {
-		content = 2 + (uint64_t)atoi(what);
-	}
-	flags = is_zero ? 0x2 : 0x8;
-	int cont = b >= 0 && b == last_block;
-	if (cont)
-		flags |= 0x20;
-	char nm[16];
-	snprintf(nm, sizeof nm, "rec.%d", nrec++);
-	mapline(nm, out.len, 8);
-	be64(off | flags);
-	if (!cont)
-		name(b >= 0 ? blocks[b].name : "no-such-block");
-	if (b >= 0)
-		last_block = b;
-	if (is_zero) {
-		u8(fill);
-	} else {
-		uint8_t *p = malloc(tps);
-		fx_fill(content - 2, p, tps);
-		put(p, tps);
-		free(p);
-	}
-	if (b >= 0 && blocks[b].content && off / tps < blocks[b].len / tps)
-		blocks[b].content[off / tps] = content;
-}
-
-static void finish(void)
-{
-	if (stopped || ended)
-		return;
 	start();
 	if (in_section) {
 		be64(0x10);
 		footer(2);
 		in_section = 0;
 	}
-	mapline("ram.end", out.len, 1);
+}
+
+static void record_word(uint64_t w)
+{
+	char nm[16];
+	snprintf(nm, sizeof nm, "rec.%d", nrec++);
+	fx_field(&out, nm, out.len, 8);
+	be64(w);
+}
+
+/* the page records of a ram line */
+static void pages(const struct fx_seg *s)
+{
+	start();
+	open_part();
+	uint64_t n = s->len / tps;
+	uint8_t *p = fx_alloc(tps);
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t id = fx_content_id(s->content, i, n);
+		bool zero = id == 0 || (id >> 63);
+		bool cont = s->block >= 0 && s->block == last_block;
+		record_word((s->addr + i * tps) | (zero ? 0x2 : 0x8) | (cont ? 0x20 : 0));
+		if (!cont)
+			name(s->in);
+		if (s->block >= 0)
+			last_block = s->block;
+		if (zero) {
+			u8((unsigned)(id & 0xff));
+		} else {
+			fx_fill(id, p, tps);
+			put(p, tps);
+		}
+	}
+	free(p);
+}
+
+static void finish(void)
+{
+	if (stopped || ended)
+		return;
+	close_section();
+	fx_field(&out, "ram.end", out.len, 1);
 	u8(0x03);
 	be32(2);
 	be64(0x10);
@@ -274,99 +223,71 @@ static void finish(void)
 	ended = 1;
 }
 
-static void parse(FILE *f)
+/* one stream line (an option that writes something where it stands) */
+static void stream_line(const struct fx_opt *o)
 {
-	char line[1 << 16];
-	while (fgets(line, sizeof line, f)) {
-		char *h = strchr(line, '#');
-		if (h)
-			*h = 0;
-		char kw[32], a[sizeof line], b[256], c[256];
-		a[0] = b[0] = c[0] = 0;
-		int n = sscanf(line, "%31s %65535s %255s %255s", kw, a, b, c);
-		if (n < 1)
-			continue;
-		if (stopped)
-			break;
-		if (!strcmp(kw, "version")) stream_version = atoi(a);
-		else if (!strcmp(kw, "machine")) { if (!strcmp(a, "none")) have_config = 0; else snprintf(machine, sizeof machine, "%s", a); }
-		else if (!strcmp(kw, "pagebits")) tps = 1u << atoi(a);
-		else if (!strcmp(kw, "caps")) snprintf(caps, sizeof caps, "%s", a);
-		else if (!strcmp(kw, "ramversion")) ram_version = atoi(a);
-		else if (!strcmp(kw, "nofooter")) footers = 0;
-		else if (!strcmp(kw, "badfooter")) badfooter = 1;
-		else if (!strcmp(kw, "truncate")) truncate_to = atoll(a);
-		else if (!strcmp(kw, "libvirt")) snprintf(lvfmt, sizeof lvfmt, "%s", a);
-		else if (!strcmp(kw, "libvirtpart")) lvpart = 1;
-		else if (!strcmp(kw, "command")) { config(); u8(0x08); be16((unsigned)atoi(a)); unsigned l = b[0] ? (unsigned)atoi(b) : 0; be16(l); for (unsigned i = 0; i < l; i++) u8(0); }
-		else if (!strcmp(kw, "device")) { config(); u8(0x04); be32(7); name(a); be32(0); be32(1); be64(0); }
-		else if (!strcmp(kw, "block")) {
-			if (nblocks == MAXB) die("too many blocks", NULL);
-			struct block *bl = &blocks[nblocks++];
-			snprintf(bl->name, sizeof bl->name, "%s", a);
-			bl->len = strtoull(b, NULL, 0);
-			bl->huge = c[0] ? strtoull(c, NULL, 0) : 0;
-			/* a huge block (a test of implausible sizes) keeps no contents */
-			bl->content = bl->len / tps <= (1u << 24) ? calloc(bl->len / tps + 1, sizeof *bl->content) : NULL;
-		}
-		else if (!strcmp(kw, "start")) start();
-		else if (!strcmp(kw, "page")) page(a, strtoull(b, NULL, 0), c);
-		else if (!strcmp(kw, "pages")) {
-			uint64_t off = strtoull(b, NULL, 0);
-			for (char *t = strtok(c, ","); t; t = strtok(NULL, ","), off += tps)
-				page(a, off, t);
-		}
-		else if (!strcmp(kw, "part")) { start(); if (in_section) { be64(0x10); footer(2); in_section = 0; } open_part(); }
-		else if (!strcmp(kw, "word")) { start(); open_part(); char nm[16]; snprintf(nm, sizeof nm, "rec.%d", nrec++); mapline(nm, out.len, 8); be64(strtoull(a, NULL, 16)); }
-		else if (!strcmp(kw, "otherpart")) { start(); if (in_section) { be64(0x10); footer(2); in_section = 0; } u8(0x02); be32(5); be64(0x10); }
-		else if (!strcmp(kw, "eof")) { start(); if (in_section) { be64(0x10); footer(2); in_section = 0; } u8(0x00); stopped = 1; }
-		else if (!strcmp(kw, "stop")) stopped = 1;
-		else die("unknown spec keyword", kw);
+	const char *k = o->key;
+	char a[64] = "", b[64] = "";
+	sscanf(o->rest, "%63s %63s", a, b);
+	if (!strcmp(k, "command")) {
+		config();
+		u8(0x08);
+		be16((unsigned)fx_num(a));
+		unsigned l = b[0] ? (unsigned)fx_num(b) : 0;
+		be16(l);
+		for (unsigned i = 0; i < l; i++)
+			u8(0);
+	} else if (!strcmp(k, "device")) {
+		config();
+		u8(0x04);
+		be32(7);
+		name(a);
+		be32(0);
+		be32(1);
+		be64(0);
+	} else if (!strcmp(k, "start")) {
+		start();
+	} else if (!strcmp(k, "part")) {
+		close_section();
+		open_part();
+	} else if (!strcmp(k, "word")) {
+		start();
+		open_part();
+		record_word(strtoull(a, NULL, 16));
+	} else if (!strcmp(k, "otherpart")) {
+		close_section();
+		u8(0x02);
+		be32(5);
+		be64(0x10);
+	} else if (!strcmp(k, "eof")) {
+		close_section();
+		u8(0x00);
+		stopped = 1;
+	} else if (!strcmp(k, "stop")) {
+		stopped = 1;
 	}
 }
 
-static void expect(const char *path)
+/* guest-physical ranges on pc machines: pc.ram below 3.5 GiB (i440fx) /
+ * 2.75 GiB (q35) and the rest above 4 GiB, pc.bios right under 4 GiB */
+static void expect_ranges(const char *path)
 {
-	FILE *f = fopen(path, "w");
+	FILE *f = fopen(path, "a");
 	if (!f)
-		die("cannot write", path);
-	uint64_t pages = 0, zero = 0, nonzero = 0, distinct = 0;
-	uint64_t *seen = calloc(1 << 16, sizeof *seen);
-	size_t nseen = 0;
-	for (int i = 0; i < nblocks; i++)
-		for (uint64_t p = 0; p < blocks[i].len / tps; p++) {
-			uint64_t c = blocks[i].content ? blocks[i].content[p] : 0;
-			pages++;
-			if (c <= 1) {
-				zero++;
-				continue;
-			}
-			nonzero++;
-			size_t k = 0;
-			while (k < nseen && seen[k] != c)
-				k++;
-			if (k == nseen) {
-				seen[nseen++] = c;
-				distinct++;
-			}
-		}
-	fprintf(f, "pages %llu\nabsent 0\nzero %llu\nnonzero %llu\ndistinct %llu\nintra %llu\npartial 0\n",
-		(unsigned long long)pages, (unsigned long long)zero, (unsigned long long)nonzero,
-		(unsigned long long)distinct, (unsigned long long)(nonzero - distinct));
-	/* guest-physical ranges on pc machines: pc.ram below 3.5 GiB (i440fx) / 2.75 GiB (q35), pc.bios under 4 GiB */
+		fx_die("%s: %s", path, strerror(errno));
 	uint64_t r[8][2];
 	int nr = 0;
 	int q35 = !strncmp(machine, "pc-q35", 6);
 	if (have_config && !strncmp(machine, "pc", 2))
-		for (int i = 0; i < nblocks; i++) {
-			uint64_t len = blocks[i].len;
-			if (!strcmp(blocks[i].name, "pc.ram")) {
+		for (size_t i = 0; i < M->nblk && nr < 6; i++) {
+			uint64_t len = M->blk[i].len;
+			if (!strcmp(M->blk[i].name, "pc.ram")) {
 				uint64_t thr = q35 ? 0xB0000000ull : 0xE0000000ull, lo = q35 ? 0x80000000ull : 0xC0000000ull;
 				uint64_t below = len >= thr ? lo : len;
 				r[nr][0] = 0, r[nr++][1] = below;
 				if (below < len)
 					r[nr][0] = 1ull << 32, r[nr++][1] = len - below;
-			} else if (!strcmp(blocks[i].name, "pc.bios")) {
+			} else if (!strcmp(M->blk[i].name, "pc.bios")) {
 				r[nr][0] = (1ull << 32) - len, r[nr++][1] = len;
 			}
 		}
@@ -382,15 +303,13 @@ static void expect(const char *path)
 			len += r[++i][1];
 		fprintf(f, "range %llu %llu data\n", (unsigned long long)a, (unsigned long long)(len / tps));
 	}
-	free(seen);
 	fclose(f);
 }
 
-static void compress_payload(const uint8_t *in, size_t n, const char *fmt, struct buf *o)
+static void compress_payload(const uint8_t *in, size_t n, const char *fmt, struct fx_buf *o)
 {
 	size_t cap = n + n / 2 + 65536;
-	o->p = malloc(cap);
-	o->cap = cap;
+	fx_reserve(o, cap);
 	if (!strcmp(fmt, "gzip")) {
 		z_stream z;
 		memset(&z, 0, sizeof z);
@@ -400,107 +319,100 @@ static void compress_payload(const uint8_t *in, size_t n, const char *fmt, struc
 		z.next_out = o->p;
 		z.avail_out = (uInt)cap;
 		if (deflate(&z, Z_FINISH) != Z_STREAM_END)
-			die("gzip failed", NULL);
+			fx_die("mkqevm: gzip failed");
 		o->len = z.total_out;
 		deflateEnd(&z);
 	} else if (!strcmp(fmt, "bzip2")) {
 		unsigned int l = (unsigned int)cap;
 		if (BZ2_bzBuffToBuffCompress((char *)o->p, &l, (char *)(uintptr_t)in, (unsigned)n, 9, 0, 0) != BZ_OK)
-			die("bzip2 failed", NULL);
+			fx_die("mkqevm: bzip2 failed");
 		o->len = l;
 	} else if (!strcmp(fmt, "xz")) {
 		size_t pos = 0;
 		if (lzma_easy_buffer_encode(6, LZMA_CHECK_CRC64, NULL, in, n, o->p, &pos, cap) != LZMA_OK)
-			die("xz failed", NULL);
+			fx_die("mkqevm: xz failed");
 		o->len = pos;
 	} else if (!strcmp(fmt, "zstd")) {
 		size_t l = ZSTD_compress(o->p, cap, in, n, 3);
 		if (ZSTD_isError(l))
-			die("zstd failed", NULL);
+			fx_die("mkqevm: zstd failed");
 		o->len = l;
 	} else {
-		die("unknown libvirt payload format", fmt);
+		fx_die("mkqevm: unknown libvirt payload format '%s'", fmt);
 	}
+}
+
+/* the stream inside a libvirt save image */
+static void libvirt(const char *lvfmt, bool lvpart, struct fx_buf *file, FILE *map)
+{
+	static const char *const names[] = { "raw", "gzip", "bzip2", "xz", "lzop", "zstd", "sparse" };
+	uint32_t fmt = 0;
+	for (uint32_t i = 0; i < 7; i++)
+		if (!strcmp(lvfmt, names[i]))
+			fmt = i;
+	const char *xml = "<domain type='qemu'>\n  <name>fixture</name>\n  <memory unit='KiB'>131072</memory>\n"
+			  "  <os><type arch='x86_64' machine='pc-i440fx-7.2'>hvm</type></os>\n</domain>\n";
+	uint32_t xlen = (uint32_t)strlen(xml) + 1, dlen = xlen + 4096;
+	struct fx_buf pl = { 0 };
+	if (fmt != 0 && fmt != 6)
+		compress_payload(out.p, out.len, lvfmt, &pl);
+	const uint8_t *payload = pl.p ? pl.p : out.p;
+	size_t plen = pl.p ? pl.len : out.len;
+	fx_put(file, lvpart ? "LibvirtQemudPart" : "LibvirtQemudSave", 16);
+	uint32_t hv[5] = { 2, dlen, 0, fmt, 0 };
+	for (int i = 0; i < 5; i++)
+		fx_le(file, hv[i], 4);
+	fx_put_at(file, 92, xml, xlen);
+	fx_put_at(file, 92 + dlen, payload, plen);
+	if (map)
+		fprintf(map, "lv.hdr 0 92\nlv.xml 92 %u\nlv.payload %u %zu\n", dlen, 92 + dlen, plen);
+	free(pl.p);
 }
 
 int main(int argc, char **argv)
 {
-	const char *spec = NULL, *path = NULL, *exp = NULL, *map = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--expect") && i + 1 < argc)
-			exp = argv[++i];
-		else if (!strcmp(argv[i], "--map") && i + 1 < argc)
-			map = argv[++i];
-		else if (!spec)
-			spec = argv[i];
-		else if (!path)
-			path = argv[i];
-		else
-			die("unexpected argument", argv[i]);
-	}
-	if (!spec || !path)
-		die("usage: mkqevm SPEC OUT [--expect FILE] [--map FILE]", NULL);
-	FILE *sf = strcmp(spec, "-") ? fopen(spec, "r") : stdin;
-	if (!sf)
-		die("cannot read", spec);
-	if (map && !(mapf = fopen(map, "w")))
-		die("cannot write", map);
+	struct fx_args a;
+	fx_args(argc, argv, &a);
+	struct fx_model m;
+	fx_read_spec(a.spec, &m);
+	M = &m;
+	tps = m.ps;
+	machine = fx_opt(&m, "machine", machine);
+	have_config = strcmp(machine, "none") != 0;
+	caps = fx_opt(&m, "caps", "");
+	ram_version = (int)fx_optn(&m, "ramversion", 4);
+	footers = !fx_opt(&m, "nofooter", NULL);
+	badfooter = fx_opt(&m, "badfooter", NULL) != NULL;
+	out.map = fx_open_map(&a);
 	be32(0x5145564D);
-	be32((uint32_t)stream_version);
-	/* the version is known only after parsing: patch it afterwards */
-	parse(sf);
-	finish();
-	out.p[4] = (uint8_t)(stream_version >> 24);
-	out.p[5] = (uint8_t)(stream_version >> 16);
-	out.p[6] = (uint8_t)(stream_version >> 8);
-	out.p[7] = (uint8_t)stream_version;
-	struct buf file = { 0 };
-	if (lvfmt[0] || lvpart) {
-		static const char *const names[] = { "raw", "gzip", "bzip2", "xz", "lzop", "zstd", "sparse" };
-		uint32_t fmt = 0;
-		for (uint32_t i = 0; i < 7; i++)
-			if (!strcmp(lvfmt, names[i]))
-				fmt = i;
-		const char *xml = "<domain type='qemu'>\n  <name>fixture</name>\n  <memory unit='KiB'>131072</memory>\n"
-				  "  <os><type arch='x86_64' machine='pc-i440fx-7.2'>hvm</type></os>\n</domain>\n";
-		uint32_t xlen = (uint32_t)strlen(xml) + 1, dlen = xlen + 4096;
-		struct buf pl = { 0 };
-		if (fmt == 0 || fmt == 6)
-			pl.p = out.p, pl.len = out.len;
-		else
-			compress_payload(out.p, out.len, lvfmt, &pl);
-		size_t total = 92 + dlen + pl.len;
-		file.p = calloc(1, total);
-		file.len = total;
-		memcpy(file.p, lvpart ? "LibvirtQemudPart" : "LibvirtQemudSave", 16);
-		uint32_t hv[5] = { 2, dlen, 0, fmt, 0 };
-		for (int i = 0; i < 5; i++)
-			for (int k = 0; k < 4; k++)
-				file.p[16 + 4 * i + k] = (uint8_t)(hv[i] >> (8 * k));
-		memcpy(file.p + 92, xml, xlen);
-		memcpy(file.p + 92 + dlen, pl.p, pl.len);
-		if (mapf) {
-			fprintf(mapf, "lv.hdr 0 92\nlv.xml 92 %u\nlv.payload %u %zu\n", dlen, 92 + dlen, pl.len);
+	be32((uint32_t)fx_optn(&m, "version", 3));
+	for (size_t i = 0; i < m.nitem && !stopped; i++) {
+		const struct fx_item *it = &m.item[i];
+		if (it->type == FX_ITEM_SEG) {
+			if (m.seg[it->i].kind != FX_DATA)
+				fx_die("mkqevm: a migration stream has only ram lines");
+			pages(&m.seg[it->i]);
+		} else if (it->type == FX_ITEM_OPT) {
+			stream_line(&m.opt[it->i]);
 		}
-		if (pl.p != out.p)
-			free(pl.p);
-	} else {
-		file = out;
 	}
-	FILE *f = fopen(path, "wb");
-	if (!f)
-		die("cannot write", path);
-	size_t n = file.len;
-	if (truncate_to >= 0 && (size_t)truncate_to < n)
-		n = (size_t)truncate_to;
-	if (fwrite(file.p, 1, n, f) != n || fclose(f))
-		die("write failed", path);
-	if (mapf)
-		fclose(mapf);
-	if (exp)
-		expect(exp);
-	if (file.p != out.p)
-		free(file.p);
+	finish();
+	struct fx_buf file = { 0 };
+	const char *lvfmt = fx_opt(&m, "libvirt", NULL);
+	bool lvpart = fx_opt(&m, "libvirtpart", NULL) != NULL;
+	if (lvfmt || lvpart)
+		libvirt(lvfmt ? lvfmt : "", lvpart, &file, out.map);
+	const struct fx_buf *w = file.p ? &file : &out;
+	uint64_t cut = fx_optn(&m, "truncate", UINT64_MAX);
+	fx_write_file(a.out, w->p, cut < w->len ? (size_t)cut : w->len);
+	if (out.map)
+		fclose(out.map);
+	if (a.expect) {
+		fx_write_expect(&m, a.expect);
+		expect_ranges(a.expect);
+	}
+	free(file.p);
 	free(out.p);
+	fx_free_model(&m);
 	return 0;
 }

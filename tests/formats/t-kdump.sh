@@ -1,5 +1,5 @@
 #!/bin/sh
-# kdump-compressed dumps built from specs (mkkdump, with the real zlib, lzo,
+# kdump-compressed dumps built from fixture specs (mkkdump, with the real zlib, lzo,
 # snappy and zstd libraries): every codec, 32/64-bit and both byte orders,
 # header versions 0-7, block sizes, the shared zero page, filtered and
 # never-written pages, the flattened framing, split dumps, streams.  The
@@ -10,11 +10,7 @@
 [ -x "$MK/mkkdump" ] || bail "fixture builder not built (make tests-build)"
 cd "$TMPD" || exit 1
 
-# 14 frames: 1,2,0,1 | hole | filtered | 3, u4 (stored raw), 0, 5, 5 | 2 holes | 6
-# present 10 (zero 2), absent 1, distinct {1,2,3,4,5,6} = 6, intra 2
-cat > base.spec <<'EOF'
-pages 1,2,0,1,-,x,3,u4,0,5,5,-,-,6
-EOF
+cp "$TOP/tests/formats/kdump/base.spec" base.spec # 14 frames, see its comment
 mk() { # NAME SPEC-LINES...: build NAME from base.spec plus lines
 	_n=$1; shift
 	{ cat base.spec; for _l in "$@"; do echo "$_l"; done; } > "$_n.spec"
@@ -69,10 +65,10 @@ mk pack "bits 32" "machine armv7l"
 counts_ok pack pack.exp "32-bit packed sub header (i386, QEMU)"
 
 # block sizes: frames are blocks; --page-size=4096 splits them
-mk b16k "block 16384"
+mk b16k "frame 16384"
 check_expect b16k b16k.exp "16 KiB blocks"
 kdiff_ok "16 KiB blocks: same bytes as libkdumpfile" b16k
-mk b64k "block 65536" "codec zstd"
+mk b64k "frame 65536" "codec zstd"
 check_expect b64k b64k.exp "64 KiB blocks (QEMU aarch64 style)"
 is "$("$DA" -q --csv --page-size=4096 b64k 2>/dev/null | sed -n 2p)" "b64k,kdump,160,16,32,128,96,32,,393216" \
 	"64 KiB blocks read as 4 KiB frames: 16 frames per block"
@@ -83,14 +79,20 @@ is "$?:$(cat big.err)" "1:dedup-analyze: b64k: page size 131072 is larger than t
 # zero pages stored like any other page; descriptors never written (ENOSPC)
 mk nz nozeropage
 counts_ok nz nz.exp "no shared zero page: zero pages found by content"
-mk inc "incomplete 2"
+# the last two descriptors never written
+sed -e 's/^ram 8 3 ids:0,5,5$/ram 8 2 ids:0,5\nabsent 10 1 unwritten/' -e 's/^ram 13 1 same:6$/absent 13 1 unwritten/' base.spec > inc.spec
+"$MK/mkkdump" inc.spec inc --expect inc.exp
 check_expect inc inc.exp "incomplete dump: unwritten descriptors are absent"
 like "$("$DA" --info inc 2>/dev/null)" "warning: incomplete dump \(header says so\): 2 page descriptor" "incomplete dump: warned"
 kdiff_ok "incomplete dump: absent where libkdumpfile has no data" inc
 
 # old diskdump: one bitmap (nothing filtered)
 cat > dd.spec <<'EOF'
-pages 1,2,0,1,-,3,u4,0,5,5,-,-,6
+ram 0 4 ids:1,2,0,1
+ram 5 1 same:3
+ram 6 1 same:4 codec=raw
+ram 7 3 ids:0,5,5
+ram 12 1 same:6
 diskdump
 EOF
 "$MK/mkkdump" dd.spec dd --expect dd.exp
@@ -124,6 +126,34 @@ is "$("$DA" -q --csv kz.gz 2>/dev/null | tail -n 1)" "$("$DA" -q --csv k-zstd-64
 is "$(cat k-lzo-32-be | "$DA" -q --csv - 2>/dev/null | tail -n 1)" "$("$DA" -q --csv k-lzo-32-be 2>/dev/null | tail -n 1)" \
 	"kdump-compressed from a pipe"
 
+# flattened as makedumpfile -F writes it: one record per structure, each
+# exactly its size (the sub header record holds the version's fields and
+# no byte more; a 32-bit main header record holds 0x1C4 bytes)
+for l in "64" "32" "32 pad"; do
+	n=fw$(echo "$l" | tr -d ' ')
+	mk "$n" "flat writes" "bits ${l%% *}" "$(case $l in *pad) echo "sub pad" ;; esac)"
+	check_expect "$n" "$n.exp" "flattened, records of exactly each structure ($l-bit): counts and ranges"
+done
+# main header, sub header, VMCOREINFO, 2 bitmaps, descriptors, zero page, 8 pages
+like "$(info_line fw64 flattened)" "^format version 1, 15 record\(s\)$" "--info: one record per structure"
+
+# empty dumps (max_mapnr 0): no frame at all, as libkdumpfile writes them
+# (no sub-header or bitmap blocks, the file ends after the sub header) and
+# as makedumpfile would (one sub-header block)
+for a in "i686 32 le" "x86_64 64 le" "ppc64 64 be" "s390x 64 be"; do
+	set -- $a
+	for sb in 0 1; do
+		printf 'mapnr 0\nmachine %s\nbits %s\nendian %s\nsubblocks %s\n' "$1" "$2" "$3" "$sb" > "e$sb-$1.spec"
+		"$MK/mkkdump" "e$sb-$1.spec" "e$sb-$1" --expect "e$sb-$1.exp"
+		check_expect "e$sb-$1" "e$sb-$1.exp" "empty dump, $1 layout, $sb sub-header block(s): 0 pages"
+	done
+	is "$(info_line e0-$1 'present pages'):$(info_line e0-$1 max_mapnr)" "0 (0.0 MiB):0 frames of 4096 bytes (an empty dump: no frame at all)" \
+		"empty dump, $1: --info says so"
+	kdiff_ok "empty dump, $1: libkdumpfile reads no frame either" "e0-$1"
+done
+is "$("$DA" -q --csv e0-i686 e1-s390x | sed -n '2,3p' | cut -d, -f2-8 | tr '\n' ' ')" "kdump,0,0,0,0,0,0 kdump,0,0,0,0,0,0 " \
+	"empty dumps: every count 0"
+
 # split dumps: one dump in three files
 mk sp "split 3" "level 31"
 check_expect sp.1 sp.exp "split dump: the first part reads all three"
@@ -145,6 +175,18 @@ is "$("$DA" -q --csv pb/third pa/first pb/second | tail -n 1)" "$("$DA" -q --csv
 	"split dump: parts in other folders given together"
 mkdir lone && cp sp.1 sp.3 lone/
 damaged lone/sp.1 "a part missing" "split dump: no part holds frames 4..9 .found 2 part"
+NDAMAGED=0
+# parts are matched on what identifies the dump, not on equal headers:
+# timestamps that differ (each file stamped when written) are fine
+mk st "split 3" "stampstep 1"
+check_expect st.2 st.exp "split dump, parts stamped 1 us apart: one dump"
+like "$(info_line st.1 'split part')" "^st.1: frames 0..4" "split dump, parts stamped apart: --info lists the parts"
+# a split file of another dump beside it: named, with the field that differs
+mkdir mix && cp st.1 st.3 mix/
+{ cat base.spec; echo "split 3"; echo "machine aarch64"; } > other.spec
+"$MK/mkkdump" other.spec mix/other && rm mix/other.1 mix/other.3
+damaged mix/st.1 "a split file of another dump in place of a part" \
+	"=split dump: no part holds frames 4..9 (found 2 part(s) beside this file or given with it; mix/other.2 is a split file of another dump: its utsname machine differs ('aarch64', this dump 'x86_64')); give every file of the dump" @4108
 NDAMAGED=0
 
 # any number of workers

@@ -13,9 +13,9 @@ cd "$TMPD" || exit 1
 cat > q.spec <<'EOF'
 block pc.ram 0x10000
 block pc.bios 0x2000
-pages pc.ram 0 1,2,0,1,3
+ram 0 5 ids:1,2,0,1,3 in=pc.ram
 part
-pages pc.bios 0 4,0
+ram 0 2 ids:4,0 in=pc.bios
 EOF
 "$MK/mkqevm" q.spec q --map q.map
 M=q.map
@@ -69,9 +69,9 @@ mkq eos "word 30"
 damaged eos "end of section with the continue flag" "=corrupt: RAM record: end-of-section with flags 0x30" @20671
 
 # ---- blocks and offsets ----
-mkq noblk "page ? 0 1"
+mkq noblk "ram 0 1 same:1 in=no-such-block"
 damaged noblk "a block that is not in the list" "=corrupt: RAM record names block 'no-such-block', which is not in the block list" @20671
-mkq past "page pc.bios 0x2000 1"
+mkq past "ram 2 1 same:1 in=pc.bios"
 damaged past "an offset past the block's end" "=corrupt: RAM record: offset 0x2000 lies past the end of block 'pc.bios' (8192 bytes)" @20671
 printf 'block pc.ram 0x2000\nword 28\n' > cont.spec
 "$MK/mkqevm" cont.spec cont
@@ -83,10 +83,10 @@ printf 'block pc.ram 0x100000000000\n' > huge.spec
 "$MK/mkqevm" huge.spec huge
 damaged huge "16 TiB of RAM declared in a few bytes" "=corrupt: RAM block list: 17592186044416 bytes of RAM is implausible for a 177-byte stream" @43
 # a compressed stream's length is only known at its end: the same bound then
-printf 'block pc.ram 0x4000000000\npages pc.ram 0 1,2,3\nlibvirt gzip\n' > hugez.spec
+printf 'block pc.ram 0x4000000000\nram 0 3 seq:1 in=pc.ram\nlibvirt gzip\n' > hugez.spec
 "$MK/mkqevm" hugez.spec hugez
 damaged_data hugez "256 GiB declared in a compressed stream of 3 pages" "=corrupt: the RAM block list declares 67108864 pages, too many for a 12434-byte stream (most of them were never sent) (offset in the gzip-decompressed stream)" @12434
-printf 'block pc.ram 0x10000\nblock pc.ram 0x2000\npages pc.ram 0 1\n' > dup.spec; "$MK/mkqevm" dup.spec dup --map dup.map
+printf 'block pc.ram 0x10000\nblock pc.ram 0x2000\nram 0 1 same:1 in=pc.ram\n' > dup.spec; "$MK/mkqevm" dup.spec dup --map dup.map
 damaged dup "a block name listed twice" "=corrupt: RAM block 'pc.ram' is listed twice" @$(field dup.map blk.1)
 
 # ---- versions, sections ----

@@ -1,5 +1,5 @@
 #!/bin/sh
-# QEMU migration streams and libvirt save images built from specs (mkqevm):
+# QEMU migration streams and libvirt save images built from fixture specs (mkqevm):
 # the RAM block list, page and zero-page records, the continue flag, PART
 # sections, end of RAM; guest-physical mapping per machine type; pages sent
 # twice (last copy wins) or never (zero); libvirt save images raw and
@@ -26,13 +26,13 @@ cat > q.spec <<'EOF'
 block pc.ram 0x10000
 block pc.bios 0x2000
 block /rom@etc/acpi/tables 0x1000
-pages pc.ram 0 1,2,0,1,3
+ram 0 5 ids:1,2,0,1,3 in=pc.ram
 part
-pages pc.bios 0 4,0
-page /rom@etc/acpi/tables 0 5
-page pc.ram 0x5000 6
+ram 0 2 ids:4,0 in=pc.bios
+ram 0 1 same:5 in=/rom@etc/acpi/tables
+ram 5 1 same:6 in=pc.ram
 part
-page pc.ram 0x1000 7
+ram 1 1 same:7 in=pc.ram
 EOF
 "$MK/mkqevm" q.spec q.qevm --expect q.exp
 check_expect q.qevm q.exp "counts and guest-physical ranges (pc.ram at 0, pc.bios below 4 GiB)"
@@ -58,7 +58,7 @@ like "$info" "guest-physical: +i440fx: .*max-ram-below-4g is not recorded" "--in
 
 # frame identity: (space, frame)
 "$FR" q.qevm > q.frames
-sed -e 's/^pages pc.ram 0 1,2,0,1,3$/pages pc.ram 0 1,7,0,1,3/' -e '$d' q.spec > once.spec
+sed -e 's/^ram 0 5 ids:1,2,0,1,3 in=pc.ram$/ram 0 5 ids:1,7,0,1,3 in=pc.ram/' -e '$d' q.spec > once.spec
 "$MK/mkqevm" once.spec once.qevm
 "$FR" once.qevm > once.frames
 is "$(cmp q.frames once.frames && echo same)" same "a page sent twice reads as its last copy"
@@ -106,9 +106,9 @@ cat > q35.spec <<'EOF'
 machine pc-q35-7.2
 block pc.ram 0xC0000000
 block pc.bios 0x40000
-page pc.ram 0 1
-page pc.ram 0x80000000 2
-page pc.ram 0xBFFFF000 3
+ram 0 1 same:1 in=pc.ram
+ram 0x80000 1 same:2 in=pc.ram
+ram 0xbffff 1 same:3 in=pc.ram
 EOF
 "$MK/mkqevm" q35.spec q35.qevm --expect q35.exp
 check_expect q35.qevm q35.exp "q35 with 3 GiB: 2 GiB below 4 GiB, 1 GiB above"
@@ -117,15 +117,15 @@ is "$(awk '{ printf "%s:%s ", $1, $2 }' q35.frames)" "0:0 0:1048576 0:1310719 " 
 cat > i440.spec <<'EOF'
 machine pc-i440fx-7.2
 block pc.ram 0xF0000000
-page pc.ram 0xC0000000 1
+ram 0xc0000 1 same:1 in=pc.ram
 EOF
 "$MK/mkqevm" i440.spec i440.qevm --expect i440.exp
 check_expect i440.qevm i440.exp "i440fx with 3.75 GiB: 3 GiB below 4 GiB"
 cat > arm.spec <<'EOF'
 machine virt-7.2
-pagebits 12
+frame 4096
 block mach-virt.ram 0x4000
-pages mach-virt.ram 0 1,2,0,1
+ram 0 4 ids:1,2,0,1 in=mach-virt.ram
 EOF
 "$MK/mkqevm" arm.spec arm.qevm --expect arm.exp
 counts_ok arm.qevm arm.exp "Arm virt (target-page-bits subsection)"
@@ -133,7 +133,7 @@ like "$("$DA" --info arm.qevm 2>/dev/null)" "0x000040000000-0x000040003fff +4 pa
 cat > unk.spec <<'EOF'
 machine someboard-1.0
 block board.ram 0x4000
-pages board.ram 0 1,2,0,1
+ram 0 4 ids:1,2,0,1 in=board.ram
 EOF
 "$MK/mkqevm" unk.spec unk.qevm --expect unk.exp
 counts_ok unk.qevm unk.exp "unknown machine: counts"
@@ -148,12 +148,12 @@ cat > var.spec <<'EOF'
 nofooter
 caps x-ignore-shared
 command 3 16
-block pc.ram 0x8000 0x200000
+block pc.ram 0x8000 huge=0x200000
 block pc.bios 0x1000
-page pc.ram 0 f7
-page pc.ram 0x1000 f0
-pages pc.ram 0x2000 1,1,2
-page pc.bios 0 f7
+ram 0 1 fill:7 in=pc.ram
+ram 1 1 fill:0 in=pc.ram
+ram 2 3 ids:1,1,2 in=pc.ram
+ram 0 1 fill:7 in=pc.bios
 EOF
 "$MK/mkqevm" var.spec var.qevm --expect var.exp
 check_expect var.qevm var.exp "fill-byte records, no footers, postcopy hugepage size, x-ignore-shared"
