@@ -32,6 +32,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #define FX_PS 4096u
 
@@ -62,10 +65,105 @@ static inline void *fx_alloc(size_t n)
  * runs make pages compress about 4:1 with every codec, as real memory does,
  * and the sequence has no period that would make a page look like a
  * repeating pattern. */
+/* Large sparse dumps (gigabytes of zero pages) are built in memory that
+ * stays mostly untouched: buffers come from calloc (fresh zero pages), zero
+ * content is never written there, and the file is written with holes.
+ * Touching such memory even by reading it makes it resident on some
+ * kernels, so "is it zero" asks /proc/self/pagemap first: a page neither
+ * present nor swapped has never been touched and reads as zero. */
+/* A window of /proc/self/pagemap, read 1024 pages at a time.  Each call
+ * below reads its own, so what it says holds at the start of that call:
+ * the call writes each byte at most once, and a byte of a page that was
+ * untouched then is zero whatever the call wrote beside it. */
+struct fx_pm {
+	uintptr_t first;          /* first page read (address / page size) */
+	size_t n;
+	uintptr_t last;           /* last page of the call's range: no reading past it */
+	uint64_t e[1024];
+};
+
+static inline void fx_pm_init(struct fx_pm *pm, const void *p, size_t n)
+{
+	uintptr_t ps = (uintptr_t)sysconf(_SC_PAGESIZE);
+	pm->n = 0;
+	pm->last = ((uintptr_t)p + (n ? n - 1 : 0)) / ps;
+}
+
+static inline bool fx_untouched_page(struct fx_pm *pm, uintptr_t page)
+{
+	static int fd = -2;
+	if (fd == -2)
+		fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (pm->n == 0 || page < pm->first || page >= pm->first + pm->n) {
+		size_t want = page <= pm->last && pm->last - page < 1024 ? (size_t)(pm->last - page + 1) : 1024;
+		ssize_t r = pread(fd, pm->e, want * 8, (off_t)(page * 8));
+		pm->first = page;
+		pm->n = r > 0 ? (size_t)r / 8 : 0;
+		if (pm->n == 0)
+			return false;
+	}
+	return (pm->e[page - pm->first] >> 62) == 0; /* bit 63 present, bit 62 swapped */
+}
+
+/* n bytes at p are all zero: the parts in untouched pages are, the others
+ * are compared (only pages already resident are read) */
+static inline bool fx_blank(struct fx_pm *pm, const void *p, size_t n)
+{
+	static const uint8_t z[4096];
+	uintptr_t ps = (uintptr_t)sysconf(_SC_PAGESIZE);
+	const uint8_t *b = p, *e = b + n;
+	while (b < e) {
+		uintptr_t page = (uintptr_t)b / ps;
+		const uint8_t *next = (const uint8_t *)((page + 1) * ps);
+		if (next > e)
+			next = e;
+		if (!fx_untouched_page(pm, page))
+			for (const uint8_t *q = b; q < next; q += sizeof z)
+				if (memcmp(q, z, (size_t)(next - q) < sizeof z ? (size_t)(next - q) : sizeof z))
+					return false;
+		b = next;
+	}
+	return true;
+}
+
+/* Zero n bytes at p, writing only the 4 KiB blocks that are not zero */
+static inline void fx_zero(uint8_t *p, size_t n)
+{
+	struct fx_pm pm;
+	fx_pm_init(&pm, p, n);
+	while (n) {
+		size_t k = n < 4096 ? n : 4096;
+		if (!fx_blank(&pm, p, k))
+			memset(p, 0, k);
+		p += k;
+		n -= k;
+	}
+}
+
+/* memcpy, skipping the all-zero 4 KiB blocks of src where dst is zero */
+static inline void fx_copy(uint8_t *dst, const uint8_t *src, size_t n)
+{
+	struct fx_pm ps, pd;
+	fx_pm_init(&ps, src, n);
+	fx_pm_init(&pd, dst, n);
+	while (n) {
+		size_t k = n < 4096 ? n : 4096;
+		if (!fx_blank(&ps, src, k))
+			memcpy(dst, src, k);
+		else if (!fx_blank(&pd, dst, k))
+			memset(dst, 0, k);
+		dst += k;
+		src += k;
+		n -= k;
+	}
+}
+
 static inline void fx_fill(uint64_t id, uint8_t *p, size_t n)
 {
 	if (id == 0) {
-		memset(p, 0, n);
+		fx_zero(p, n);
 		return;
 	}
 	uint64_t x = id * 0x9E3779B97F4A7C15ull ^ 0xD1B54A32D192ED03ull;
@@ -260,9 +358,14 @@ static inline void fx_seg_bytes(const struct fx_seg *s, uint64_t o, uint8_t *out
 	while (n) {
 		/* content pages are aligned to the segment's start */
 		uint64_t i = o / FX_PS, in = o % FX_PS;
-		fx_fill(fx_content_id(s->content, i, npages), page, FX_PS);
+		uint64_t id = fx_content_id(s->content, i, npages);
 		size_t k = FX_PS - in < n ? (size_t)(FX_PS - in) : n;
-		memcpy(out, page + in, k);
+		if (id == 0) {
+			fx_zero(out, k);
+		} else {
+			fx_fill(id, page, FX_PS);
+			memcpy(out, page + in, k);
+		}
 		out += k;
 		o += k;
 		n -= k;
@@ -383,15 +486,23 @@ struct fx_buf {
 	FILE *map;                /* "NAME OFFSET SIZE" lines, or NULL */
 };
 
+/* Grows into fresh zeroed memory (calloc), so zero areas stay unbacked
+ * (fx_zero). */
 static inline void fx_reserve(struct fx_buf *b, size_t n)
 {
 	if (b->len + n <= b->cap)
 		return;
-	while (b->len + n > b->cap)
-		b->cap = b->cap ? b->cap * 2 : 65536;
-	b->p = realloc(b->p, b->cap);
-	if (!b->p)
+	size_t cap = b->cap;
+	while (b->len + n > cap)
+		cap = cap ? cap * 2 : 65536;
+	uint8_t *p = calloc(1, cap);
+	if (!p)
 		fx_die("out of memory");
+	if (b->p)
+		fx_copy(p, b->p, b->cap);
+	free(b->p);
+	b->p = p;
+	b->cap = cap;
 }
 
 static inline size_t fx_put(struct fx_buf *b, const void *p, size_t n)
@@ -399,9 +510,9 @@ static inline size_t fx_put(struct fx_buf *b, const void *p, size_t n)
 	fx_reserve(b, n);
 	size_t at = b->len;
 	if (p)
-		memcpy(b->p + at, p, n);
+		fx_copy(b->p + at, p, n);
 	else
-		memset(b->p + at, 0, n);
+		fx_zero(b->p + at, n);
 	b->len += n;
 	return at;
 }
@@ -437,10 +548,27 @@ static inline void fx_align(struct fx_buf *b, size_t a)
 		fx_put(b, NULL, 1);
 }
 
+/* Writes n bytes of p to path, leaving holes for the all-zero 4 KiB
+ * blocks (a sparse file: a dump of many gigabytes of zero pages takes
+ * little disk). */
 static inline void fx_write_file(const char *path, const void *p, size_t n)
 {
+	const uint8_t *b = p;
+	struct fx_pm pm;
+	fx_pm_init(&pm, p, n);
 	FILE *f = fopen(path, "wb");
-	if (!f || (n && fwrite(p, 1, n, f) != n) || fclose(f) != 0)
+	bool ok = f != NULL;
+	for (size_t at = 0; ok && at < n;) {
+		size_t k = n - at < 4096 ? n - at : 4096;
+		if (k == 4096 && fx_blank(&pm, b + at, k))
+			ok = fseeko(f, (off_t)k, SEEK_CUR) == 0;
+		else
+			ok = fwrite(b + at, 1, k, f) == k;
+		at += k;
+	}
+	/* a hole at the end: the size comes from the truncation */
+	ok = ok && fflush(f) == 0 && ftruncate(fileno(f), (off_t)n) == 0;
+	if (!f || fclose(f) != 0 || !ok)
 		fx_die("%s: cannot write", path);
 }
 

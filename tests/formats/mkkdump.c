@@ -18,7 +18,7 @@
  *   codec C               zlib | lzo | snappy | zstd | raw (default zlib)
  *   pages P,P,...         frames from pfn 0: 0 = zero page, k > 0 = pattern k,
  *                         u<k> = pattern k stored uncompressed, - = not RAM,
- *                         x = RAM filtered out (1st bitmap only)
+ *                         x = RAM filtered out (1st bitmap only); P*N = N frames P
  *   mapnr N               max_mapnr (default: number of frames in `pages`)
  *   nozeropage            store zero pages like any other page (no shared zero page)
  *   flat                  write the flattened format
@@ -51,7 +51,7 @@
 
 #include "fixture.h"
 
-#define MAXF 65536
+#define MAXF (1 << 21)
 
 static int bits = 64, be = 0, version = 6, subpad = 0, level = 1, flat = 0, shuffle = 0, nsplit = 0;
 static int zeropage = 1, incomplete = 0, diskdump = 0, badidx = -1;
@@ -87,17 +87,20 @@ static void need(struct buf *b, size_t n)
 	size_t c = b->cap ? b->cap : 65536;
 	while (c < n)
 		c *= 2;
-	b->p = realloc(b->p, c);
-	if (!b->p)
+	uint8_t *p = calloc(1, c); /* fresh zero memory: zero pages stay unbacked (fx_copy) */
+	if (!p)
 		die("out of memory", NULL);
-	memset(b->p + b->cap, 0, c - b->cap);
+	if (b->p)
+		fx_copy(p, b->p, b->cap);
+	free(b->p);
+	b->p = p;
 	b->cap = c;
 }
 
 static void put(struct buf *b, size_t off, const void *src, size_t n)
 {
 	need(b, off + n);
-	memcpy(b->p + off, src, n);
+	fx_copy(b->p + off, src, n);
 	if (off + n > b->len)
 		b->len = off + n;
 }
@@ -186,6 +189,11 @@ static void parse_spec(FILE *f)
 		else if (!strcmp(kw, "truncate")) truncate_to = atoll(a);
 		else if (!strcmp(kw, "pages")) {
 			for (char *t = strtok(a, ","); t; t = strtok(NULL, ",")) {
+				char *star = strchr(t, '*'); /* P*N: N frames P */
+				size_t times = star ? strtoul(star + 1, NULL, 0) : 1;
+				if (star)
+					*star = 0;
+				for (size_t r = 0; r < times; r++) {
 				if (nframes >= MAXF)
 					die("too many frames", NULL);
 				if (!strcmp(t, "-")) fk[nframes] = F_HOLE;
@@ -194,6 +202,7 @@ static void parse_spec(FILE *f)
 				else if (atoi(t) == 0) fk[nframes] = F_ZERO;
 				else { fk[nframes] = F_PAT; fpat[nframes] = (uint32_t)atoi(t); }
 				nframes++;
+				}
 			}
 		} else
 			die("unknown spec keyword", kw);
@@ -459,8 +468,9 @@ static void write_file(const char *path, const struct buf *b, long long cut)
 	size_t n = b->len;
 	if (cut >= 0 && (size_t)cut < n)
 		n = (size_t)cut;
-	if (fwrite(b->p, 1, n, f) != n || fclose(f))
+	if (fclose(f))
 		die("write failed", path);
+	fx_write_file(path, b->p, n); /* sparse: holes for zero blocks */
 }
 
 static int cmp_u32(const void *a, const void *b)
