@@ -153,24 +153,8 @@ $(B)/bench/%: bench/%.c $(FLAGS_FILE)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LIB_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(LIB_LIBS) -lkdumpfile -lm
 
-# libFuzzer target over the whole probe list (clang; sanitizers always on)
-FUZZ_CC ?= clang
-FUZZ_BIN := $(B)/fuzz/fuzz_dump
-FUZZ_SECONDS ?= 60
-$(FUZZ_BIN): tests/fuzz/fuzz_dump.c $(DP_SRC) $(wildcard dumpparse/*.h)
-	@mkdir -p $(@D)
-	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE \
-	  -Idumpparse $(LIB_CFLAGS) -o $@ tests/fuzz/fuzz_dump.c $(DP_SRC) $(LIB_LIBS) -lm
-
-# `make fuzz`: fuzz for FUZZ_SECONDS from the corpus; new inputs and crashes
-# land in $(B)/fuzz/ (copy crashes into tests/fuzz/corpus/ once fixed, and
-# add their outcome lines to tests/fuzz/corpus.expect: test_fuzz_replay --print).
-fuzz: deps
-	@$(MAKE) --no-print-directory $(FUZZ_BIN)
-	@mkdir -p $(B)/fuzz/work $(B)/fuzz/crashes
-	@cp tests/fuzz/corpus/* $(B)/fuzz/work/ 2>/dev/null || true
-	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
-	  -artifact_prefix=$(B)/fuzz/crashes/ $(B)/fuzz/work
+# libFuzzer targets (clang): mk/fuzz.mk, `make fuzz FUZZ_SECONDS=N`
+include mk/fuzz.mk
 
 # Test helpers (not tests themselves): read dumps through libdumpparse, and
 # through libkdumpfile as the independent reader.

@@ -113,32 +113,6 @@ def ksm_apply(settings, log=None):
     ksm_write("run", want.get("run", cur.get("run", "0")), log)
 
 
-def ksm_restore(saved, log=None):
-    """Put every saved knob back; unmerge first.  Returns the knobs that did
-    not come back."""
-    if not saved:
-        return []
-    try:
-        ksm_write("run", 2, log)
-        if saved.get("advisor_mode", "none") == "none" and ksm_read("advisor_mode") not in (None, "none"):
-            ksm_write("advisor_mode", "none", log)
-        for k, v in saved.items():
-            if k in ("run", "advisor_mode") or ksm_read(k) == v:
-                continue
-            try:
-                ksm_write(k, v, log)
-            except OSError:
-                pass
-        if "advisor_mode" in saved and ksm_read("advisor_mode") != saved["advisor_mode"]:
-            ksm_write("advisor_mode", saved["advisor_mode"], log)
-        ksm_write("run", saved.get("run", "0"), log)
-    except OSError:
-        pass
-    now = ksm_knobs()
-    return sorted(k for k, v in saved.items() if now.get(k) != v
-                  and not (k == "pages_to_scan" and saved.get("advisor_mode") == "scan-time"))
-
-
 def ksm_lock():
     """The lock the project's tests take around KSM changes (one KSM per host)."""
     f = open(os.path.join(os.environ.get("TMPDIR", "/tmp"), "samepage-ksm.lock"), "w")
@@ -207,6 +181,8 @@ class Libvirt:
         self.owner = str(os.getpid())
         self.started = False
         self.guests = []
+        self.record = None    # owner.Record: guests and started daemons are noted there
+        self.daemons = []     # record entries of the daemons this start started
 
     def env(self, *args, check=True, capture=True, timeout=None):
         cmd = [script("libvirt-env")] + list(args) + ["--owner=" + self.owner]
@@ -221,17 +197,29 @@ class Libvirt:
         up = subprocess.run(["virsh", "-q", "-c", "qemu:///system", "version"], capture_output=True).returncode == 0
         self.env("start")
         self.started = True
+        if not up and self.record:
+            state = os.environ.get("SAMEPAGE_LIBVIRT_STATE", "/tmp/samepage-libvirt")
+            for d in ("virtlogd", "libvirtd"):
+                try:
+                    with open(os.path.join(state, "started", d + ".pid")) as f:
+                        self.daemons.append(self.record.add_pid("daemon", d, int(f.read().strip())))
+                except (OSError, ValueError):
+                    pass
         self.log("libvirt: %s" % ("libvirtd was running already" if up else
                                   "libvirtd started (it is stopped again when its last user is done)"))
 
     def guest(self, name, args):
         self.guests.append(name)
+        if self.record:
+            self.record.add("guest", name)
         return self.env("guest", name, *args)
 
     def destroy(self, name):
         self.env("destroy", name, check=False)
         if name in self.guests:
             self.guests.remove(name)
+            if self.record:
+                self.record.drop("guest", name)
 
     def stop(self):
         if not self.started:
@@ -240,6 +228,10 @@ class Libvirt:
             self.destroy(g)
         self.env("stop", check=False)
         self.started = False
+        for v in self.daemons:  # stopped by libvirt-env, or left to its last user
+            if self.record:
+                self.record.drop("daemon", v)
+        self.daemons = []
 
     def pid(self, name):
         out = self.env("pid", name, check=False)

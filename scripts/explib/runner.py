@@ -1,7 +1,10 @@
 """One experiment: every run of a scenario on fresh guests, sampled by
 ksm-sample, dumped at the scenario's times.  Whatever happens (end, Ctrl-C,
 SIGTERM, a failure) the guests are destroyed, libvirtd is stopped when this
-run started it, and every KSM knob is put back."""
+run started it, and every KSM knob is put back.  For the ways out no program
+sees (SIGKILL, the OOM killer), what it changed is on disk first: KSM is
+taken with `ksm-sample --take` and the guests, daemons and processes are in
+the runner's record (owner.py), for `experiment --cleanup`."""
 import json
 import os
 import re
@@ -11,7 +14,9 @@ import subprocess
 import sys
 import time
 
-from . import host
+from . import host, owner
+
+STOP_ENV = "SAMEPAGE_EXPERIMENT_STOP_AT"
 
 
 class Interrupted(Exception):
@@ -35,6 +40,15 @@ def run_list(sc):
     return runs
 
 
+def stop_at(point, log):
+    """For tests of the kill moments: SAMEPAGE_EXPERIMENT_STOP_AT=POINT stops
+    the runner (SIGSTOP) at POINT, so that a test can SIGKILL it exactly
+    there: ksm-taken, booting, sampling, unmerge, runs-done."""
+    if os.environ.get(STOP_ENV) == point:
+        log("stopped at '%s' (%s)" % (point, STOP_ENV))
+        os.kill(os.getpid(), signal.SIGSTOP)
+
+
 def start_command(w):
     if w["kind"] == "memload":
         return "start memload %d %s %g" % (w["size_mib"], w["wr_text"], w["interval"])
@@ -55,6 +69,9 @@ class Experiment:
         self.quiet = quiet
         self.tty = sys.stderr.isatty() and not quiet
         self.lv = host.Libvirt(self.log)
+        self.record = None
+        self.sampler_rec = None
+        self.ksm_taken = False
         self.saved_knobs = None
         self.lock = None
         self.sampler = None
@@ -98,17 +115,27 @@ class Experiment:
 
     def cleanup(self):
         self.stop_sampler()
+        good = True
         try:
             self.lv.stop()
         except Exception as e:  # keep going: knobs must still be restored
             self.log("cleanup: libvirt: %s" % e)
-        if self.saved_knobs is not None:
-            bad = host.ksm_restore(self.saved_knobs, self.log)
-            if bad:
-                self.log("cleanup: KSM knobs not restored: %s" % ", ".join(bad))
+            good = False
+        if self.ksm_taken:
+            r = owner.ksm_sample("--release=%d" % os.getpid())
+            for line in (r.stderr or "").splitlines():
+                self.log(line)
+            if r.returncode != 0:
+                self.log("cleanup: KSM knobs not restored (the record stays for experiment --cleanup)")
+                good = False
             else:
                 self.log("KSM knobs restored")
-            self.saved_knobs = None
+                if self.record:
+                    self.record.drop("ksm", "taken")
+            self.ksm_taken = False
+        if self.record and good and not self.lv.guests:
+            self.record.remove()
+        self.record = None
         if self.lock:
             self.lock.close()
             self.lock = None
@@ -119,17 +146,40 @@ class Experiment:
         sc = self.sc
         if not host.ksm_available():
             raise RuntimeError("KSM is not writable here (%s/run): root and a kernel with KSM are needed" % host.KSM)
+        busy = owner.ksm_owner()
+        if busy:
+            raise RuntimeError("KSM is in use by %s; not starting" % busy)
         self.log("waiting for the KSM lock (other KSM experiments or tests of this project)")
         if os.environ.get("SAMEPAGE_KSM_LOCKED") != "1":  # else the caller holds it
             self.lock = host.ksm_lock()
+        # what a killed runner left goes first (say so), then this run's record
+        owner.cleanup(self.log)
+        self.record = owner.Record()
+        self.lv.record = self.record
+        self.take_ksm()
         self.saved_knobs = host.ksm_knobs()
         with open(os.path.join(self.out, "ksm-before.json"), "w") as f:
             json.dump(self.saved_knobs, f, indent=1)
+        stop_at("ksm-taken", self.log)
         self.lv.start()
         results = []
         for r in run_list(sc):
             results.append(self.one_run(r))
+        stop_at("runs-done", self.log)
         return results
+
+    def take_ksm(self):
+        """This process becomes KSM's owner (ksm-sample --take): every knob
+        is on disk before the first write; a dead owner's knobs are put back
+        first; a live owner refuses."""
+        r = owner.ksm_sample("--take=%d" % os.getpid())
+        for line in (r.stderr or "").splitlines():
+            self.log(line)
+        if r.returncode != 0:
+            raise RuntimeError(r.stderr.strip().splitlines()[-1].replace("ksm-sample: ", "", 1)
+                               if r.stderr.strip() else "ksm-sample --take failed")
+        self.ksm_taken = True
+        self.record.add("ksm", "taken")
 
     def guest_args(self, i, w):
         sc = self.sc
@@ -176,6 +226,7 @@ class Experiment:
                 log = self.lv.guest(n, self.guest_args(i, r["workloads"][i % len(r["workloads"])]))
                 meta["guests"].append({"name": n, "log": log,
                                        "workload": r["workloads"][i % len(r["workloads"])]["text"]})
+            stop_at("booting", self.log)
             ready = sc["ready_pattern"] or ("samepage-guest: ready" if sc["image"] != "xml" else None)
             if ready:
                 self.wait_guests(names, ready, sc["boot_timeout"], "boot")
@@ -197,6 +248,7 @@ class Experiment:
             self.stop_sampler()
             for n in names:
                 self.lv.destroy(n)
+            stop_at("unmerge", self.log)
             host.ksm_write("run", 2, self.log)
             meta["ksm_policy"] = self.sc["ksm_policy"]
             with open(os.path.join(rdir, "meta.json"), "w") as f:
@@ -247,6 +299,8 @@ class Experiment:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+        if self.record:
+            self.record.drop("process", self.sampler_rec)
 
     def sample_and_load(self, r, rdir, names, meta):
         sc = self.sc
@@ -257,6 +311,7 @@ class Experiment:
              "-V", os.path.join(rdir, "vms.csv"), "--settle", "-c", "qemu:///system"],
             stdout=subprocess.DEVNULL, stderr=errf, start_new_session=True)
         errf.close()
+        self.sampler_rec = self.record.add_pid("process", "ksm-sample", self.sampler.pid)
         self.log("ksm-sample started (pid %d)" % self.sampler.pid)
         # t = 0: the first sample is written before the load starts
         deadline = time.time() + 30
@@ -278,6 +333,7 @@ class Experiment:
             if p.wait() != 0:
                 raise RuntimeError("could not send the start command to a guest")
         self.log("run %s: load started (%s)" % (r["name"], "; ".join(meta["workloads"])))
+        stop_at("sampling", self.log)
         pending = list(sc["dumps"])
         started = set()
         while True:

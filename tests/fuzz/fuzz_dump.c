@@ -4,8 +4,12 @@
  * reads every unit; also once as a forced raw image.  Nothing may crash,
  * hang, leak or read out of bounds; errors are fine.
  *
- * fz_run() also describes what happened (accepted with these counts, or
- * refused with this message), for the corpus replay
+ * Built with -DFZ_FORMAT='"NAME"' it is the target of one format back end:
+ * the bytes are opened with dp_options.format = NAME only, so the fuzzer
+ * spends its time inside that parser (mk/fuzz.mk builds one per format).
+ *
+ * fz_run() and fz_read_as() also describe what happened (accepted with
+ * these counts, or refused with this message), for the corpus replay
  * (tests/unit/test_fuzz_replay.c), which compares it with the outcome
  * recorded for each corpus file.
  */
@@ -116,10 +120,9 @@ static void read_all(const char *path, const char *name, const struct dp_options
 	dp_close(d);
 }
 
-/* The bytes as a file, read through the probe list (auto) and as a forced
- * raw image; the outcomes go to out_auto and out_raw when not NULL.
- * Returns -1 when no memory file could be made. */
-static int fz_run(const uint8_t *data, size_t size, const char *name, char *out_auto, char *out_raw, size_t outlen)
+/* The bytes as a memory file; its /proc path in path.  Returns the file
+ * descriptor, or -1 when no memory file could be made. */
+static int fz_memfile(const uint8_t *data, size_t size, char *path, size_t plen)
 {
 	int fd = memfd_create("fuzz", MFD_CLOEXEC);
 	if (fd < 0)
@@ -132,8 +135,37 @@ static int fz_run(const uint8_t *data, size_t size, const char *name, char *out_
 		}
 		done += (size_t)w;
 	}
+	snprintf(path, plen, "/proc/self/fd/%d", fd);
+	return fd;
+}
+
+/* The bytes read with one back end (format: its dp_format_name(); NULL:
+ * the probe list); the outcome goes to out when not NULL.  Returns -1 when
+ * no memory file could be made. */
+static int fz_read_as(const uint8_t *data, size_t size, const char *name, const char *format, char *out,
+		      size_t outlen)
+{
 	char path[64];
-	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	int fd = fz_memfile(data, size, path, sizeof path);
+	if (fd < 0)
+		return -1;
+	struct dp_options o;
+	memset(&o, 0, sizeof o);
+	o.format = format;
+	read_all(path, name, &o, out, outlen);
+	close(fd);
+	return 0;
+}
+
+/* The bytes as a file, read through the probe list (auto) and as a forced
+ * raw image; the outcomes go to out_auto and out_raw when not NULL.
+ * Returns -1 when no memory file could be made. */
+static int fz_run(const uint8_t *data, size_t size, const char *name, char *out_auto, char *out_raw, size_t outlen)
+{
+	char path[64];
+	int fd = fz_memfile(data, size, path, sizeof path);
+	if (fd < 0)
+		return -1;
 	struct dp_options o;
 	memset(&o, 0, sizeof o);
 	read_all(path, name, &o, out_auto, outlen);
@@ -145,6 +177,10 @@ static int fz_run(const uint8_t *data, size_t size, const char *name, char *out_
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+#ifdef FZ_FORMAT
+	fz_read_as(data, size, "input", FZ_FORMAT, NULL, 0);
+#else
 	fz_run(data, size, "input", NULL, NULL, 0);
+#endif
 	return 0;
 }

@@ -6,6 +6,9 @@
  * corpus.expect has two lines per corpus file ('#' starts a comment):
  *   NAME auto OUTCOME    read through the probe list
  *   NAME raw OUTCOME     read as a forced raw image
+ * and may have more, one per format back end the file is also read with
+ * alone (an input a per-format fuzz target found):
+ *   NAME FORMAT OUTCOME  read with dp_options.format = FORMAT
  * OUTCOME is what fz_run() (tests/fuzz/fuzz_dump.c) prints: "accepted
  * FORMAT pages=N absent=N zero=N digest=X", "refused STATUS: NAME: what
  * (at offset N)", "read-error STATUS after N pages: NAME: what ...".
@@ -15,6 +18,7 @@
  *   test_fuzz_replay [CORPUS [EXPECT]]      the test
  *   test_fuzz_replay --print FILE...        the lines for FILEs, to review
  *                                           and add to corpus.expect
+ *   test_fuzz_replay --print-as FORMAT FILE...  the FORMAT lines
  */
 #include <dirent.h>
 #include <errno.h>
@@ -60,17 +64,22 @@ static const char *base(const char *p)
 	return s ? s + 1 : p;
 }
 
-static int print_lines(int argc, char **argv)
+/* format NULL: the auto and raw lines; else the FORMAT line */
+static int print_lines(int argc, char **argv, int first, const char *format)
 {
 	int rc = 0;
-	for (int i = 2; i < argc; i++) {
+	for (int i = first; i < argc; i++) {
 		size_t n = 0;
 		const char *why = NULL;
 		uint8_t *buf = slurp(argv[i], &n, &why);
 		char a[OUTLEN], r[OUTLEN];
-		if (!buf || fz_run(buf, n, base(argv[i]), a, r, OUTLEN) != 0) {
+		int bad = !buf || (format ? fz_read_as(buf, n, base(argv[i]), format, a, OUTLEN)
+					  : fz_run(buf, n, base(argv[i]), a, r, OUTLEN)) != 0;
+		if (bad) {
 			fprintf(stderr, "%s: %s\n", argv[i], buf ? "no memory file" : why);
 			rc = 1;
+		} else if (format) {
+			printf("%s %s %s\n", base(argv[i]), format, a);
 		} else {
 			printf("%s auto %s\n%s raw %s\n", base(argv[i]), a, base(argv[i]), r);
 		}
@@ -79,8 +88,19 @@ static int print_lines(int argc, char **argv)
 	return rc;
 }
 
+/* a mode of corpus.expect: auto, raw, or a format name */
+static int known_mode(const char *m)
+{
+	if (strcmp(m, "auto") == 0)
+		return 1;
+	for (size_t i = 0; i < dp_format_count(); i++)
+		if (strcmp(m, dp_format_name(i)) == 0)
+			return 1;
+	return 0;
+}
+
 struct want {
-	char name[256], mode[8], outcome[OUTLEN];
+	char name[256], mode[32], outcome[OUTLEN];
 	int used;
 };
 
@@ -105,8 +125,8 @@ static struct want *read_expect(const char *path, size_t *nw)
 				break;
 		}
 		int used = 0;
-		if (sscanf(line, "%255s %7s %n", w[n].name, w[n].mode, &used) != 2 || !used ||
-		    (strcmp(w[n].mode, "auto") && strcmp(w[n].mode, "raw"))) {
+		if (sscanf(line, "%255s %31s %n", w[n].name, w[n].mode, &used) != 2 || !used ||
+		    !known_mode(w[n].mode)) {
 			printf("#   malformed line: %s\n", line);
 			bad++;
 			continue;
@@ -141,10 +161,26 @@ static void check(struct want *w, size_t nw, const char *name, const char *mode,
 	is_str(got, x->outcome, "%s (%s): %.60s", name, mode, x->outcome);
 }
 
+/* the lines of name for single back ends: read with that format alone */
+static void replay_formats(struct want *w, size_t nw, const char *name, const uint8_t *buf, size_t n)
+{
+	for (size_t i = 0; i < nw; i++) {
+		if (strcmp(w[i].name, name) || !strcmp(w[i].mode, "auto") || !strcmp(w[i].mode, "raw") || w[i].used)
+			continue;
+		char got[OUTLEN];
+		if (fz_read_as(buf, n, name, w[i].mode, got, OUTLEN) != 0)
+			ok(0, "%s (%s): replayed (no memory file)", name, w[i].mode);
+		else
+			check(w, nw, name, w[i].mode, got);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "--print") == 0)
-		return print_lines(argc, argv);
+		return print_lines(argc, argv, 2, NULL);
+	if (argc > 2 && strcmp(argv[1], "--print-as") == 0)
+		return print_lines(argc, argv, 3, argv[2]);
 	const char *dir = argc > 1 ? argv[1] : "tests/fuzz/corpus";
 	const char *exp = argc > 2 ? argv[2] : "tests/fuzz/corpus.expect";
 	size_t nw = 0;
@@ -177,7 +213,6 @@ int main(int argc, char **argv)
 		const char *why = NULL;
 		uint8_t *buf = slurp(path, &n, &why);
 		int rc = buf ? fz_run(buf, n, names[i], a, r, OUTLEN) : -1;
-		free(buf);
 		if (!buf) {
 			ok(0, "%s: read whole (%s)", names[i], why);
 		} else if (rc != 0) {
@@ -185,7 +220,9 @@ int main(int argc, char **argv)
 		} else {
 			check(w, nw, names[i], "auto", a);
 			check(w, nw, names[i], "raw", r);
+			replay_formats(w, nw, names[i], buf, n);
 		}
+		free(buf);
 		free(names[i]);
 	}
 	free(names);
