@@ -117,6 +117,14 @@ class Experiment:
     # ---- the experiment ---------------------------------------------------
     def run(self):
         sc = self.sc
+        self.prepare()
+        results = []
+        for r in run_list(sc):
+            results.append(self.one_run(r))
+        return results
+
+    def prepare(self):
+        """The KSM lock, the knobs as found (restored at the end), libvirt."""
         if not host.ksm_available():
             raise RuntimeError("KSM is not writable here (%s/run): root and a kernel with KSM are needed" % host.KSM)
         self.log("waiting for the KSM lock (other KSM experiments or tests of this project)")
@@ -126,10 +134,6 @@ class Experiment:
         with open(os.path.join(self.out, "ksm-before.json"), "w") as f:
             json.dump(self.saved_knobs, f, indent=1)
         self.lv.start()
-        results = []
-        for r in run_list(sc):
-            results.append(self.one_run(r))
-        return results
 
     def guest_args(self, i, w):
         sc = self.sc
