@@ -19,7 +19,7 @@ BENCH_DIR = os.environ.get("SAMEPAGE_BENCH_DIR") or os.path.join(
 def bench_names():
     try:
         return sorted(n for n in os.listdir(BENCH_DIR)
-                      if not n.endswith(".sh") and os.access(os.path.join(BENCH_DIR, n), os.X_OK))
+                      if not n.endswith(".sh") and os.path.isfile(os.path.join(BENCH_DIR, n)))
     except OSError:
         return []
 
