@@ -19,6 +19,11 @@ class BenchError(RuntimeError):
     """A benchmark failed or printed no result; the message shows its output."""
 
 
+class NotHere(Exception):
+    """The benchmark cannot run on this host (exit status 3: a program or
+    server it needs is missing)."""
+
+
 def _raw(text, lines=40):
     t = text.rstrip("\n").splitlines()
     more = "(%d earlier lines left out)\n" % (len(t) - lines) if len(t) > lines else ""
@@ -57,6 +62,8 @@ def native_once(b, tmpdir, timeout):
                          (b["label"], timeout, _raw((e.stdout or b"").decode(errors="replace")
                                                    if isinstance(e.stdout, bytes) else (e.stdout or ""))))
     out = p.stdout + p.stderr
+    if p.returncode == 3:
+        raise NotHere(out.strip().splitlines()[-1] if out.strip() else "exit status 3")
     if p.returncode != 0:
         raise BenchError("native %s: exit status %d; raw output:\n%s" % (b["label"], p.returncode, _raw(out)))
     return parse_result(out, "native " + b["label"])
@@ -87,7 +94,7 @@ class BenchExperiment(runner.Experiment):
 
     def run(self):
         sc = self.sc
-        self.rows, self.modes, self.native_ok = [], {}, set()
+        self.rows, self.modes, self.native_missing = [], {}, {}
         self.prepare()
         self.tmp = os.path.join(self.out, "native-files")
         try:
@@ -96,7 +103,7 @@ class BenchExperiment(runner.Experiment):
             self.guest_runs()
         finally:
             shutil.rmtree(self.tmp, ignore_errors=True)
-            self.results = benchout.write(self.out, sc, self.rows, self.modes)
+            self.results = benchout.write(self.out, sc, self.rows, self.modes, self.native_missing)
 
     def record(self, b, env, ksm, guest, rep, res):
         self.rows.append({"bench": b["label"], "metric": res["metric"], "unit": res["unit"],
@@ -109,7 +116,12 @@ class BenchExperiment(runner.Experiment):
         for b in sc["benches"]:
             for rep in range(1, sc["repeats"] + 1):
                 self.progress("native %s: run %d/%d" % (b["label"], rep, sc["repeats"]))
-                res = native_once(b, self.tmp, sc["bench_timeout"])
+                try:
+                    res = native_once(b, self.tmp, sc["bench_timeout"])
+                except NotHere as e:  # no native row, so no normalized value
+                    self.native_missing[b["label"]] = str(e)
+                    self.log("native %s: %s; no native run, the VM rows are not normalized" % (b["label"], e))
+                    break
                 self.record(b, "native", "-", "host", rep, res)
                 self.log("native %s run %d: %g %s" % (b["label"], rep, res["value"], res["unit"]))
 

@@ -73,7 +73,7 @@ def _csv(path, fields, rows):
                         for k in fields})
 
 
-def write(out, sc, rows, modes):
+def write(out, sc, rows, modes, native_missing):
     summary = summarize(rows, modes)
     _csv(os.path.join(out, "bench-runs.csv"), RUN_FIELDS, rows)
     _csv(os.path.join(out, "bench-summary.csv"), SUMMARY_FIELDS, summary)
@@ -81,10 +81,11 @@ def write(out, sc, rows, modes):
            "guests": sc["guests"], "memory_mib": sc["memory_mib"], "vcpus": sc["vcpus"], "accel": sc["accel"],
            "repeats": sc["repeats"], "discarded_first": True, "ksm_settings": sc["ksm"],
            "ksm_modes": modes, "benches": [b["label"] for b in sc["benches"]],
+           "native_missing": native_missing,
            "summary": summary, "runs": rows}
     with open(os.path.join(out, "bench.json"), "w") as f:
         json.dump(doc, f, indent=1)
-    md = report_md(sc, summary, modes)
+    md = report_md(sc, summary, modes, native_missing)
     with open(os.path.join(out, "report.md"), "w") as f:
         f.write(md)
     with open(os.path.join(out, "report.html"), "w") as f:
@@ -97,7 +98,7 @@ def _f(v, fmt="%.3g"):
     return "–" if v is None else fmt % v
 
 
-def report_md(sc, summary, modes):
+def report_md(sc, summary, modes, native_missing):
     L = ["# Benchmarks: %s" % sc["name"], ""]
     if sc["description"]:
         L += [sc["description"], ""]
@@ -112,6 +113,9 @@ def report_md(sc, summary, modes):
         L.append("| %s | %s (%s, %s is better) | %s | %s | %d (%d) | %s | %s %% | %s |" %
                  (s["bench"], s["metric"], s["unit"], s["better"], s["env"], s["ksm"], s["runs"], s["kept"],
                   _f(s["median"], "%.4g"), _f(s["spread_pct"], "%.1f"), _f(s["normalized"])))
+    for b, why in native_missing.items():
+        L.append("")
+        L.append("No native run of %s (%s): its rows are not normalized." % (b, why))
     L += ["", "## What KSM costs and saves", "",
           "| benchmark | KSM on vs off | memory saved (MiB) | ksmd CPU (% of a core) | host CPU (%) |",
           "|---|---|---|---|---|"]

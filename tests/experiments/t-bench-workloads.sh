@@ -29,6 +29,14 @@ check sysbench-memory "time=1 block=4K" sysbench_memory_write MiB/s higher 10 10
 check bzip2-9 "size=1" bzip2_9_seconds s lower 0.001 120
 check dd-write "size=8" dd_write MiB/s higher 0.1 1000000
 check dd-read "size=8" dd_read MiB/s higher 0.1 1000000
+if command -v mariadb-install-db > /dev/null && { [ -x /usr/sbin/mariadbd ] || command -v mariadbd > /dev/null; }; then
+	# no server runs on the host: the scripts start a private one each time
+	check mysqlslap "concurrency=4 queries=200" mysqlslap_seconds s lower 0.0001 120
+	check sysbench-oltp "time=2 table_size=1000" sysbench_oltp_tps transactions/s higher 0.5 1000000
+	is "$(ps -eo args | grep -c "^[^ ]*mariadbd .*$SAMEPAGE_BENCH_TMP")" 0 "no private MariaDB server left running"
+else
+	for i in $(seq 1 12); do ok 0 "mysqlslap, sysbench-oltp # SKIP mariadbd is not installed (mariadb-server-core)"; done
+fi
 ls "$SAMEPAGE_BENCH_TMP" > "$TMPD/left"
 is "$(cat "$TMPD/left")" "bzip2-input-1" "only the cached bzip2 input is left in the benchmark folder"
 
@@ -46,7 +54,8 @@ head -c 120 "$SAMEPAGE_BENCH_TMP/bzip2-input-1" | head -n 1 > "$TMPD/l1"
 like "$(cat "$TMPD/l1")" '^1 [a-z]+( [a-z]+){11}$' "bzip2 input: numbered lines of twelve words"
 
 # bad arguments
-for a in "sysbench-cpu time=0" "sysbench-cpu bogus=1" "sysbench-memory oper=copy" "dd-write size" "bzip2-9 size=x"; do
+for a in "sysbench-cpu time=0" "sysbench-cpu bogus=1" "sysbench-memory oper=copy" "dd-write size" "bzip2-9 size=x" \
+	 "mysqlslap engine=a;b" "sysbench-oltp tables=0"; do
 	"$W"/$a > "$TMPD/bad.out" 2>&1
 	is "$?" 2 "$a: usage error (exit 2): $(head -1 "$TMPD/bad.out")"
 done
