@@ -42,6 +42,7 @@ bench_result() {
 	case "$2" in
 	''|*[!0-9.]*|*.*.*|.) bench_fail "no number for $1 (got '$2')" ;;
 	esac
+	awk -v v="$2" 'BEGIN { exit !(v > 0) }' || bench_fail "$1 is $2: no work was measured"
 	echo "samepage-bench: metric=$1 value=$2 unit=$3 better=$4"
 }
 
