@@ -71,10 +71,14 @@ for b in benches:
               (b, ksm, n, "VM / native" if s["better"] == "higher" else "native / VM"))
         check(0 < n <= 1.5, "%s, KSM %s: normalized %s in (0, 1.5]" % (b, ksm, n))
     on = [x for x in summ if x["bench"] == b and x["env"] == "vm" and x["ksm"] == "on"][0]
-    check(on["ksm_on_vs_off"] != "" and 0 < float(on["ksm_on_vs_off"]) < 3, "%s: KSM on vs off %s" % (b, on["ksm_on_vs_off"]))
+    off = [x for x in summ if x["bench"] == b and x["env"] == "vm" and x["ksm"] == "off"][0]
+    r = float(off["median"]) / float(on["median"]) if on["better"] == "lower" else float(on["median"]) / float(off["median"])
+    check(on["ksm_on_vs_off"] != "" and abs(float(on["ksm_on_vs_off"]) - r) < 1e-3 * r,
+          "%s: KSM on vs off %s, from the two medians" % (b, on["ksm_on_vs_off"]))
 check(all(x["normalized"] == "" for x in summ if x["env"] == "native"), "native rows have no normalized value")
 m = doc["ksm_modes"]
-check(m["off"]["saved_bytes"] == 0, "KSM off: nothing merged (%d bytes)" % m["off"]["saved_bytes"])
+# KSM's counters are host-wide: a few pages of other processes may count
+check(m["off"]["saved_bytes"] < 2 ** 20, "KSM off: nothing merged (%d bytes)" % m["off"]["saved_bytes"])
 check(m["on"]["saved_bytes"] > 8 * 2 ** 20, "KSM on: %.1f MiB saved (> 8 MiB)" % (m["on"]["saved_bytes"] / 2 ** 20))
 check(m["on"]["ksmd_cpu_pct"] is not None and m["on"]["ksmd_cpu_pct"] > m["off"]["ksmd_cpu_pct"],
       "ksmd used more CPU with KSM on (%s %%) than off (%s %%)" % (m["on"]["ksmd_cpu_pct"], m["off"]["ksmd_cpu_pct"]))
