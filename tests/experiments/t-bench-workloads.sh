@@ -29,6 +29,11 @@ check sysbench-memory "time=1 block=4K" sysbench_memory_write MiB/s higher 10 10
 check bzip2-9 "size=1" bzip2_9_seconds s lower 0.001 120
 check dd-write "size=8" dd_write MiB/s higher 0.1 1000000
 check dd-read "size=8" dd_read MiB/s higher 0.1 1000000
+if command -v gcc > /dev/null; then
+	check compile "files=2" compile_seconds s lower 0.01 600
+else
+	for i in $(seq 1 6); do ok 0 "compile # SKIP gcc is not installed"; done
+fi
 if command -v stress-ng > /dev/null; then
 	check stress-ng "stressor=cpu time=1" stress_ng_cpu_ops bogo-ops/s higher 1 10000000
 	check stress-ng "stressor=fork time=1" stress_ng_fork_ops bogo-ops/s higher 0.5 10000000
@@ -61,7 +66,7 @@ like "$(cat "$TMPD/l1")" '^1 [a-z]+( [a-z]+){11}$' "bzip2 input: numbered lines 
 
 # bad arguments
 for a in "sysbench-cpu time=0" "sysbench-cpu bogus=1" "sysbench-memory oper=copy" "dd-write size" "bzip2-9 size=x" \
-	 "mysqlslap engine=a;b" "sysbench-oltp tables=0" "stress-ng stressor=bomb"; do
+	 "mysqlslap engine=a;b" "sysbench-oltp tables=0" "stress-ng stressor=bomb" "compile files=39"; do
 	"$W"/$a > "$TMPD/bad.out" 2>&1
 	is "$?" 2 "$a: usage error (exit 2): $(head -1 "$TMPD/bad.out")"
 done
