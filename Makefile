@@ -188,4 +188,4 @@ clean:
 
 include mk/install.mk
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -path '$(B)/guest*' -prune -o -name '*.d' -type f -print 2>/dev/null)

@@ -38,7 +38,8 @@ INSTALL_HELPER_PROGS := memload-static
 # Data, installed into $(pkgdatadir) under the same path as in the source
 # tree (scripts find them as $SP_DATA/PATH, see scripts/lib/paths.sh).
 INSTALL_DATA := VERSION scripts/lib/paths.sh scripts/plot-common.sh \
-	$(sort $(wildcard scripts/explib/*.py)) $(sort $(wildcard experiments/*.scenario))
+	$(sort $(wildcard scripts/explib/*.py)) $(sort $(wildcard experiments/*.scenario)) \
+	$(sort $(wildcard scripts/benchmarks/*))
 # Man pages (section 1): docs/NAME.md becomes NAME.1.
 INSTALL_MAN := dedup-analyze ksm-sample memload esxtop-import mkguest plot-sharing \
 	samepage-experiment

@@ -144,6 +144,15 @@ class Experiment:
     # ---- the experiment ---------------------------------------------------
     def run(self):
         sc = self.sc
+        self.prepare()
+        results = []
+        for r in run_list(sc):
+            results.append(self.one_run(r))
+        stop_at("runs-done", self.log)
+        return results
+
+    def prepare(self):
+        """The KSM lock, the knobs as found (restored at the end), libvirt."""
         if not host.ksm_available():
             raise RuntimeError("KSM is not writable here (%s/run): root and a kernel with KSM are needed" % host.KSM)
         busy = owner.ksm_owner()
@@ -162,11 +171,6 @@ class Experiment:
             json.dump(self.saved_knobs, f, indent=1)
         stop_at("ksm-taken", self.log)
         self.lv.start()
-        results = []
-        for r in run_list(sc):
-            results.append(self.one_run(r))
-        stop_at("runs-done", self.log)
-        return results
 
     def take_ksm(self):
         """This process becomes KSM's owner (ksm-sample --take): every knob

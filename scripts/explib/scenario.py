@@ -10,6 +10,18 @@ KSM_KNOBS = {"run", "pages_to_scan", "sleep_millisecs", "max_page_sharing", "mer
 IMAGES = ("tiny", "debian")
 DUMP_FORMATS = ("elf", "kdump-zlib")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+/=-]*$")
+# the benchmark scripts (docs/benchmarks.md), beside this package
+# (SAMEPAGE_BENCH_DIR: another folder of such scripts, for the tests)
+BENCH_DIR = os.environ.get("SAMEPAGE_BENCH_DIR") or os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks")
+
+
+def bench_names():
+    try:
+        return sorted(n for n in os.listdir(BENCH_DIR)
+                      if not n.endswith(".sh") and os.path.isfile(os.path.join(BENCH_DIR, n)))
+    except OSError:
+        return []
 
 
 class ScenarioError(Exception):
@@ -117,7 +129,9 @@ def parse_workload(text):
 DEFAULTS = {"name": None, "description": "", "guests": 1, "image": "tiny", "memory_mib": 256,
             "vcpus": 1, "ksm": {}, "ksm_policy": None, "duration": 60.0, "interval": 5.0,
             "dumps": [], "dump_format": "elf", "baseline": None, "boot_timeout": 300.0,
-            "idle_cpu_pct": 30.0, "disk": None, "ready_pattern": None, "accel": "tcg", "keep_dumps": False, "runs": [], "study": {}}
+            "idle_cpu_pct": 30.0, "disk": None, "ready_pattern": None, "accel": "tcg", "keep_dumps": False, "runs": [], "study": {},
+            "benches": [], "repeats": 4, "ksm_modes": ["off", "on"], "ksm_settle": 0.0, "native": True,
+            "bench_timeout": 600.0}
 
 
 def parse(path, check_files=True):
@@ -129,7 +143,7 @@ def parse(path, check_files=True):
         raise ScenarioError("%s: %s" % (path, e.strerror))
     except UnicodeDecodeError:
         raise ScenarioError("%s: not a UTF-8 text file" % path)
-    sc = dict(DEFAULTS, ksm={}, dumps=[], runs=[], study={}, path=path, lines={})
+    sc = dict(DEFAULTS, ksm={}, dumps=[], runs=[], study={}, benches=[], ksm_modes=["off", "on"], path=path, lines={})
     base = os.path.dirname(os.path.abspath(path))
     for no, raw in enumerate(lines, 1):
         line = raw.split("#", 1)[0].strip()
@@ -148,7 +162,7 @@ def parse(path, check_files=True):
 
 
 def _apply(sc, key, rest, base):
-    if key != "run" and key != "study" and key in sc["lines"]:
+    if key not in ("run", "study", "bench") and key in sc["lines"]:
         raise ValueError("'%s' given twice (first on line %d)" % (key, sc["lines"][key]))
     if key != "description" and not rest and key not in ("baseline",):
         raise ValueError("'%s' needs a value" % key)
@@ -241,6 +255,8 @@ def _apply(sc, key, rest, base):
             raise ValueError("run '%s' given twice" % name)
         parts = [p.strip() for p in wl.split("|")]
         sc["runs"].append({"name": name, "line": sc["_no"], "workloads": [parse_workload(p) for p in parts]})
+    elif key in BENCH_KEYS:
+        _apply_bench(sc, key, rest)
     elif key == "study":
         # study NAME=VALUE: the study's own value beside a scaled one (report only)
         sc["study"].update(_kv(rest.split()))
@@ -248,11 +264,61 @@ def _apply(sc, key, rest, base):
         raise ValueError("unknown setting '%s'" % key)
 
 
+BENCH_KEYS = ("bench", "repeats", "ksm-modes", "ksm-settle", "native", "bench-timeout")
+
+
+def _apply_bench(sc, key, rest):
+    """The settings of a benchmark scenario (docs/benchmarks.md)."""
+    if key == "bench":
+        words = rest.split()
+        if words[0] not in bench_names():
+            raise ValueError("unknown benchmark '%s' (%s)" % (words[0], ", ".join(bench_names())))
+        args = _kv(words[1:])
+        for k, v in args.items():
+            if not re.fullmatch(r"[a-z_]+", k) or not re.fullmatch(r"[A-Za-z0-9_.]+", v):
+                raise ValueError("bench %s: argument '%s=%s' may hold letters, digits, '_' and '.' only" %
+                                 (words[0], k, v))
+        label = " ".join(words)
+        if any(b["label"] == label for b in sc["benches"]):
+            raise ValueError("bench '%s' given twice" % label)
+        sc["benches"].append({"name": words[0], "args": ["%s=%s" % kv for kv in args.items()],
+                              "label": label, "line": sc["_no"]})
+    elif key == "repeats":
+        sc["repeats"] = _int(rest, "repeats", 2)
+    elif key == "ksm-modes":
+        modes = rest.split()
+        if any(m not in ("off", "on") for m in modes) or len(set(modes)) != len(modes):
+            raise ValueError("ksm-modes '%s': off, on or both, each once" % rest)
+        sc["ksm_modes"] = modes
+    elif key == "ksm-settle":
+        sc["ksm_settle"] = _seconds(rest)
+    elif key == "native":
+        if rest not in ("yes", "no"):
+            raise ValueError("native: yes or no")
+        sc["native"] = rest == "yes"
+    elif key == "bench-timeout":
+        sc["bench_timeout"] = _seconds(rest)
+        if sc["bench_timeout"] <= 0:
+            raise ValueError("bench-timeout must be positive")
+
+
+def _check_bench(sc, err):
+    if sc["runs"] or sc["dumps"]:
+        err("run" if sc["runs"] else "dumps", "a benchmark scenario has no 'run' or 'dumps' lines")
+    if sc["image"] != "debian":
+        err("image", "benchmarks need 'image debian'")
+    if sc["baseline"] or sc["ksm_policy"]:
+        err("baseline" if sc["baseline"] else "ksm-policy", "a benchmark scenario has its own KSM off/on rows "
+            "(ksm-modes); no baseline or ksm-policy")
+
+
 def _check(sc, path, check_files):
     def err(key, msg):
         raise ScenarioError("%s:%d: %s" % (path, sc["lines"].get(key, 0), msg))
     if not sc["name"]:
         raise ScenarioError("%s: no 'name' line" % path)
+    if sc["benches"]:
+        return _check_bench(sc, err)
     if not sc["runs"]:
         raise ScenarioError("%s: no 'run' line (at least one run is needed)" % path)
     if len(sc["dumps"]) < 2:

@@ -16,14 +16,16 @@ exp_needs() { # skip when the machine lacks what the runner needs
 
 knobs_now() { for k in $KSM_KNOBS; do [ -e "$KSM/$k" ] && echo "$k $(ksm_knob "$k")"; done; }
 
-# host_clean PID BEFORE-KNOBS WHAT: the checks after every run of the runner
+# host_clean PID BEFORE-KNOBS WHAT EVENTS-LOG [GUEST-PREFIX]: the checks
+# after every run of the runner (guest names start with GUEST-PREFIX,
+# default sp-quick-)
 host_clean() {
-	_pid=$1 _before=$2 _what=$3
-	_left=$(virsh -q -c qemu:///system list --all --name 2>/dev/null | grep -c '^sp-quick-' || true)
+	_pid=$1 _before=$2 _what=$3 _pre=${5:-sp-quick-}
+	_left=$(virsh -q -c qemu:///system list --all --name 2>/dev/null | grep -c "^$_pre" || true)
 	is "$_left" 0 "$_what: no guest of the run is defined or running"
 	_own=0
 	[ -e "$LVSTATE/users/$_pid" ] && _own=1
-	[ -n "$(ls "$LVSTATE/guests" 2>/dev/null | grep '^sp-quick-' || true)" ] && _own=1
+	[ -n "$(ls "$LVSTATE/guests" 2>/dev/null | grep "^$_pre" || true)" ] && _own=1
 	is "$_own" 0 "$_what: the runner is no libvirt user any more and left no guest files"
 	_daemon_ok=0
 	if [ -f "$LVSTATE/started/libvirtd.pid" ] && [ -z "$(ls -A "$LVSTATE/users" 2>/dev/null)" ]; then _daemon_ok=1; fi

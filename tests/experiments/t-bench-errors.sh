@@ -1,0 +1,65 @@
+#!/bin/sh
+# Benchmark scenarios: mistakes are rejected with file, line and what is
+# wrong before anything starts (exit 2); a benchmark whose output has no
+# result line ends the run (exit 1) with its raw output shown, nothing
+# recorded as a result, and the host as it was (KSM knobs, no guest).
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/lib-exp.sh"
+
+bad() { # NAME EXPECTED-LINE REGEX CONTENT
+	printf '%s\n' "$4" > "$TMPD/$1.scenario"
+	out=$("$EXP" "$TMPD/$1.scenario" -o "$TMPD/out-$1" 2>&1)
+	rc=$?
+	is "$rc" 2 "$1: exit status 2"
+	like "$out" "^experiment: $TMPD/$1.scenario:$2: $3" "$1: file, line and what is wrong ($out)"
+	[ ! -e "$TMPD/out-$1" ]
+	ok $? "$1: nothing started (no output folder)"
+}
+base='name b
+image debian
+guests 2'
+bad unknown-bench 4 "unknown benchmark 'dbench' \\(bzip2-9, dd-read" "$base
+bench dbench time=3"
+bad bench-and-run 4 "a benchmark scenario has no 'run' or 'dumps' lines" "$base
+run a idle
+bench sysbench-cpu"
+bad tiny-image 2 "benchmarks need 'image debian'" "name b
+image tiny
+bench sysbench-cpu"
+bad one-repeat 5 "repeats 1 is below 2" "$base
+bench sysbench-cpu
+repeats 1"
+bad bad-mode 5 "ksm-modes 'on maybe': off, on or both" "$base
+bench sysbench-cpu
+ksm-modes on maybe"
+bad bad-arg 4 "bench sysbench-cpu: argument 'time=3;reboot' may hold" "$base
+bench sysbench-cpu time=3;reboot"
+bad twice 5 "bench 'bzip2-9 size=2' given twice" "$base
+bench bzip2-9 size=2
+bench bzip2-9 size=2"
+out=$("$EXP" --check "$TOP/experiments/bench-quick.scenario" 2>&1)
+is "$?" 0 "bench-quick.scenario is valid ($out)"
+
+# a benchmark whose output cannot be parsed: the native run fails before
+# any guest boots
+exp_needs
+mkdir -p "$TMPD/bench"
+cp "$TOP"/scripts/benchmarks/* "$TMPD/bench/"
+printf '#!/bin/sh\necho "sysbench 1.0: threads 1"\necho "events per second: many"\n' > "$TMPD/bench/sysbench-cpu"
+chmod +x "$TMPD/bench/sysbench-cpu"
+printf 'name bench-broken\nimage debian\nguests 1\nrepeats 2\nbench sysbench-cpu time=1\n' > "$TMPD/broken.scenario"
+ksm_lock
+export SAMEPAGE_KSM_LOCKED=1
+knobs_now > "$TMPD/knobs.before"
+SAMEPAGE_BENCH_DIR=$TMPD/bench "$EXP" "$TMPD/broken.scenario" -o "$TMPD/out" -q 2> "$TMPD/err" &
+xpid=$!
+wait $xpid
+is "$?" 1 "an unparsable benchmark output fails the run (exit 1)"
+like "$(cat "$TMPD/err")" "native sysbench-cpu time=1: no result line in the output; raw output:" "the failure names the benchmark"
+grep -q '^  | events per second: many$' "$TMPD/err"
+ok $? "the raw output is shown"
+is "$(wc -l < "$TMPD/out/bench-runs.csv")" 1 "no result recorded (only the CSV header)"
+host_clean "$xpid" "$TMPD/knobs.before" "after the failed run" "$TMPD/out/events.log" sp-bench-broken-
+grep -q 'booting' "$TMPD/out/events.log"
+is "$?" 1 "no guest was booted"
+done_testing

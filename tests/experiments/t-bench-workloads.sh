@@ -1,0 +1,73 @@
+#!/bin/sh
+# The benchmark scripts run natively: each prints exactly one result line
+# with a positive number, the metric, unit and direction documented in
+# docs/benchmarks.md; a bad argument is a usage error (exit 2); the bzip2
+# input is the same file with every awk (mawk, gawk, busybox).
+. "$(dirname "$0")/../lib.sh"
+W=$TOP/scripts/benchmarks
+for p in sysbench bzip2 dd; do
+	command -v $p > /dev/null || skip_all "$p is not installed (scripts/deps installs it)"
+done
+export SAMEPAGE_BENCH_TMP=$TMPD/files
+result_re='^samepage-bench: metric=[a-z0-9_]+ value=[0-9]+(\.[0-9]+)? unit=[^ ]+ better=(higher|lower)$'
+check() { # SCRIPT ARGS METRIC UNIT BETTER MIN MAX
+	out=$("$W/$1" $2 2>&1)
+	rc=$?
+	is "$rc" 0 "$1 $2: exit 0"
+	n=$(printf '%s\n' "$out" | grep -c '^samepage-bench:')
+	is "$n" 1 "$1: one result line"
+	line=$(printf '%s\n' "$out" | grep '^samepage-bench:')
+	like "$line" "$result_re" "$1: the documented form ($line)"
+	like "$line" "metric=$3 " "$1: metric $3"
+	like "$line" "unit=$4 better=$5\$" "$1: $4, $5 is better"
+	v=$(printf '%s\n' "$line" | sed 's/.* value=\([^ ]*\) .*/\1/')
+	awk -v v="$v" -v lo="$6" -v hi="$7" 'BEGIN { exit !(v > lo && v < hi) }'
+	ok $? "$1: value $v within ($6, $7)"
+}
+check sysbench-cpu "time=1" sysbench_cpu events/s higher 10 1000000
+check sysbench-memory "time=1 block=4K" sysbench_memory_write MiB/s higher 10 10000000
+check bzip2-9 "size=1" bzip2_9_seconds s lower 0.001 120
+check dd-write "size=8" dd_write MiB/s higher 0.1 1000000
+check dd-read "size=8" dd_read MiB/s higher 0.1 1000000
+if command -v gcc > /dev/null; then
+	check compile "files=2" compile_seconds s lower 0.01 600
+else
+	for i in $(seq 1 6); do ok 0 "compile # SKIP gcc is not installed"; done
+fi
+if command -v stress-ng > /dev/null; then
+	check stress-ng "stressor=cpu time=1" stress_ng_cpu_ops bogo-ops/s higher 1 10000000
+	check stress-ng "stressor=fork time=1" stress_ng_fork_ops bogo-ops/s higher 0.5 10000000
+else
+	for i in $(seq 1 12); do ok 0 "stress-ng # SKIP stress-ng is not installed"; done
+fi
+if command -v mariadb-install-db > /dev/null && { [ -x /usr/sbin/mariadbd ] || command -v mariadbd > /dev/null; }; then
+	# no server runs on the host: the scripts start a private one each time
+	check mysqlslap "concurrency=4 queries=200" mysqlslap_seconds s lower 0.0001 120
+	check sysbench-oltp "time=2 table_size=1000" sysbench_oltp_tps transactions/s higher 0.5 1000000
+	is "$(ps -eo args | grep -c "^[^ ]*mariadbd .*$SAMEPAGE_BENCH_TMP")" 0 "no private MariaDB server left running"
+else
+	for i in $(seq 1 12); do ok 0 "mysqlslap, sysbench-oltp # SKIP mariadbd is not installed (mariadb-server-core)"; done
+fi
+ls "$SAMEPAGE_BENCH_TMP" > "$TMPD/left"
+is "$(cat "$TMPD/left")" "bzip2-input-1" "only the cached bzip2 input is left in the benchmark folder"
+
+# the bzip2 input: a fixed file, the same with every awk there is
+for a in mawk gawk original-awk busybox; do
+	p=$(command -v $a) || continue
+	mkdir -p "$TMPD/awk-$a" "$TMPD/f-$a"
+	if [ $a = busybox ]; then printf '#!/bin/sh\nexec %s awk "$@"\n' "$p" > "$TMPD/awk-$a/awk"
+	else ln -s "$p" "$TMPD/awk-$a/awk"; fi
+	chmod +x "$TMPD/awk-$a/awk"
+	out=$(PATH=$TMPD/awk-$a:$PATH SAMEPAGE_BENCH_TMP=$TMPD/f-$a "$W/bzip2-9" size=1)
+	like "$out" "^input: .*, 1048576 bytes, cksum 4154734609" "bzip2 input of 1 MiB with $a: the fixed file"
+done
+head -c 120 "$SAMEPAGE_BENCH_TMP/bzip2-input-1" | head -n 1 > "$TMPD/l1"
+like "$(cat "$TMPD/l1")" '^1 [a-z]+( [a-z]+){11}$' "bzip2 input: numbered lines of twelve words"
+
+# bad arguments
+for a in "sysbench-cpu time=0" "sysbench-cpu bogus=1" "sysbench-memory oper=copy" "dd-write size" "bzip2-9 size=x" \
+	 "mysqlslap engine=a;b" "sysbench-oltp tables=0" "stress-ng stressor=bomb" "compile files=39"; do
+	"$W"/$a > "$TMPD/bad.out" 2>&1
+	is "$?" 2 "$a: usage error (exit 2): $(head -1 "$TMPD/bad.out")"
+done
+done_testing
