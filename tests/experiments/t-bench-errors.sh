@@ -18,7 +18,7 @@ bad() { # NAME EXPECTED-LINE REGEX CONTENT
 base='name b
 image debian
 guests 2'
-bad unknown-bench 4 "unknown benchmark 'dbench' \\(bzip2-9, dd-read" "$base
+bad unknown-bench 4 "unknown benchmark 'dbench' \\(bzip2-9, compile, dd-read" "$base
 bench dbench time=3"
 bad bench-and-run 4 "a benchmark scenario has no 'run' or 'dumps' lines" "$base
 run a idle
