@@ -134,18 +134,13 @@ def stop_pid(name, pid, start, say):
     if not alive(pid, start):
         say("%s (PID %d) is gone already" % (name, pid))
         return True
-    os.kill(pid, signal.SIGTERM)
-    for _ in range(100):
-        if not alive(pid, start):
-            say("%s (PID %d) stopped" % (name, pid))
-            return True
-        time.sleep(0.1)
-    os.kill(pid, signal.SIGKILL)
-    for _ in range(50):
-        if not alive(pid, start):
-            say("%s (PID %d) killed (SIGKILL after 10 s)" % (name, pid))
-            return True
-        time.sleep(0.1)
+    for sig, tries, what in ((signal.SIGTERM, 100, "stopped"), (signal.SIGKILL, 50, "killed (SIGKILL after 10 s)")):
+        os.kill(pid, sig)
+        for _ in range(tries):
+            if not alive(pid, start):
+                say("%s (PID %d) %s" % (name, pid, what))
+                return True
+            time.sleep(0.1)
     say("%s (PID %d) could not be stopped" % (name, pid))
     return False
 

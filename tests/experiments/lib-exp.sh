@@ -38,3 +38,16 @@ host_clean() {
 	[ -n "$_kspid" ] && kill -0 "$_kspid" 2>/dev/null && _alive=1
 	is "$_alive" 0 "$_what: ksm-sample (pid ${_kspid:-none}) is not left running"
 }
+
+# bad NAME EXPECTED-LINE REGEX CONTENT: a scenario file with a mistake is
+# refused with exit 2, naming the file, the line and what is wrong, and
+# starts nothing
+bad() { # NAME EXPECTED-LINE REGEX CONTENT
+	printf '%s\n' "$4" > "$TMPD/$1.scenario"
+	out=$("$EXP" "$TMPD/$1.scenario" -o "$TMPD/out-$1" 2>&1)
+	rc=$?
+	is "$rc" 2 "$1: exit status 2"
+	like "$out" "^experiment: $TMPD/$1.scenario:$2: $3" "$1: file, line and what is wrong ($out)"
+	[ ! -e "$TMPD/out-$1" ]
+	ok $? "$1: nothing started (no output folder)"
+}

@@ -6,15 +6,6 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-exp.sh"
 
-bad() { # NAME EXPECTED-LINE REGEX CONTENT
-	printf '%s\n' "$4" > "$TMPD/$1.scenario"
-	out=$("$EXP" "$TMPD/$1.scenario" -o "$TMPD/out-$1" 2>&1)
-	rc=$?
-	is "$rc" 2 "$1: exit status 2"
-	like "$out" "^experiment: $TMPD/$1.scenario:$2: $3" "$1: file, line and what is wrong ($out)"
-	[ ! -e "$TMPD/out-$1" ]
-	ok $? "$1: nothing started (no output folder)"
-}
 base='name b
 image debian
 guests 2'

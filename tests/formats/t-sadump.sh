@@ -74,7 +74,7 @@ mk other base.spec "layout media" "media_id other"
 damaged other.sad "media header of another dump" "=corrupt: sadump media header: its system and disk set UUIDs differ from the partition header's" @0 --format=sadump
 mk brk base.spec "magic_break 5"
 damaged brk.sad "check sequence broken" "=corrupt: sadump partition header: check sequence breaks at byte 188 (a block size, a power of two from 512, expected)" @188
-v=$(variant single.sad sig); pokestr "$v" $(field $M hdr_sig) "XXXXXXXX"
+v=$(variant single.sad sig); pokestr "$v" $(field $M hdr_sig) "NOTSADMP"
 damaged "$v" "dump header signature" "=corrupt: sadump dump header: signature is not \"sadump\"" @$(field $M hdr_sig)
 v=$(variant single.sad bs); poke "$v" $(field $M block_size) 8192 4
 damaged "$v" "block size unlike the partition header's" "=corrupt: sadump dump header: block_size 8192, but the partition header's block is 4096 bytes" @$POKED

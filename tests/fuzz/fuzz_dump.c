@@ -162,17 +162,9 @@ static int fz_read_as(const uint8_t *data, size_t size, const char *name, const 
  * Returns -1 when no memory file could be made. */
 static int fz_run(const uint8_t *data, size_t size, const char *name, char *out_auto, char *out_raw, size_t outlen)
 {
-	char path[64];
-	int fd = fz_memfile(data, size, path, sizeof path);
-	if (fd < 0)
+	if (fz_read_as(data, size, name, NULL, out_auto, outlen))
 		return -1;
-	struct dp_options o;
-	memset(&o, 0, sizeof o);
-	read_all(path, name, &o, out_auto, outlen);
-	o.format = "raw";
-	read_all(path, name, &o, out_raw, outlen);
-	close(fd);
-	return 0;
+	return fz_read_as(data, size, name, "raw", out_raw, outlen);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
