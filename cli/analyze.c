@@ -141,7 +141,7 @@ static size_t compute(struct run *r, const struct dd_an_input *in, bool *done)
 		if (!runs(r->o, a))
 			continue;
 		char err[1024] = "";
-		if (dd_analyses[a]->compute(r->o->an[a], in, err, sizeof err)) {
+		if (dd_an_compute(dd_analyses[a], r->o->an[a], in, err, sizeof err)) {
 			if (*err)
 				fprintf(stderr, PROG ": %s\n", err);
 			r->status = 1;
@@ -166,7 +166,7 @@ static void print_analysis(const struct run *r, size_t a, const struct dd_an_inp
 /* Table I and the analyses; or the one analysis that is the whole report */
 static void report(struct run *r, const struct dd_totals *t)
 {
-	struct dd_an_input in = { r->e, r->names, r->nrows, t->page_size };
+	struct dd_an_input in = { r->e, r->names, r->nrows, t->page_size, t, r->rows };
 	bool *done = calloc(dd_nanalyses, sizeof *done);
 	if (!done) {
 		fprintf(stderr, PROG ": out of memory\n");

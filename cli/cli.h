@@ -15,7 +15,11 @@
 #include "dumpparse.h"
 #include "report.h"
 
+/* the program's name in messages and --help (dedup-analyze-mpi builds
+ * these files with its own) */
+#ifndef PROG
 #define PROG "dedup-analyze"
+#endif
 #define VERSION SAMEPAGE_VERSION /* from the file VERSION, through the Makefile */
 
 enum cli_out { CLI_TEXT, CLI_JSON, CLI_CSV };

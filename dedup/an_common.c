@@ -39,3 +39,19 @@ uint32_t *dd_ids_union(const uint32_t *a, uint64_t na, const uint32_t *b, uint64
 	*n = k;
 	return o;
 }
+
+int dd_an_compute(const struct dd_analysis *an, void *st, const struct dd_an_input *in, char *err, size_t errlen)
+{
+	if (an->compute)
+		return an->compute(st, in, err, errlen);
+	size_t ns = an->nsum ? an->nsum(st, in->n) : 0;
+	uint64_t *sum = calloc(ns ? ns : 1, sizeof *sum);
+	void *rec = NULL;
+	size_t nrec = 0;
+	int rc = sum ? an->part(st, in, sum, &rec, &nrec, err, errlen) : -1;
+	if (!rc)
+		rc = an->merge(st, in, sum, rec, nrec, err, errlen);
+	free(sum);
+	free(rec);
+	return rc;
+}

@@ -133,27 +133,61 @@ static int top_cmp(const void *x, const void *y)
 	return top_less(a, b) ? 1 : top_less(b, a) ? -1 : 0;
 }
 
-static int degree_compute(void *st, const struct dd_an_input *in, char *err, size_t errlen)
+/* counters: contents and pages of each bucket */
+static size_t degree_nsum(const void *st, size_t n)
+{
+	(void)st;
+	(void)n;
+	return 2 * NBUCKETS;
+}
+
+/* the histogram of the table (a slice) and its most duplicated contents */
+static int degree_part(void *st, const struct dd_an_input *in, uint64_t *sum, void **rec, size_t *nrec, char *err,
+		       size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	struct degree *d = st, p;
+	memset(&p, 0, sizeof p);
+	struct degree_acc a = { &p, NULL, 0, d->top_n };
+	if (d->top_n && !(a.heap = calloc(d->top_n, sizeof *a.heap)))
+		return -1;
+	dd_table_each(dd_engine_table(in->e), degree_fn, &a);
+	for (size_t b = 0; b < NBUCKETS; b++) {
+		sum[2 * b] += p.b[b].contents;
+		sum[2 * b + 1] += p.b[b].pages;
+	}
+	*rec = a.heap;
+	*nrec = a.n;
+	return 0;
+}
+
+/* every slice's histogram and candidates, and the zero content */
+static int degree_merge(void *st, const struct dd_an_input *in, const uint64_t *sum, const void *rec, size_t nrec,
+			char *err, size_t errlen)
 {
 	(void)err;
 	(void)errlen;
 	struct degree *d = st;
-	const struct dd_engine *e = in->e;
 	for (size_t b = 0; b < NBUCKETS; b++) {
 		d->b[b].lo = b == 0 ? 1 : ((uint64_t)1 << (b - 1)) + 1;
 		d->b[b].hi = (uint64_t)1 << b;
+		d->b[b].contents = sum[2 * b];
+		d->b[b].pages = sum[2 * b + 1];
 	}
 	struct degree_acc a = { d, NULL, 0, d->top_n };
 	if (d->top_n && !(a.heap = calloc(d->top_n, sizeof *a.heap)))
 		return -1;
-	dd_table_each(dd_engine_table(e), degree_fn, &a);
+	const struct top *cand = rec;
+	for (size_t i = 0; i < nrec; i++)
+		top_offer(&a, &cand[i]);
 	/* the zero content: every zero page of every dump */
 	struct top z;
 	memset(&z, 0, sizeof z);
 	z.zero = 1;
 	z.cls = DD_CLASS_ZERO;
-	for (size_t i = 0; i < dd_engine_ndumps(e); i++) {
-		uint64_t zp = dd_engine_dump(e, i)->st.zero_pages;
+	for (size_t i = 0; i < in->n; i++) {
+		uint64_t zp = in->rows[i].st.zero_pages;
 		z.copies += zp;
 		z.dumps += zp > 0;
 	}
@@ -161,6 +195,7 @@ static int degree_compute(void *st, const struct dd_an_input *in, char *err, siz
 		top_offer(&a, &z);
 	if (a.n)
 		qsort(a.heap, a.n, sizeof *a.heap, top_cmp);
+	free(d->top);
 	d->top = a.heap;
 	d->ntop = a.n;
 	d->nb = 0;
@@ -275,7 +310,8 @@ static const struct dd_an_option degree_opts[] = { { "degree", DD_AN_NO_ARG }, {
 const struct dd_analysis dd_an_degree = {
 	.name = "degree", .opts = degree_opts, .size = sizeof(struct degree),
 	.flags = DD_AN_IN_ALL, .collect = DD_COLLECT_CLASS,
-	.option = degree_option, .compute = degree_compute, .text = degree_text, .json = degree_json,
+	.option = degree_option, .rec_size = sizeof(struct top), .nsum = degree_nsum,
+	.part = degree_part, .merge = degree_merge, .text = degree_text, .json = degree_json,
 	.csv = degree_csv, .free = degree_free,
 	.help = "      --degree          copies-per-content histogram and most duplicated contents\n"
 		"      --top=N           how many most duplicated contents (default 10; implies --degree)\n",

@@ -67,24 +67,62 @@ static int ksm_fn(const struct dd_entry *e, void *arg)
 	return 0;
 }
 
-static int ksm_compute(void *st, const struct dd_an_input *in, char *err, size_t errlen)
+static uint32_t ksm_m(const struct ksm *k)
 {
+	return k->max_page_sharing ? k->max_page_sharing : DEFAULT_MAX_PAGE_SHARING;
+}
+
+enum { S_SHARED, S_SHARING, S_UNSHARED, S_CHAINS, S_DUPS, KSM_NSUM };
+
+static size_t ksm_nsum(const void *st, size_t n)
+{
+	(void)st;
+	(void)n;
+	return KSM_NSUM;
+}
+
+/* the non-zero contents of the table (a slice): their counters */
+static int ksm_part(void *st, const struct dd_an_input *in, uint64_t *sum, void **rec, size_t *nrec, char *err,
+		    size_t errlen)
+{
+	(void)rec;
+	(void)nrec;
+	(void)err;
+	(void)errlen;
+	struct ksm p;
+	memset(&p, 0, sizeof p);
+	struct ksm_acc a = { ksm_m(st), &p };
+	dd_table_each(dd_engine_table(in->e), ksm_fn, &a);
+	sum[S_SHARED] += p.pages_shared;
+	sum[S_SHARING] += p.pages_sharing;
+	sum[S_UNSHARED] += p.pages_unshared;
+	sum[S_CHAINS] += p.stable_node_chains;
+	sum[S_DUPS] += p.stable_node_dups;
+	return 0;
+}
+
+/* every slice's counters, then the zero content and the rest from Table I */
+static int ksm_merge(void *st, const struct dd_an_input *in, const uint64_t *sum, const void *rec, size_t nrec,
+		     char *err, size_t errlen)
+{
+	(void)rec;
+	(void)nrec;
 	(void)err;
 	(void)errlen;
 	struct ksm *k = st;
-	if (!k->max_page_sharing)
-		k->max_page_sharing = DEFAULT_MAX_PAGE_SHARING;
-	struct dd_totals t;
-	char why[8];
-	dd_engine_totals(in->e, &t, why, sizeof why);
-	struct ksm_acc a = { k->max_page_sharing, k };
-	dd_table_each(dd_engine_table(in->e), ksm_fn, &a);
+	const struct dd_totals *t = in->totals;
+	k->max_page_sharing = ksm_m(k);
+	k->pages_shared = sum[S_SHARED];
+	k->pages_sharing = sum[S_SHARING];
+	k->pages_unshared = sum[S_UNSHARED];
+	k->stable_node_chains = sum[S_CHAINS];
+	k->stable_node_dups = sum[S_DUPS];
 	if (k->use_zero_pages)
-		k->ksm_zero_pages = t.zero_pages;
-	else if (t.zero_pages)
-		ksm_add(k, t.zero_pages, k->max_page_sharing);
-	k->rmap_items = t.pages;
-	k->saved_bytes = (k->pages_sharing + k->ksm_zero_pages) * (uint64_t)t.page_size;
+		k->ksm_zero_pages = t->zero_pages;
+	else if (t->zero_pages)
+		ksm_add(k, t->zero_pages, k->max_page_sharing);
+	k->rmap_items = t->pages;
+	k->saved_bytes = (k->pages_sharing + k->ksm_zero_pages) * (uint64_t)t->page_size;
 	k->general_profit = (int64_t)k->saved_bytes - (int64_t)(k->rmap_items * RMAP_ITEM_BYTES);
 	return 0;
 }
@@ -148,7 +186,7 @@ static const struct dd_an_option ksm_opts[] = {
 const struct dd_analysis dd_an_ksm = {
 	.name = "ksm", .opts = ksm_opts, .size = sizeof(struct ksm),
 	.flags = DD_AN_IN_ALL,
-	.option = ksm_option, .compute = ksm_compute, .text = ksm_text, .json = ksm_json, .csv = ksm_csv,
+	.option = ksm_option, .nsum = ksm_nsum, .part = ksm_part, .merge = ksm_merge, .text = ksm_text, .json = ksm_json, .csv = ksm_csv,
 	.help = "      --ksm             what KSM would report at steady state for these guests\n"
 		"      --max-page-sharing=N   KSM's max_page_sharing (default 256)\n"
 		"      --use-zero-pages  KSM's use_zero_pages=1: zero pages go to ksm_zero_pages\n",

@@ -35,29 +35,60 @@ static uint64_t pages_in_common(const struct dd_dump_data *a, const struct dd_du
 	return p;
 }
 
-static int pairs_compute(void *st, const struct dd_an_input *in, char *err, size_t errlen)
+/* counters: contents in common, pages of a and of b with them, per pair */
+static size_t pairs_nsum(const void *st, size_t n)
 {
+	(void)st;
+	return 3 * (n * (n - (n > 0)) / 2);
+}
+
+static int pairs_part(void *st, const struct dd_an_input *in, uint64_t *sum, void **rec, size_t *nrec, char *err,
+		      size_t errlen)
+{
+	(void)st;
+	(void)rec;
+	(void)nrec;
+	(void)err;
+	(void)errlen;
+	const struct dd_engine *e = in->e;
+	size_t nd = dd_engine_ndumps(e), k = 0;
+	for (size_t a = 0; a < nd; a++)
+		for (size_t b = a + 1; b < nd; b++, k += 3) {
+			const struct dd_dump_data *x = dd_engine_dump(e, a), *y = dd_engine_dump(e, b);
+			sum[k] += dd_ids_common(x->ids, x->nids, y->ids, y->nids);
+			sum[k + 1] += pages_in_common(x, y);
+			sum[k + 2] += pages_in_common(y, x);
+		}
+	return 0;
+}
+
+/* the pairs from every slice's counters and each dump's distinct contents */
+static int pairs_merge(void *st, const struct dd_an_input *in, const uint64_t *sum, const void *rec, size_t nrec,
+		       char *err, size_t errlen)
+{
+	(void)rec;
+	(void)nrec;
 	(void)err;
 	(void)errlen;
 	struct pairs *ps = st;
-	const struct dd_engine *e = in->e;
-	size_t nd = dd_engine_ndumps(e), np = nd * (nd - (nd > 0)) / 2, k = 0;
+	size_t nd = in->n, np = nd * (nd - (nd > 0)) / 2, k = 0;
 	struct pair *p = calloc(np ? np : 1, sizeof *p);
 	if (!p)
 		return -1;
 	for (size_t a = 0; a < nd; a++)
 		for (size_t b = a + 1; b < nd; b++, k++) {
-			const struct dd_dump_data *x = dd_engine_dump(e, a), *y = dd_engine_dump(e, b);
+			const struct dd_dump_stats *x = &in->rows[a].st, *y = &in->rows[b].st;
 			struct pair *q = &p[k];
 			q->a = a;
 			q->b = b;
-			q->common = dd_ids_common(x->ids, x->nids, y->ids, y->nids);
-			q->a_pages = pages_in_common(x, y);
-			q->b_pages = pages_in_common(y, x);
-			q->unioned = x->nids + y->nids - q->common;
+			q->common = sum[3 * k];
+			q->a_pages = sum[3 * k + 1];
+			q->b_pages = sum[3 * k + 2];
+			q->unioned = x->distinct_pages + y->distinct_pages - q->common;
 			q->jaccard = q->unioned ? (double)q->common / (double)q->unioned : 0;
-			q->saved_together = x->st.nonzero_pages + y->st.nonzero_pages - q->unioned;
+			q->saved_together = x->nonzero_pages + y->nonzero_pages - q->unioned;
 		}
+	free(ps->p);
 	ps->p = p;
 	ps->n = np;
 	return 0;
@@ -129,7 +160,7 @@ static const struct dd_an_option pairs_opts[] = { { "pairs", DD_AN_NO_ARG }, { N
 const struct dd_analysis dd_an_pairs = {
 	.name = "pairs", .opts = pairs_opts, .size = sizeof(struct pairs),
 	.flags = DD_AN_IN_ALL, .collect = DD_COLLECT_IDS,
-	.compute = pairs_compute, .text = pairs_text, .json = pairs_json, .csv = pairs_csv,
+	.nsum = pairs_nsum, .part = pairs_part, .merge = pairs_merge, .text = pairs_text, .json = pairs_json, .csv = pairs_csv,
 	.free = pairs_free,
 	.help = "      --pairs           pairwise similarity of the dumps\n",
 };

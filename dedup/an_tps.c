@@ -148,33 +148,66 @@ static int salted_distinct(const struct dd_engine *e, const size_t *group, size_
 	return 0;
 }
 
-static int tps_compute(void *st, const struct dd_an_input *in, char *err, size_t errlen)
+/* every dump's group (t->ngroups set): malloc'ed, NULL on failure */
+static size_t *tps_groups(struct tps *t, const struct dd_an_input *in, char *err, size_t errlen)
 {
-	struct tps *t = st;
 	size_t *group = calloc(in->n ? in->n : 1, sizeof *group);
 	if (!group)
-		return -1;
+		return NULL;
 	if (!t->salt_file) {
 		for (size_t i = 0; i < in->n; i++)
 			group[i] = i;
 		t->ngroups = in->n;
 	} else if (assign_groups(t, in, group, err, errlen)) {
 		free(group);
-		return -1;
+		return NULL;
 	}
-	struct dd_totals tot;
-	char why[8];
-	dd_engine_totals(in->e, &tot, why, sizeof why);
-	t->nonzero = tot.nonzero_pages;
-	t->zero = tot.zero_pages;
-	t->full_distinct = tot.distinct_pages;
-	t->intra_distinct = tot.sum_distinct;
-	int rc = salted_distinct(in->e, group, t->ngroups, &t->salted_distinct);
+	return group;
+}
+
+static size_t tps_nsum(const void *st, size_t n)
+{
+	(void)st;
+	(void)n;
+	return 1;
+}
+
+/* the distinct contents of the table (a slice) inside each group */
+static int tps_part(void *st, const struct dd_an_input *in, uint64_t *sum, void **rec, size_t *nrec, char *err,
+		    size_t errlen)
+{
+	(void)rec;
+	(void)nrec;
+	size_t *group = tps_groups(st, in, err, errlen);
+	if (!group)
+		return -1;
+	uint64_t v;
+	int rc = salted_distinct(in->e, group, ((struct tps *)st)->ngroups, &v);
+	sum[0] += v;
 	free(group);
+	return rc;
+}
+
+static int tps_merge(void *st, const struct dd_an_input *in, const uint64_t *sum, const void *rec, size_t nrec,
+		     char *err, size_t errlen)
+{
+	(void)rec;
+	(void)nrec;
+	struct tps *t = st;
+	size_t *group = tps_groups(t, in, err, errlen);
+	if (!group)
+		return -1;
+	free(group);
+	const struct dd_totals *tot = in->totals;
+	t->nonzero = tot->nonzero_pages;
+	t->zero = tot->zero_pages;
+	t->full_distinct = tot->distinct_pages;
+	t->intra_distinct = tot->sum_distinct;
+	t->salted_distinct = sum[0];
 	t->full_saved = t->nonzero - t->full_distinct;
 	t->salted_saved = t->nonzero - t->salted_distinct;
 	t->intra_saved = t->nonzero - t->intra_distinct;
-	return rc;
+	return 0;
 }
 
 static void tps_free(void *st)
@@ -242,7 +275,8 @@ static const struct dd_an_option tps_opts[] = {
 const struct dd_analysis dd_an_tps = {
 	.name = "tps", .opts = tps_opts, .size = sizeof(struct tps),
 	.flags = DD_AN_IN_ALL, .collect = DD_COLLECT_IDS,
-	.option = tps_option, .prepare = tps_prepare, .compute = tps_compute, .text = tps_text, .json = tps_json,
+	.option = tps_option, .prepare = tps_prepare, .nsum = tps_nsum, .part = tps_part, .merge = tps_merge,
+	.text = tps_text, .json = tps_json,
 	.csv = tps_csv, .free = tps_free,
 	.help = "      --tps             TPS what-if: full inter-VM, salt groups, intra-VM only\n"
 		"      --salt-groups=FILE  lines 'DUMP GROUP' (path or file name; \"quoted\" when it\n"

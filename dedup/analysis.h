@@ -20,13 +20,18 @@
 #include <stdio.h>
 
 #include "dedup.h"
+#include "report.h"
 
-/* What every analysis works from: the engine after all inputs were added. */
+/* What every analysis works from: the engine after all inputs were added,
+ * and Table I over them.  In merge() and the outputs of a distributed run
+ * (see part() below) e is NULL: totals and rows are those of every dump. */
 struct dd_an_input {
 	const struct dd_engine *e;
 	const char *const *names; /* input paths as given, engine order */
 	size_t n;
 	uint32_t page_size;
+	const struct dd_totals *totals;
+	const struct dd_row *rows; /* n, engine order: rows[i].path is names[i] */
 };
 
 /* An input as prepare() sees it: opened, not hashed yet. */
@@ -67,7 +72,8 @@ struct dd_analysis {
 	 * hashed.  0, or -1 with a usage message in err (exit 2; may be left
 	 * empty: out of memory, exit 1).  May be NULL. */
 	int (*prepare)(void *st, const struct dd_an_source *src, size_t n, char *err, size_t errlen);
-	/* 0, or -1 with a message in err (may be left empty: out of memory) */
+	/* 0, or -1 with a message in err (may be left empty: out of memory).
+	 * NULL when the analysis has part() and merge() (below). */
 	int (*compute)(void *st, const struct dd_an_input *in, char *err, size_t errlen);
 	/* After a successful compute: a text section (starting with a blank
 	 * line unless DD_AN_ALONE), JSON members (",\n  \"name\": ..."; the
@@ -76,6 +82,27 @@ struct dd_analysis {
 	void (*text)(FILE *f, const void *st, const struct dd_an_input *in);
 	void (*json)(FILE *f, const void *st, const struct dd_an_input *in);
 	void (*csv)(FILE *f, const void *st, const struct dd_an_input *in);
+	/* Distributed runs (dedup-analyze-mpi) split the content table by key
+	 * among processes.  An analysis that can be computed from such slices
+	 * has part() and merge() instead of compute(); dd_an_compute() runs
+	 * part() on the whole table then merge(), so that one code path gives
+	 * both programs' numbers.
+	 * nsum: how many 64-bit counters part() adds to, for n dumps.
+	 * part(): one slice: in->e holds every dump, in order, with only the
+	 * contents of the slice (its totals and rows are the slice's).  Adds
+	 * its counts to sum (added up over the slices) and may return records
+	 * of rec_size bytes in *rec (malloc'ed; the caller frees them).
+	 * merge(): sum over every slice and the records of every slice; fills
+	 * in the results as compute() would.  in->totals and in->rows are
+	 * those of every dump; in->e may be NULL.
+	 * Both return 0, or -1 with a message in err (may be left empty: out
+	 * of memory). */
+	size_t rec_size;
+	size_t (*nsum)(const void *st, size_t n);
+	int (*part)(void *st, const struct dd_an_input *slice, uint64_t *sum, void **rec, size_t *nrec, char *err,
+		    size_t errlen);
+	int (*merge)(void *st, const struct dd_an_input *in, const uint64_t *sum, const void *rec, size_t nrec,
+		     char *err, size_t errlen);
 	/* what option, prepare and compute allocated; safe on a state that
 	 * saw any of them or none, called once.  May be NULL: they allocate
 	 * nothing. */
@@ -85,6 +112,10 @@ struct dd_analysis {
 /* The table, in the order of --help and of the output. */
 extern const struct dd_analysis *const dd_analyses[];
 extern const size_t dd_nanalyses;
+
+/* compute(), or part() over the whole table then merge(): 0, or -1 with
+ * a message in err (may be left empty: out of memory) */
+int dd_an_compute(const struct dd_analysis *an, void *st, const struct dd_an_input *in, char *err, size_t errlen);
 
 /* ---- helpers shared by analyses (an_common.c) ---- */
 /* common elements of two ascending id lists */

@@ -217,5 +217,14 @@ int dd_engine_add_dump(struct dd_engine *e, struct dp_dump *d, struct dd_dump_st
  * with a message in why when a check fails (a bug, never input). */
 int dd_engine_totals(const struct dd_engine *e, struct dd_totals *t, char *why, size_t whylen);
 const struct dd_table *dd_engine_table(const struct dd_engine *e);
+/* The pieces of dd_engine_totals, for totals summed elsewhere (a
+ * distributed run): one dump's numbers added to t (t->page_size set by the
+ * caller); the copies and (content, dump) pairs a table holds; Table I
+ * from the sums and the distinct contents, checked as above against the
+ * copies and pairs counted in the table(s). */
+void dd_totals_add(struct dd_totals *t, const struct dd_dump_stats *st);
+void dd_table_counts(const struct dd_table *t, uint64_t *copies, uint64_t *pairs);
+int dd_totals_finish(struct dd_totals *t, uint64_t distinct, uint64_t copies, uint64_t pairs, char *why,
+		     size_t whylen);
 
 #endif

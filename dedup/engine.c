@@ -554,16 +554,7 @@ static int finish_dump(struct dd_engine *e, const char *name, struct dd_dump_sta
 	}
 	dd.st = *st;
 	e->dumps[e->ndumps++] = dd;
-	e->sum.dumps++;
-	e->sum.pages += st->pages;
-	e->sum.absent_pages += st->absent_pages;
-	e->sum.zero_pages += st->zero_pages;
-	e->sum.nonzero_pages += st->nonzero_pages;
-	e->sum.sum_distinct += st->distinct_pages;
-	e->sum.intra_pages += st->intra_pages;
-	e->sum.device_pages += st->device_pages;
-	e->sum.device_zero_pages += st->device_zero_pages;
-	e->sum.left_out_pages += st->left_out_pages;
+	dd_totals_add(&e->sum, st);
 	return DP_OK;
 }
 
@@ -720,6 +711,20 @@ int dd_engine_add_fp(struct dd_engine *e, const struct dd_fp *fp, struct dd_dump
 	return rc;
 }
 
+void dd_totals_add(struct dd_totals *t, const struct dd_dump_stats *st)
+{
+	t->dumps++;
+	t->pages += st->pages;
+	t->absent_pages += st->absent_pages;
+	t->zero_pages += st->zero_pages;
+	t->nonzero_pages += st->nonzero_pages;
+	t->sum_distinct += st->distinct_pages;
+	t->intra_pages += st->intra_pages;
+	t->device_pages += st->device_pages;
+	t->device_zero_pages += st->device_zero_pages;
+	t->left_out_pages += st->left_out_pages;
+}
+
 struct recount {
 	uint64_t copies, dumps;
 };
@@ -732,25 +737,30 @@ static int recount_fn(const struct dd_entry *en, void *arg)
 	return 0;
 }
 
-int dd_engine_totals(const struct dd_engine *e, struct dd_totals *t, char *why, size_t whylen)
+void dd_table_counts(const struct dd_table *t, uint64_t *copies, uint64_t *pairs)
 {
-	*t = e->sum;
-	t->distinct_pages = dd_table_size(e->table);
+	struct recount r = { 0, 0 };
+	dd_table_each(t, recount_fn, &r);
+	*copies = r.copies;
+	*pairs = r.dumps;
+}
+
+int dd_totals_finish(struct dd_totals *t, uint64_t distinct, uint64_t copies, uint64_t pairs, char *why,
+		     size_t whylen)
+{
+	t->distinct_pages = distinct;
 	t->inter_pages = t->sum_distinct - t->distinct_pages;
 	t->min_ram_bytes = t->distinct_pages * (uint64_t)t->page_size;
-
-	/* Recount from the table itself: every non-zero page is one copy of
-	 * one content, every D_v is one (content, dump) pair. */
-	struct recount r = { 0, 0 };
-	dd_table_each(e->table, recount_fn, &r);
-	if (r.copies != t->nonzero_pages) {
+	/* every non-zero page is one copy of one content, every D_v is one
+	 * (content, dump) pair */
+	if (copies != t->nonzero_pages) {
 		snprintf(why, whylen, "table holds %llu copies but %llu non-zero pages were read",
-			 (unsigned long long)r.copies, (unsigned long long)t->nonzero_pages);
+			 (unsigned long long)copies, (unsigned long long)t->nonzero_pages);
 		return -1;
 	}
-	if (r.dumps != t->sum_distinct || t->distinct_pages > t->sum_distinct) {
+	if (pairs != t->sum_distinct || t->distinct_pages > t->sum_distinct) {
 		snprintf(why, whylen, "table holds %llu (content, dump) pairs but the dumps counted %llu",
-			 (unsigned long long)r.dumps, (unsigned long long)t->sum_distinct);
+			 (unsigned long long)pairs, (unsigned long long)t->sum_distinct);
 		return -1;
 	}
 	if (t->nonzero_pages != t->distinct_pages + t->intra_pages + t->inter_pages) {
@@ -760,4 +770,13 @@ int dd_engine_totals(const struct dd_engine *e, struct dd_totals *t, char *why, 
 		return -1;
 	}
 	return 0;
+}
+
+int dd_engine_totals(const struct dd_engine *e, struct dd_totals *t, char *why, size_t whylen)
+{
+	/* recount from the table itself */
+	uint64_t copies, pairs;
+	*t = e->sum;
+	dd_table_counts(e->table, &copies, &pairs);
+	return dd_totals_finish(t, dd_table_size(e->table), copies, pairs, why, whylen);
 }
