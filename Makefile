@@ -76,6 +76,17 @@ PROGS := $(BINDIR)/dedup-analyze $(BINDIR)/memload $(BINDIR)/memload-static
 ifneq ($(COL_SRC),)
 PROGS += $(BINDIR)/ksm-sample
 endif
+# dedup-analyze-mpi (fleet/ over the files of cli/ but its main): built when
+# Open MPI's development files are installed (pkg-config ompi-c, else mpicc)
+FL_SRC := $(sort $(wildcard fleet/*.c))
+MPI_CFLAGS := $(shell $(PKG_CONFIG) --cflags ompi-c 2>/dev/null || mpicc --showme:compile 2>/dev/null)
+MPI_LIBS := $(shell $(PKG_CONFIG) --libs ompi-c 2>/dev/null || mpicc --showme:link 2>/dev/null)
+ifneq ($(strip $(MPI_LIBS)),)
+PROGS += $(BINDIR)/dedup-analyze-mpi
+endif
+FL_OBJ := $(FL_SRC:%.c=$(B)/%.o)
+FL_CLI_OBJ := $(filter-out $(B)/fleet-cli/main.o,$(CLI_SRC:cli/%.c=$(B)/fleet-cli/%.o))
+FL_PROG := -DPROG='"dedup-analyze-mpi"'
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
 FIX_BIN  := $(FIX_SRC:tests/formats/%.c=$(B)/tests/formats/%)
 # kdiff compares page bytes with libkdumpfile, an independent reader; the
@@ -122,6 +133,18 @@ $(LIBDD): $(DD_OBJ)
 $(BINDIR)/dedup-analyze: $(CLI_OBJ) $(LIBDD) $(LIBDP) $(LIBCM)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS) -lm
+
+$(B)/fleet-cli/%.o: cli/%.c $(FLAGS_FILE)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(FL_PROG) $(ALL_CFLAGS) $(LIB_CFLAGS) -c -o $@ $<
+
+$(B)/fleet/%.o: fleet/%.c $(FLAGS_FILE)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(FL_PROG) -Icli $(ALL_CFLAGS) $(MPI_CFLAGS) -c -o $@ $<
+
+$(BINDIR)/dedup-analyze-mpi: $(FL_OBJ) $(FL_CLI_OBJ) $(LIBDD) $(LIBDP) $(LIBCM)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MPI_LIBS) $(LIB_LIBS) -lm
 
 $(BINDIR)/memload: $(B)/synth/memload.o $(LIBCM)
 	@mkdir -p $(@D)

@@ -9,16 +9,6 @@
 #include "cli.h"
 #include "common.h"
 
-struct run {
-	const struct cli_opts *o;
-	struct cli_inputs *s;
-	struct dd_engine *e;
-	struct dd_row *rows;
-	const char **names; /* rows[i].path */
-	size_t nrows;
-	int status;
-};
-
 static void progress(const struct dd_progress *p, void *arg)
 {
 	(void)arg;
@@ -31,7 +21,7 @@ static void progress(const struct dd_progress *p, void *arg)
 }
 
 /* --save-fp: DIR/NAME.fp of row k; a name given twice is numbered */
-static void save_fp(struct run *r, size_t k)
+static void save_fp(struct cli_run *r, size_t k)
 {
 	char out[4096];
 	const char *bn = cm_base_name(r->rows[k].path);
@@ -51,10 +41,11 @@ static void save_fp(struct run *r, size_t k)
 }
 
 /* Hash every input that opened; each becomes a row. */
-static void add_inputs(struct run *r)
+void cli_run_hash(struct cli_run *r)
 {
 	for (size_t i = 0; i < r->s->n; i++) {
 		struct cli_input *in = &r->s->in[i];
+		r->s->current = i;
 		if (in->kind != CLI_IN_DUMP && in->kind != CLI_IN_FP)
 			continue;
 		struct dd_row *row = &r->rows[r->nrows];
@@ -78,15 +69,14 @@ static void add_inputs(struct run *r)
 			continue;
 		}
 		r->names[r->nrows] = row->path;
+		r->row_input[r->nrows] = i;
 		if (r->o->save_fp)
 			save_fp(r, r->nrows);
 		r->nrows++;
 	}
 }
 
-/* The analysis whose output is the whole report (DD_AN_ALONE), when asked
- * for: the only one computed.  Its row, else dd_nanalyses. */
-static size_t alone_row(const struct cli_opts *o)
+size_t cli_alone_row(const struct cli_opts *o)
 {
 	for (size_t a = 0; a < dd_nanalyses; a++)
 		if (o->an[a] && (dd_analyses[a]->flags & DD_AN_ALONE))
@@ -94,11 +84,20 @@ static size_t alone_row(const struct cli_opts *o)
 	return dd_nanalyses;
 }
 
-/* Is analysis a computed in this run? */
-static bool runs(const struct cli_opts *o, size_t a)
+bool cli_runs(const struct cli_opts *o, size_t a)
 {
-	size_t alone = alone_row(o);
+	size_t alone = cli_alone_row(o);
 	return o->an[a] && (alone == dd_nanalyses || a == alone);
+}
+
+int cli_prepare(const struct cli_opts *o, const struct dd_an_source *src, size_t n, char *msg, size_t len)
+{
+	for (size_t a = 0; a < dd_nanalyses; a++) {
+		*msg = 0;
+		if (cli_runs(o, a) && dd_analyses[a]->prepare && dd_analyses[a]->prepare(o->an[a], src, n, msg, len))
+			return *msg ? 2 : 1;
+	}
+	return -1;
 }
 
 /* Every input that opened, shown to the analyses before any page is hashed.
@@ -115,30 +114,23 @@ static int prepare(const struct cli_inputs *s, const struct cli_opts *o)
 		if (s->in[i].kind == CLI_IN_DUMP || s->in[i].kind == CLI_IN_FP)
 			src[n++] = (struct dd_an_source){ s->in[i].path,
 							  s->in[i].kind == CLI_IN_FP ? s->in[i].fp.path : NULL };
-	int rc = -1;
-	for (size_t a = 0; a < dd_nanalyses && rc < 0; a++) {
-		char err[1024] = "";
-		if (runs(o, a) && dd_analyses[a]->prepare && dd_analyses[a]->prepare(o->an[a], src, n, err, sizeof err)) {
-			if (*err)
-				rc = cm_usage_error(PROG, "%s", err);
-			else {
-				fprintf(stderr, PROG ": out of memory\n");
-				rc = 1;
-			}
-		}
-	}
+	char err[1024];
+	int rc = cli_prepare(o, src, n, err, sizeof err);
+	if (rc == 2)
+		cm_usage_error(PROG, "%s", err);
+	else if (rc == 1)
+		fprintf(stderr, PROG ": out of memory\n");
 	free(src);
 	return rc;
 }
 
 /* Compute every analysis asked for; done[a] says which succeeded.  The one
  * whose output is the whole report (DD_AN_ALONE), when asked for, is the
- * only one computed; its row is returned, else dd_nanalyses. */
-static size_t compute(struct run *r, const struct dd_an_input *in, bool *done)
+ * only one computed. */
+static void compute(struct cli_run *r, const struct dd_an_input *in, bool *done)
 {
-	size_t alone = alone_row(r->o);
 	for (size_t a = 0; a < dd_nanalyses; a++) {
-		if (!runs(r->o, a))
+		if (!cli_runs(r->o, a))
 			continue;
 		char err[1024] = "";
 		if (dd_an_compute(dd_analyses[a], r->o->an[a], in, err, sizeof err)) {
@@ -148,23 +140,44 @@ static size_t compute(struct run *r, const struct dd_an_input *in, bool *done)
 		} else
 			done[a] = true;
 	}
-	return alone;
 }
 
 /* one analysis' output in the format asked for */
-static void print_analysis(const struct run *r, size_t a, const struct dd_an_input *in)
+static void print_analysis(FILE *f, const struct cli_opts *o, size_t a, const struct dd_an_input *in)
 {
 	const struct dd_analysis *an = dd_analyses[a];
-	if (r->o->out == CLI_JSON)
-		an->json(stdout, r->o->an[a], in);
-	else if (r->o->out == CLI_CSV)
-		an->csv(stdout, r->o->an[a], in);
+	if (o->out == CLI_JSON)
+		an->json(f, o->an[a], in);
+	else if (o->out == CLI_CSV)
+		an->csv(f, o->an[a], in);
 	else
-		an->text(stdout, r->o->an[a], in);
+		an->text(f, o->an[a], in);
+}
+
+void cli_report_print(FILE *f, const struct cli_opts *o, const struct dd_report *rep, const struct dd_an_input *in,
+		      const bool *done)
+{
+	size_t alone = cli_alone_row(o);
+	if (alone < dd_nanalyses) {
+		if (done[alone])
+			print_analysis(f, o, alone, in);
+		return;
+	}
+	if (o->out == CLI_JSON)
+		dd_report_json_open(f, rep);
+	else if (o->out == CLI_CSV)
+		dd_report_csv(f, rep);
+	else
+		dd_report_text(f, rep);
+	for (size_t a = 0; a < dd_nanalyses; a++)
+		if (done[a])
+			print_analysis(f, o, a, in);
+	if (o->out == CLI_JSON)
+		dd_report_json_close(f);
 }
 
 /* Table I and the analyses; or the one analysis that is the whole report */
-static void report(struct run *r, const struct dd_totals *t)
+static void report(struct cli_run *r, const struct dd_totals *t)
 {
 	struct dd_an_input in = { r->e, r->names, r->nrows, t->page_size, t, r->rows };
 	bool *done = calloc(dd_nanalyses, sizeof *done);
@@ -173,29 +186,14 @@ static void report(struct run *r, const struct dd_totals *t)
 		r->status = 1;
 		return;
 	}
-	size_t alone = compute(r, &in, done);
-	if (alone < dd_nanalyses) {
-		if (done[alone])
-			print_analysis(r, alone, &in);
-	} else {
-		struct dd_report rep = { dd_hash_name(r->o->hash), t, r->rows, r->nrows, r->s->failed, r->s->nfailed,
-					 r->o->ram_only };
-		if (r->o->out == CLI_JSON)
-			dd_report_json_open(stdout, &rep);
-		else if (r->o->out == CLI_CSV)
-			dd_report_csv(stdout, &rep);
-		else
-			dd_report_text(stdout, &rep);
-		for (size_t a = 0; a < dd_nanalyses; a++)
-			if (done[a])
-				print_analysis(r, a, &in);
-		if (r->o->out == CLI_JSON)
-			dd_report_json_close(stdout);
-	}
+	compute(r, &in, done);
+	struct dd_report rep = { dd_hash_name(r->o->hash), t, r->rows, r->nrows, r->s->failed, r->s->nfailed,
+				 r->o->ram_only };
+	cli_report_print(stdout, r->o, &rep, &in, done);
 	free(done);
 }
 
-static void print_stats(const struct run *r, double t0)
+void cli_print_stats(const struct cli_run *r, double t0)
 {
 	double secs = cm_now() - t0;
 	uint64_t bytes = 0;
@@ -214,8 +212,7 @@ static void print_stats(const struct run *r, double t0)
 		dd_hash_describe(dd_engine_hash(r->e), dd_engine_sha1(r->e), hb, sizeof hb));
 }
 
-/* what the engine must keep for the analyses and fingerprints asked for */
-static unsigned collect_flags(const struct cli_opts *o)
+unsigned cli_collect_flags(const struct cli_opts *o)
 {
 	unsigned c = o->save_fp ? DD_COLLECT_IDS | DD_COLLECT_PAGES | DD_COLLECT_CLASS : 0;
 	for (size_t a = 0; a < dd_nanalyses; a++)
@@ -224,9 +221,41 @@ static unsigned collect_flags(const struct cli_opts *o)
 	return c;
 }
 
+int cli_run_new(struct cli_run *r, struct cli_inputs *s, const struct cli_opts *o, uint32_t page_size,
+		unsigned collect)
+{
+	memset(r, 0, sizeof *r);
+	r->o = o;
+	r->s = s;
+	r->e = dd_engine_new(o->jobs, o->hash, page_size);
+	r->rows = calloc(s->n ? s->n : 1, sizeof *r->rows);
+	r->names = calloc(s->n ? s->n : 1, sizeof *r->names);
+	r->row_input = calloc(s->n ? s->n : 1, sizeof *r->row_input);
+	if (!r->e || !r->rows || !r->names || !r->row_input) {
+		fprintf(stderr, PROG ": out of memory\n");
+		cli_run_free(r);
+		return 1;
+	}
+	dd_engine_set_sha1(r->e, o->sha1);
+	dd_engine_collect(r->e, collect);
+	dd_engine_set_ram_only(r->e, o->ram_only);
+	if (o->progress)
+		dd_engine_set_progress(r->e, progress, NULL, s->n);
+	return 0;
+}
+
+void cli_run_free(struct cli_run *r)
+{
+	dd_engine_free(r->e);
+	free(r->rows);
+	free(r->names);
+	free(r->row_input);
+	memset(r, 0, sizeof *r);
+}
+
 int cli_analyze(struct cli_inputs *s, const struct cli_opts *o)
 {
-	struct run r = { .o = o, .s = s };
+	struct cli_run r;
 	for (size_t i = 0; i < s->n; i++)
 		cli_input_open(s, i, o);
 	int rc = cli_check_page_size(o, s->page_size ? s->page_size : 4096);
@@ -235,22 +264,9 @@ int cli_analyze(struct cli_inputs *s, const struct cli_opts *o)
 	if (rc >= 0)
 		return rc;
 	double t0 = cm_now();
-	r.e = dd_engine_new(o->jobs, o->hash, s->page_size ? s->page_size : 4096);
-	r.rows = calloc(s->n, sizeof *r.rows);
-	r.names = calloc(s->n, sizeof *r.names);
-	if (!r.e || !r.rows || !r.names) {
-		fprintf(stderr, PROG ": out of memory\n");
-		dd_engine_free(r.e);
-		free(r.rows);
-		free(r.names);
+	if (cli_run_new(&r, s, o, s->page_size ? s->page_size : 4096, cli_collect_flags(o)))
 		return 1;
-	}
-	dd_engine_set_sha1(r.e, o->sha1);
-	dd_engine_collect(r.e, collect_flags(o));
-	dd_engine_set_ram_only(r.e, o->ram_only);
-	if (o->progress)
-		dd_engine_set_progress(r.e, progress, NULL, s->n);
-	add_inputs(&r);
+	cli_run_hash(&r);
 	if (s->nfailed)
 		r.status = 1; /* each failure was reported */
 	struct dd_totals t;
@@ -267,9 +283,8 @@ int cli_analyze(struct cli_inputs *s, const struct cli_opts *o)
 		r.status = 1;
 	}
 	if (o->stats)
-		print_stats(&r, t0);
-	dd_engine_free(r.e);
-	free(r.rows);
-	free(r.names);
-	return r.status;
+		cli_print_stats(&r, t0);
+	int status = r.status;
+	cli_run_free(&r);
+	return status;
 }

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "analysis.h"
 #include "dedup.h"
@@ -70,6 +71,8 @@ struct cli_inputs {
 	char **names;             /* failed[i].path when it is no input's (a .fp), else NULL */
 	size_t nfailed;
 	uint32_t page_size;       /* the first input's, or the one asked for */
+	size_t current;           /* the input being opened or hashed */
+	size_t *failed_in;        /* per failure: the input it happened at (current) */
 	struct dp_group *group;   /* split dumps among the inputs (split.c) */
 };
 
@@ -97,5 +100,41 @@ int cli_info(struct cli_inputs *s, const struct cli_opts *o);
 
 /* ---- hashing, analyses and the report (analyze.c) ---- */
 int cli_analyze(struct cli_inputs *s, const struct cli_opts *o);
+
+/* The pieces of cli_analyze that dedup-analyze-mpi uses on each process:
+ * one engine over the inputs that opened, a row per input hashed. */
+struct cli_run {
+	const struct cli_opts *o;
+	struct cli_inputs *s;
+	struct dd_engine *e;
+	struct dd_row *rows;  /* rows[0 .. nrows): the inputs hashed, in order */
+	const char **names;   /* rows[i].path */
+	size_t *row_input;    /* index into s->in of each row */
+	size_t nrows;
+	int status;           /* 1 when a fingerprint could not be written */
+};
+/* what the engine must keep for the analyses and fingerprints asked for */
+unsigned cli_collect_flags(const struct cli_opts *o);
+/* 0, or 1 out of memory (said on stderr) */
+int cli_run_new(struct cli_run *r, struct cli_inputs *s, const struct cli_opts *o, uint32_t page_size,
+		unsigned collect);
+/* Hash every input that opened (and write its fingerprint with --save-fp);
+ * a failure is recorded in s and printed. */
+void cli_run_hash(struct cli_run *r);
+void cli_run_free(struct cli_run *r);
+/* The analysis whose output is the whole report (DD_AN_ALONE), when asked
+ * for: the only one computed.  Its row, else dd_nanalyses. */
+size_t cli_alone_row(const struct cli_opts *o);
+/* Is analysis a computed in this run? */
+bool cli_runs(const struct cli_opts *o, size_t a);
+/* The analyses' prepare() over the inputs that opened: -1 go on, 1 out of
+ * memory, 2 bad usage (the message in msg, not printed) */
+int cli_prepare(const struct cli_opts *o, const struct dd_an_source *src, size_t n, char *msg, size_t len);
+/* Table I and the analyses done[a] in the format asked for; or the one
+ * analysis that is the whole report */
+void cli_report_print(FILE *f, const struct cli_opts *o, const struct dd_report *rep, const struct dd_an_input *in,
+		      const bool *done);
+/* --stats on stderr, t0 the start of the run */
+void cli_print_stats(const struct cli_run *r, double t0);
 
 #endif

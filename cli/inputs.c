@@ -14,7 +14,8 @@ int cli_inputs_new(struct cli_inputs *s, const struct cli_opts *o)
 	s->failed = calloc(o->n, sizeof *s->failed);
 	s->msgs = calloc(o->n, sizeof *s->msgs);
 	s->names = calloc(o->n, sizeof *s->names);
-	if (!s->in || !s->failed || !s->msgs || !s->names) {
+	s->failed_in = calloc(o->n, sizeof *s->failed_in);
+	if (!s->in || !s->failed || !s->msgs || !s->names || !s->failed_in) {
 		fprintf(stderr, PROG ": out of memory\n");
 		return -1;
 	}
@@ -34,6 +35,7 @@ void cli_inputs_free(struct cli_inputs *s)
 	for (size_t i = 0; s->names && i < s->nfailed; i++)
 		free(s->names[i]);
 	free(s->names);
+	free(s->failed_in);
 	free(s->in);
 	free(s->failed);
 	free(s->msgs);
@@ -46,6 +48,7 @@ void cli_input_fail(struct cli_inputs *s, const char *path, const struct dp_erro
 	fprintf(stderr, PROG ": %s\n", s->msgs[s->nfailed]);
 	s->failed[s->nfailed].path = path;
 	s->failed[s->nfailed].error = s->msgs[s->nfailed];
+	s->failed_in[s->nfailed] = s->current;
 	s->nfailed++;
 }
 
@@ -71,6 +74,7 @@ static enum cli_kind open_fp(struct cli_inputs *s, struct cli_input *in)
 enum cli_kind cli_input_open(struct cli_inputs *s, size_t i, const struct cli_opts *o)
 {
 	struct cli_input *in = &s->in[i];
+	s->current = i;
 	if (strcmp(in->path, "-") != 0 && dd_fp_probe(in->path))
 		return open_fp(s, in);
 	struct dp_error err;
