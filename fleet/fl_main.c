@@ -21,9 +21,9 @@ static void usage_fleet(void)
 	       "on its own files, its ranks reading them in turn; HOST:PATH is the file PATH\n"
 	       "of that host, rank=N:PATH the file rank N reads.  The report, printed by\n"
 	       "rank 0, is the one dedup-analyze prints for the same inputs; in a run over\n"
-	       "several hosts the dumps are named HOST:PATH.  --huge, --hosts, --diff and\n"
-	       "--info are not computed across ranks (run dedup-analyze on the fingerprints\n"
-	       "that --save-fp writes on each host).\n"
+	       "several hosts the dumps are named HOST:PATH.  --huge, --hosts and --diff\n"
+	       "need every dump's page map or content list: rank 0 gets them all and holds\n"
+	       "what dedup-analyze would.  --info: run dedup-analyze --info on each host.\n"
 	       "      --round=N         records a rank sends in one exchange round (default %u)\n"
 	       "      --stats           also each rank's records and bytes exchanged\n",
 	       DEFAULT_ROUND);
@@ -87,16 +87,6 @@ static int parse(struct fl_ctx *c, int argc, char **argv, struct cli_opts *o)
 		return rc;
 	if (o->info)
 		return c->rank ? 2 : cm_usage_error(PROG, "%s", "--info: run dedup-analyze --info on each host");
-	for (size_t a = 0; a < dd_nanalyses; a++)
-		if (o->an[a] && !dd_analyses[a]->part) {
-			char msg[300];
-			snprintf(msg, sizeof msg,
-				 "--%s is not computed across ranks (it needs every page map or content list in one "
-				 "process)%s; run dedup-analyze on the fingerprints --save-fp writes",
-				 dd_analyses[a]->opts[0].name,
-				 strcmp(o->an_given[a], "all") == 0 ? ", and --all asks for it" : "");
-			return c->rank ? 2 : cm_usage_error(PROG, "%s", msg);
-		}
 	o->progress = false;
 	return -1;
 }
@@ -225,7 +215,7 @@ static int run(struct fl_ctx *c, struct cli_opts *lo)
 		}
 	}
 	if (rc < 0)
-		rc = fl_report(c, &r, &rows, slice, (s.nfailed || r.status) ? 1 : 0);
+		rc = fl_report(c, &r, &rows, row_of, slice, (s.nfailed || r.status) ? 1 : 0);
 	if (lo->stats && r.e)
 		print_stats(c, &r, slice, &xs, t0, t_hash);
 	dd_engine_free(slice);

@@ -104,7 +104,7 @@ uint64_t fl_sum_u64(uint64_t v)
 
 void fl_put(struct fl_buf *b, const void *p, size_t len)
 {
-	if (b->oom)
+	if (b->oom || !len)
 		return;
 	if (b->n + len > b->cap) {
 		size_t nc = b->cap ? b->cap : 256;
@@ -130,7 +130,8 @@ bool fl_get(struct fl_rd *r, void *p, size_t len)
 {
 	if ((size_t)(r->end - r->p) < len)
 		return false;
-	memcpy(p, r->p, len);
+	if (len)
+		memcpy(p, r->p, len);
 	r->p += len;
 	return true;
 }

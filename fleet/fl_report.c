@@ -196,8 +196,41 @@ static int run_analysis(const struct fl_ctx *c, size_t a, const struct dd_an_inp
 
 /* The report into a buffer on rank 0 (NULL elsewhere, or when there is
  * none); the run's status. */
-static int build(const struct fl_ctx *c, const struct fl_rows *rows, const struct fails *fs,
-		 const struct dd_engine *slice, char **text, size_t *len, int status)
+/* The analyses without part(), on rank 0 from every dump (fl_whole.c) */
+static int run_whole(const struct fl_ctx *c, const struct cli_run *r, const struct fl_rows *rows,
+		     const size_t *row_of, struct dd_an_input *in, bool *done)
+{
+	unsigned collect = 0;
+	bool any = false;
+	for (size_t a = 0; a < dd_nanalyses; a++)
+		if (cli_runs(c->o, a) && !dd_analyses[a]->part) {
+			collect |= dd_analyses[a]->collect;
+			any = true;
+		}
+	struct dd_engine *whole;
+	if (!any)
+		return 0;
+	if (fl_whole(c, r, rows, row_of, collect, &whole))
+		return 1;
+	int status = 0;
+	in->e = whole;
+	for (size_t a = 0; c->rank == 0 && a < dd_nanalyses; a++)
+		if (cli_runs(c->o, a) && !dd_analyses[a]->part) {
+			char err[1024] = "";
+			if (dd_an_compute(dd_analyses[a], c->o->an[a], in, err, sizeof err)) {
+				if (*err)
+					fprintf(stderr, PROG ": %s\n", err);
+				status = 1;
+			} else
+				done[a] = true;
+		}
+	in->e = NULL;
+	dd_engine_free(whole);
+	return status;
+}
+
+static int build(const struct fl_ctx *c, const struct cli_run *r, const struct fl_rows *rows, const size_t *row_of,
+		 const struct fails *fs, const struct dd_engine *slice, char **text, size_t *len, int status)
 {
 	/* Table I: the rows' sums, the slices' counts */
 	uint64_t copies, pairs, distinct = fl_sum_u64(dd_table_size(dd_engine_table(slice)));
@@ -226,11 +259,13 @@ static int build(const struct fl_ctx *c, const struct fl_rows *rows, const struc
 	struct dd_an_input in_slice = { slice, rows->names, rows->n, t.page_size, &st, NULL };
 	struct dd_an_input in_all = { NULL, rows->names, rows->n, t.page_size, &t, rows->rows };
 	for (size_t a = 0; a < dd_nanalyses; a++)
-		if (cli_runs(c->o, a)) {
+		if (cli_runs(c->o, a) && dd_analyses[a]->part) {
 			done[a] = run_analysis(c, a, &in_slice, &in_all) == 0;
 			if (!done[a])
 				status = 1;
 		}
+	if (run_whole(c, r, rows, row_of, &in_all, done))
+		status = 1;
 	if (c->rank == 0) {
 		FILE *f = open_memstream(text, len);
 		if (f) {
@@ -251,7 +286,7 @@ static int build(const struct fl_ctx *c, const struct fl_rows *rows, const struc
 	return status;
 }
 
-int fl_report(const struct fl_ctx *c, const struct cli_run *r, const struct fl_rows *rows,
+int fl_report(const struct fl_ctx *c, const struct cli_run *r, const struct fl_rows *rows, const size_t *row_of,
 	      const struct dd_engine *slice, int status)
 {
 	struct fails fs = { 0 };
@@ -262,7 +297,7 @@ int fl_report(const struct fl_ctx *c, const struct cli_run *r, const struct fl_r
 			fprintf(stderr, PROG ": out of memory gathering the failures\n");
 		status = 1;
 	} else
-		status = build(c, rows, &fs, slice, &text, &len, status);
+		status = build(c, r, rows, row_of, &fs, slice, &text, &len, status);
 	/* every rank is still here: the report is complete */
 	status = fl_max(status);
 	if (text) {

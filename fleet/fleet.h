@@ -96,7 +96,14 @@ struct fl_rows {
 };
 int fl_rows_gather(const struct fl_ctx *c, const struct cli_run *r, struct fl_rows *rows);
 void fl_rows_free(struct fl_rows *rows);
-int fl_report(const struct fl_ctx *c, const struct cli_run *r, const struct fl_rows *rows,
+int fl_report(const struct fl_ctx *c, const struct cli_run *r, const struct fl_rows *rows, const size_t *row_of,
 	      const struct dd_engine *slice, int status);
+
+/* fl_whole.c: for the analyses without part(): every rank's dumps sent to
+ * rank 0 as fingerprints (contents, page maps), and there added in row
+ * order to a new engine that keeps `collect` (*whole; NULL elsewhere).
+ * 0, or -1 (said on stderr) on every rank. */
+int fl_whole(const struct fl_ctx *c, const struct cli_run *r, const struct fl_rows *rows, const size_t *row_of,
+	     unsigned collect, struct dd_engine **whole);
 
 #endif
