@@ -24,6 +24,10 @@ PANDOC  ?= pandoc
 # ---- What is installed: one word per file --------------------------------
 # Programs built into $(BINDIR), installed into $(bindir).
 INSTALL_PROGS := dedup-analyze ksm-sample memload
+# dedup-analyze-mpi and its man page, when Open MPI was found (Makefile)
+ifneq ($(filter $(BINDIR)/dedup-analyze-mpi,$(PROGS)),)
+INSTALL_PROGS += dedup-analyze-mpi
+endif
 # Scripts from scripts/ for users, installed into $(bindir); NAME:INSTALLED
 # installs scripts/NAME under another name (generic names get the prefix
 # samepage-, as Debian asks of commands on PATH: scripts/experiment is
@@ -43,6 +47,9 @@ INSTALL_DATA := VERSION scripts/lib/paths.sh scripts/plot-common.sh \
 # Man pages (section 1): docs/NAME.md becomes NAME.1.
 INSTALL_MAN := dedup-analyze ksm-sample memload esxtop-import mkguest plot-sharing \
 	samepage-experiment
+ifneq ($(filter $(BINDIR)/dedup-analyze-mpi,$(PROGS)),)
+INSTALL_MAN += dedup-analyze-mpi
+endif
 # Further names of a man page: NAME:PAGE installs NAME.1 as `.so` of PAGE.1.
 INSTALL_MAN_ALIASES := plot-cpu:plot-sharing plot-vms:plot-sharing plot-bars:plot-sharing \
 	plot-settle:plot-sharing plot-used:plot-sharing samepage-report:samepage-experiment
