@@ -6,6 +6,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/fleet/lib-fleet.sh"
 dir=${SAMEPAGE_GUEST_DUMPS:-$BUILD/demo}
+[ -n "${SAMEPAGE_GUEST_DUMPS:-}" ] || [ -d "$dir" ] || dir=$TOP/build/demo
 set -- "$dir"/*.elf
 [ -r "$1" ] || skip_all "no real guest dumps in $dir (make demo writes them; or set SAMEPAGE_GUEST_DUMPS)"
 "$DA" -q --json --all --save-fp="$TMPD/fp" "$@" > "$TMPD/a.json"
