@@ -229,14 +229,21 @@ static int run(struct fl_ctx *c, struct cli_opts *lo)
 
 int main(int argc, char **argv)
 {
-	MPI_Init(&argc, &argv);
+	/* the engine's worker threads never call MPI; the main thread does */
+	int level;
+	MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &level);
 	struct fl_ctx c = { 0 };
 	struct cli_opts o;
 	memset(&o, 0, sizeof o);
 	MPI_Comm_rank(MPI_COMM_WORLD, &c.rank);
 	MPI_Comm_size(MPI_COMM_WORLD, &c.size);
 	c.o = &o;
-	int rc = parse(&c, argc, argv, &o);
+	/* every rank read the same options; only rank 0 spoke, so a rank that
+	 * failed alone (e.g. --save-fp's folder on its host) is named here */
+	int rc = parse(&c, argc, argv, &o), all = fl_max(rc);
+	if (all > rc && c.rank == 0 && all > 0)
+		fprintf(stderr, PROG ": the options failed on another rank (a folder or file on its host?)\n");
+	rc = all;
 	if (rc < 0)
 		rc = fl_inputs_make(&c);
 	if (rc < 0) {
