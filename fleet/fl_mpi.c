@@ -59,7 +59,7 @@ static int gather(const void *buf, size_t len, char **out, size_t **off, bool al
 				cnt[r] = lens[r] > at ? (int)(lens[r] - at < BLOCK ? lens[r] - at : BLOCK) : 0;
 				dsp[r] = r * (int)BLOCK;
 			}
-			const char *src = (const char *)buf + (n ? at : 0);
+			const void *src = n ? (const char *)buf + at : buf;
 			if (all)
 				MPI_Allgatherv(src, n, MPI_BYTE, tmp, cnt, dsp, MPI_BYTE, MPI_COMM_WORLD);
 			else
