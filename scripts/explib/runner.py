@@ -240,8 +240,8 @@ class Experiment:
             for g in meta["guests"]:
                 g["pid"] = self.lv.pid(g["name"])
             self.sample_and_load(r, rdir, names, meta)
-        except GuestError as e:
-            meta["failed"] = str(e)
+        except (GuestError, RuntimeError, OSError) as e:
+            meta["failed"] = str(e)  # the report shows the run as failed, never as measured
             raise
         finally:
             for g in meta["guests"]:
