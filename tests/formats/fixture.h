@@ -43,6 +43,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #define FX_PS 4096u
 
@@ -64,6 +67,128 @@ static inline void *fx_alloc(size_t n)
 	if (!p)
 		fx_die("out of memory");
 	return p;
+}
+
+/* ---- sparse models ----
+ * A model of many gigabytes of guest RAM that is mostly zero pages (e.g.
+ * data past 4 GiB in a file) must cost neither memory nor disk.  Large
+ * buffers come from calloc, which maps fresh memory that takes no RAM
+ * until it is touched; the helpers below never write zeros over zeros,
+ * frames that are all zero keep no data (fx_frames), and fx_write_file
+ * leaves holes for zero blocks.  Even reading an untouched page makes some
+ * kernels back it with memory (slowly), so "is it zero" first asks
+ * /proc/self/pagemap: a page neither present nor swapped was never touched
+ * and reads as zero.  A builder's memory and the file's disk blocks then
+ * follow the non-zero data, plus a few dozen bytes per frame of the model.
+ *
+ * A window of pagemap entries is read per call of a helper, so what it
+ * says holds at the start of that call: the call writes each byte at most
+ * once, after looking at it, and a byte of a page untouched then is zero
+ * whatever the call wrote beside it.  A call on fewer than FX_PM_MIN bytes
+ * just reads them (a page or two, which the writes around it touch
+ * anyway): a pagemap read costs more than that. */
+#define FX_PM_MIN (4 * FX_PS)
+struct fx_pm {
+	uintptr_t first;          /* first page in e[] (address / page size) */
+	size_t n;                 /* entries in e[] */
+	uintptr_t last;           /* the last page of the call's range */
+	bool direct;              /* read the bytes, ask no pagemap */
+	uint64_t e[512];
+};
+
+static inline uintptr_t fx_sys_ps(void)
+{
+	static uintptr_t ps;
+	if (!ps)
+		ps = (uintptr_t)sysconf(_SC_PAGESIZE);
+	return ps;
+}
+
+static inline void fx_pm_init(struct fx_pm *pm, const void *p, size_t n)
+{
+	pm->n = 0;
+	pm->direct = n < FX_PM_MIN;
+	pm->last = ((uintptr_t)p + (n ? n - 1 : 0)) / fx_sys_ps();
+}
+
+static inline bool fx_untouched(struct fx_pm *pm, uintptr_t page)
+{
+	static int fd = -2;
+	if (pm->direct)
+		return false;
+	if (fd == -2)
+		fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (page < pm->first || page >= pm->first + pm->n) {
+		const size_t cap = sizeof pm->e / sizeof pm->e[0];
+		size_t want = page <= pm->last && pm->last - page < cap ? (size_t)(pm->last - page + 1) : cap;
+		ssize_t r = pread(fd, pm->e, want * sizeof pm->e[0], (off_t)(page * sizeof pm->e[0]));
+		pm->first = page;
+		pm->n = r > 0 ? (size_t)r / sizeof pm->e[0] : 0;
+		if (pm->n == 0)
+			return false;
+	}
+	return (pm->e[page - pm->first] >> 62) == 0; /* bit 63 present, bit 62 swapped */
+}
+
+/* the n bytes at p are zero: those in untouched pages are, the others are
+ * compared */
+static const uint8_t fx_zeros[FX_PS];
+static inline bool fx_blank(struct fx_pm *pm, const void *p, size_t n)
+{
+	const uint8_t *b = p, *e = b + n;
+	while (b < e) {
+		uintptr_t page = (uintptr_t)b / fx_sys_ps();
+		const uint8_t *next = (const uint8_t *)((page + 1) * fx_sys_ps());
+		if (next > e)
+			next = e;
+		if (!fx_untouched(pm, page))
+			for (const uint8_t *q = b; q < next; q += sizeof fx_zeros) {
+				size_t k = (size_t)(next - q) < sizeof fx_zeros ? (size_t)(next - q) : sizeof fx_zeros;
+				if (memcmp(q, fx_zeros, k) != 0)
+					return false;
+			}
+		b = next;
+	}
+	return true;
+}
+
+static inline bool fx_is_zero(const void *p, size_t n)
+{
+	struct fx_pm pm;
+	fx_pm_init(&pm, p, n);
+	return fx_blank(&pm, p, n);
+}
+
+/* memset(p, 0, n), writing only the 4 KiB pieces that are not zero */
+static inline void fx_zero(void *p, size_t n)
+{
+	struct fx_pm pm;
+	uint8_t *b = p;
+	fx_pm_init(&pm, p, n);
+	for (size_t k; n; b += k, n -= k) {
+		k = n < FX_PS ? n : FX_PS;
+		if (!fx_blank(&pm, b, k))
+			memset(b, 0, k);
+	}
+}
+
+/* memcpy(dst, src, n), skipping the 4 KiB pieces that are zero in both */
+static inline void fx_copy(void *dst, const void *src, size_t n)
+{
+	struct fx_pm ps, pd;
+	uint8_t *d = dst;
+	const uint8_t *s = src;
+	fx_pm_init(&ps, src, n);
+	fx_pm_init(&pd, dst, n);
+	for (size_t k; n; d += k, s += k, n -= k) {
+		k = n < FX_PS ? n : FX_PS;
+		if (!fx_blank(&ps, s, k))
+			memcpy(d, s, k);
+		else if (!fx_blank(&pd, d, k))
+			memset(d, 0, k);
+	}
 }
 
 /* Page pattern K, the one page-content generator of every builder: K = 0
@@ -380,31 +505,63 @@ static inline void fx_free_model(struct fx_model *m)
 	memset(m, 0, sizeof *m);
 }
 
-/* The bytes of segment s from offset o (within the segment), n bytes. */
-static inline void fx_seg_bytes(const struct fx_seg *s, uint64_t o, uint8_t *out, size_t n)
+/* The bytes of segment s from offset o (within the segment), n bytes, to
+ * out.  Zero content pages are not written where out is zero already
+ * (out_zero: the caller knows it is, e.g. fresh memory; else it is
+ * read).  Returns whether a content page it wrote from is not zero. */
+static inline bool fx_seg_write(const struct fx_seg *s, uint64_t o, uint8_t *out, size_t n, bool out_zero)
 {
-	uint8_t *page = fx_alloc(s->ps);
-	uint64_t npages = (s->len + s->ps - 1) / s->ps;
+	uint8_t *page = NULL, *run = out; /* run: zero content from there to out */
+	uint64_t npages = (s->len + s->ps - 1) / s->ps, have = 0;
+	bool nonzero = false;
 	while (n) {
 		/* content pages are aligned to the segment's start */
 		uint64_t i = o / s->ps, in = o % s->ps;
-		fx_fill(fx_content_id(s->content, i, npages), page, s->ps);
+		uint64_t id = fx_content_id(s->content, i, npages);
 		size_t k = s->ps - in < n ? (size_t)(s->ps - in) : n;
-		memcpy(out, page + in, k);
+		if (id != 0 && id != FX_FILL(0)) {
+			if (!out_zero && run < out)
+				fx_zero(run, (size_t)(out - run));
+			if (!page)
+				page = fx_alloc(s->ps);
+			if (have != id)
+				fx_fill(id, page, s->ps);
+			have = id;
+			memcpy(out, page + in, k);
+			nonzero = true;
+			run = out + k;
+		}
 		out += k;
 		o += k;
 		n -= k;
 	}
+	if (!out_zero && run < out)
+		fx_zero(run, (size_t)(out - run));
 	free(page);
+	return nonzero;
+}
+
+static inline void fx_seg_bytes(const struct fx_seg *s, uint64_t o, uint8_t *out, size_t n)
+{
+	fx_seg_write(s, o, out, n, false);
 }
 
 /* ---- expected frames ---- */
-static inline int fx_cmp_frame_pfn(const void *a, const void *b)
+struct fx_piece {                 /* a segment's share of one frame */
+	int block;
+	uint32_t seg;             /* index in the model's seg[] */
+	uint64_t pfn;
+	uint64_t ord;             /* the order segments describe frames in */
+};
+
+static inline int fx_cmp_piece(const void *a, const void *b)
 {
-	const struct fx_frame *x = a, *y = b;
+	const struct fx_piece *x = a, *y = b;
 	if (x->block != y->block)
 		return x->block < y->block ? -1 : 1;
-	return x->pfn < y->pfn ? -1 : x->pfn > y->pfn;
+	if (x->pfn != y->pfn)
+		return x->pfn < y->pfn ? -1 : 1;
+	return x->ord < y->ord ? -1 : x->ord > y->ord;
 }
 
 static size_t fx_cmp_len = FX_PS;
@@ -414,37 +571,57 @@ static inline int fx_cmp_data(const void *a, const void *b)
 	return memcmp((*x)->data, (*y)->data, fx_cmp_len);
 }
 
-/* The frame of (block, pfn) in f[0..n), or a new one at f[n]. */
-static inline size_t fx_frame_at(struct fx_frame **f, size_t *n, size_t *cap, int block, uint64_t pfn, bool *fresh)
+/* Frame f from its pieces p[0..n), in the order they describe it (rules:
+ * fx_frames); page is a scratch frame, zero on entry and on return. */
+static inline void fx_frame_from(const struct fx_model *m, const struct fx_piece *p, size_t n, uint8_t *page,
+				 struct fx_frame *f)
 {
-	for (size_t k = *n; k-- > 0;)
-		if ((*f)[k].pfn == pfn && (*f)[k].block == block) {
-			*fresh = false;
-			return k;
+	const uint64_t ps = m->ps, at = p[0].pfn * ps;
+	bool dirty = false;       /* page may hold non-zero bytes */
+	memset(f, 0, sizeof *f);
+	f->block = p[0].block;
+	f->pfn = p[0].pfn;
+	for (size_t k = 0; k < n; k++) {
+		const struct fx_seg *s = &m->seg[p[k].seg];
+		if (k == 0) {
+			f->absent = s->kind != FX_DATA;
+			f->seg = s;
+		} else if (s->block >= 0 && s->kind == FX_DATA && !f->absent) {
+			if (dirty) /* sent again: the last copy wins */
+				memset(page, 0, ps);
+			dirty = false;
+			f->cov = 0;
+			f->seg = s;
+		} else if (s->kind != FX_DATA || f->absent || f->cov == ps) {
+			continue; /* first description wins */
 		}
-	if (*n == *cap) {
-		*cap *= 2;
-		*f = realloc(*f, *cap * sizeof **f);
-		if (!*f)
-			fx_die("out of memory");
+		if (s->kind == FX_DATA) {
+			uint64_t a = s->addr, b = s->addr + s->len;
+			uint64_t fa = at > a ? at : a, fb = at + ps < b ? at + ps : b;
+			dirty |= fx_seg_write(s, fa - a, page + (fa - at), (size_t)(fb - fa), !dirty);
+			f->cov += (uint32_t)(fb - fa);
+		}
 	}
-	memset(&(*f)[*n], 0, sizeof **f);
-	(*f)[*n].block = block;
-	(*f)[*n].pfn = pfn;
-	*fresh = true;
-	return (*n)++;
+	if (dirty && !fx_is_zero(page, ps)) {
+		f->data = fx_alloc(ps);
+		memcpy(f->data, page, ps);
+	}
+	if (dirty)
+		memset(page, 0, ps);
 }
 
-/* Frames of the model: data segments first (they win), absent ones after;
- * in the address space a frame partly covered by a byte range takes the
- * bytes of later ranges too (merged), a fully covered one keeps its first
- * description.  In a block, a later data line replaces an earlier one (a
- * page sent again), and pages no line describes are zero. */
+/* Frames of the model, by block and frame number: data segments first
+ * (they win), absent ones after; in the address space a frame partly
+ * covered by a byte range takes the bytes of later ranges too (merged), a
+ * fully covered one keeps its first description.  In a block, a later data
+ * line replaces an earlier one (a page sent again), and pages no line
+ * describes are zero.  A frame's data is NULL when it is absent or all
+ * zero (no memory for zero frames: see "sparse models"). */
 static inline struct fx_frame *fx_frames(const struct fx_model *m, size_t *nout)
 {
-	size_t cap = 16, n = 0;
 	const uint64_t ps = m->ps;
-	struct fx_frame *f = fx_alloc(cap * sizeof *f);
+	size_t np = 0, cap = 16;
+	struct fx_piece *p = fx_alloc(cap * sizeof *p);
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t i = 0; i < m->nseg; i++) {
 			const struct fx_seg *s = &m->seg[i];
@@ -454,31 +631,28 @@ static inline struct fx_frame *fx_frames(const struct fx_model *m, size_t *nout)
 				fx_die("a segment names block '%s', which no block line declares", s->in);
 			if (s->block >= 0 && s->addr + s->len > m->blk[s->block].len)
 				fx_die("a segment runs past the end of block '%s'", s->in);
-			uint64_t a = s->addr, b = s->addr + s->len;
-			for (uint64_t pfn = a / ps; pfn * ps < b; pfn++) {
-				uint64_t fa = pfn * ps > a ? pfn * ps : a;
-				uint64_t fb = (pfn + 1) * ps < b ? (pfn + 1) * ps : b;
-				bool fresh;
-				size_t k = fx_frame_at(&f, &n, &cap, s->block, pfn, &fresh);
-				if (fresh) {
-					f[k].absent = s->kind != FX_DATA;
-					f[k].seg = s;
-					if (s->kind == FX_DATA)
-						f[k].data = fx_alloc(ps);
-				} else if (s->block >= 0 && s->kind == FX_DATA && !f[k].absent) {
-					memset(f[k].data, 0, ps); /* sent again: the last copy wins */
-					f[k].cov = 0;
-					f[k].seg = s;
-				} else if (s->kind != FX_DATA || f[k].absent || f[k].cov == ps) {
-					continue; /* first description wins */
+			for (uint64_t pfn = s->addr / ps; pfn * ps < s->addr + s->len; pfn++) {
+				if (np == cap) {
+					cap *= 2;
+					p = realloc(p, cap * sizeof *p);
+					if (!p)
+						fx_die("out of memory");
 				}
-				if (s->kind == FX_DATA) {
-					fx_seg_bytes(s, fa - a, f[k].data + (fa - pfn * ps), (size_t)(fb - fa));
-					f[k].cov += (uint32_t)(fb - fa);
-				}
+				p[np] = (struct fx_piece){ s->block, (uint32_t)i, pfn, np };
+				np++;
 			}
 		}
-	qsort(f, n, sizeof *f, fx_cmp_frame_pfn);
+	qsort(p, np, sizeof *p, fx_cmp_piece);
+	struct fx_frame *f = fx_alloc((np ? np : 1) * sizeof *f);
+	uint8_t *page = fx_alloc(ps);
+	size_t n = 0;
+	for (size_t i = 0, j; i < np; i = j) {
+		for (j = i + 1; j < np && p[j].block == p[i].block && p[j].pfn == p[i].pfn; j++)
+			;
+		fx_frame_from(m, p + i, j - i, page, &f[n++]);
+	}
+	free(page);
+	free(p);
 	*nout = n;
 	return f;
 }
@@ -502,7 +676,6 @@ static inline void fx_write_expect(const struct fx_model *m, const char *path)
 	uint64_t pages = 0, absent = 0, zero = 0, partial = 0;
 	const struct fx_frame **nz = fx_alloc(n * sizeof *nz);
 	size_t nnz = 0;
-	uint8_t *zpage = fx_alloc(ps);
 	for (size_t b = 0; b < m->nblk; b++) { /* pages of a block never described: zero */
 		uint64_t never = m->blk[b].len / ps;
 		for (size_t i = 0; i < n; i++)
@@ -518,7 +691,7 @@ static inline void fx_write_expect(const struct fx_model *m, const char *path)
 		pages++;
 		if (f[i].cov < ps)
 			partial++;
-		if (memcmp(f[i].data, zpage, ps) == 0)
+		if (!f[i].data)
 			zero++;
 		else
 			nz[nnz++] = &f[i];
@@ -548,7 +721,6 @@ static inline void fx_write_expect(const struct fx_model *m, const char *path)
 	fclose(o);
 	fx_free_frames(f, n);
 	free(nz);
-	free(zpage);
 }
 
 /* ---- output buffer and field map ---- */
@@ -558,15 +730,22 @@ struct fx_buf {
 	FILE *map;                /* "NAME OFFSET SIZE" lines, or NULL */
 };
 
+/* Room for n more bytes; a larger buffer is fresh zero memory (calloc)
+ * into which only the non-zero pieces are copied, so zero areas stay
+ * untouched (realloc would copy them). */
 static inline void fx_reserve(struct fx_buf *b, size_t n)
 {
 	if (b->len + n <= b->cap)
 		return;
-	while (b->len + n > b->cap)
-		b->cap = b->cap ? b->cap * 2 : 65536;
-	b->p = realloc(b->p, b->cap);
-	if (!b->p)
-		fx_die("out of memory");
+	size_t cap = b->cap;
+	while (b->len + n > cap)
+		cap = cap ? cap * 2 : 65536;
+	uint8_t *p = fx_alloc(cap);
+	if (b->p)
+		fx_copy(p, b->p, b->cap);
+	free(b->p);
+	b->p = p;
+	b->cap = cap;
 }
 
 static inline size_t fx_put(struct fx_buf *b, const void *p, size_t n)
@@ -574,9 +753,9 @@ static inline size_t fx_put(struct fx_buf *b, const void *p, size_t n)
 	fx_reserve(b, n);
 	size_t at = b->len;
 	if (p)
-		memcpy(b->p + at, p, n);
+		fx_copy(b->p + at, p, n);
 	else
-		memset(b->p + at, 0, n);
+		fx_zero(b->p + at, n);
 	b->len += n;
 	return at;
 }
@@ -587,13 +766,13 @@ static inline void fx_put_at(struct fx_buf *b, size_t off, const void *p, size_t
 {
 	if (off + n > b->len) {
 		fx_reserve(b, off + n - b->len);
-		memset(b->p + b->len, 0, off + n - b->len);
+		fx_zero(b->p + b->len, off + n - b->len);
 		b->len = off + n;
 	}
 	if (p)
-		memcpy(b->p + off, p, n);
+		fx_copy(b->p + off, p, n);
 	else
-		memset(b->p + off, 0, n);
+		fx_zero(b->p + off, n);
 }
 
 static inline void fx_field(struct fx_buf *b, const char *name, size_t off, size_t size)
@@ -681,10 +860,33 @@ static inline void fx_flatten(const uint8_t *in, const struct fx_rec *rec, size_
 	fx_put(out, end, sizeof end);
 }
 
+/* The file path holds the n bytes at p; the all-zero 4 KiB blocks are
+ * holes (a sparse file: gigabytes of zero pages take no disk). */
 static inline void fx_write_file(const char *path, const void *p, size_t n)
 {
-	FILE *f = fopen(path, "wb");
-	if (!f || (n && fwrite(p, 1, n, f) != n) || fclose(f) != 0)
+	const uint8_t *b = p;
+	struct fx_pm pm;
+	fx_pm_init(&pm, p, n);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	bool ok = fd >= 0;
+	for (size_t at = 0; ok && at < n;) {
+		size_t end = at; /* a run of blocks to write, then one of holes */
+		while (end < n && (n - end < FX_PS || !fx_blank(&pm, b + end, FX_PS)))
+			end += n - end < FX_PS ? n - end : FX_PS;
+		for (size_t w = at; ok && w < end;) {
+			ssize_t r = pwrite(fd, b + w, end - w, (off_t)w);
+			ok = r > 0;
+			w += ok ? (size_t)r : 0;
+		}
+		at = end;
+		while (at < n && n - at >= FX_PS && fx_blank(&pm, b + at, FX_PS))
+			at += FX_PS;
+	}
+	/* a hole at the end: the size comes from the truncation */
+	ok = ok && ftruncate(fd, (off_t)n) == 0;
+	if (fd >= 0 && close(fd) != 0)
+		ok = false;
+	if (!ok)
 		fx_die("%s: cannot write", path);
 }
 
