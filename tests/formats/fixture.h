@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -730,9 +731,31 @@ struct fx_buf {
 	FILE *map;                /* "NAME OFFSET SIZE" lines, or NULL */
 };
 
-/* Room for n more bytes; a larger buffer is fresh zero memory (calloc)
- * into which only the non-zero pieces are copied, so zero areas stay
- * untouched (realloc would copy them). */
+/* A buffer of FX_BIG bytes or more is mapped from the kernel: fresh memory
+ * that stays untouched where it is zero, even under AddressSanitizer (whose
+ * allocator writes the shadow of a whole block, an eighth of its size). */
+#define FX_BIG ((size_t)64 << 20)
+static inline uint8_t *fx_buf_mem(size_t cap)
+{
+	if (cap < FX_BIG)
+		return fx_alloc(cap);
+	void *p = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		fx_die("out of memory (%zu bytes)", cap);
+	return p;
+}
+
+static inline void fx_buf_unmem(uint8_t *p, size_t cap)
+{
+	if (cap < FX_BIG)
+		free(p);
+	else if (p)
+		munmap(p, cap);
+}
+
+/* Room for n more bytes: a larger buffer into which only the non-zero
+ * pieces are copied, so zero areas stay untouched (realloc would copy
+ * them). */
 static inline void fx_reserve(struct fx_buf *b, size_t n)
 {
 	if (b->len + n <= b->cap)
@@ -740,12 +763,19 @@ static inline void fx_reserve(struct fx_buf *b, size_t n)
 	size_t cap = b->cap;
 	while (b->len + n > cap)
 		cap = cap ? cap * 2 : 65536;
-	uint8_t *p = fx_alloc(cap);
+	uint8_t *p = fx_buf_mem(cap);
 	if (b->p)
 		fx_copy(p, b->p, b->cap);
-	free(b->p);
+	fx_buf_unmem(b->p, b->cap);
 	b->p = p;
 	b->cap = cap;
+}
+
+static inline void fx_buf_free(struct fx_buf *b)
+{
+	fx_buf_unmem(b->p, b->cap);
+	b->p = NULL;
+	b->len = b->cap = 0;
 }
 
 static inline size_t fx_put(struct fx_buf *b, const void *p, size_t n)

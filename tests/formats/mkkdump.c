@@ -460,11 +460,11 @@ int main(int argc, char **argv)
 		if (flat) {
 			struct fx_buf fl = { .map = p == 0 ? map : NULL };
 			flatten(&b, &wr, &fl);
-			free(b.p);
+			fx_buf_free(&b);
 			b = fl;
 		}
 		fx_write_file(path, b.p, p == 0 && cut < b.len ? (size_t)cut : b.len);
-		free(b.p);
+		fx_buf_free(&b);
 	}
 	if (map)
 		fclose(map);

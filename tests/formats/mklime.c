@@ -62,7 +62,7 @@ static void zlib_file(const char *in, const char *out)
 	fx_write_file(out, dst, z.total_out);
 	deflateEnd(&z);
 	free(dst);
-	free(src.p);
+	fx_buf_free(&src);
 }
 
 int main(int argc, char **argv)
@@ -171,7 +171,7 @@ int main(int argc, char **argv)
 		fclose(b.map);
 	if (a.expect)
 		fx_write_expect(&m, a.expect);
-	free(b.p);
+	fx_buf_free(&b);
 	fx_free_model(&m);
 	return 0;
 }
