@@ -32,39 +32,14 @@
  * model alone.  In the address space the first description of a frame
  * wins (data before absent); in a block a later line wins (a page sent
  * again) and pages no line describes are zero.
+ *
+ * Models may be large and sparse (gigabytes of zero pages, files past
+ * 4 GiB): see "sparse models" in fxmem.h for what keeps them cheap.
  */
 #ifndef FIXTURE_H
 #define FIXTURE_H
 
-#include <errno.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#define FX_PS 4096u
-
-static inline void fx_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-static inline void fx_die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "fixture: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-	exit(2);
-}
-
-static inline void *fx_alloc(size_t n)
-{
-	void *p = calloc(1, n ? n : 1);
-	if (!p)
-		fx_die("out of memory");
-	return p;
-}
+#include "fxmem.h"
 
 /* Page pattern K, the one page-content generator of every builder: K = 0
  * is all zero; FX_FILL(B) is every byte B (content "fill:B", "fB" in a
@@ -121,7 +96,7 @@ struct fx_block {                 /* a named memory block */
 struct fx_frame {
 	int block;                /* -1: the address space */
 	uint64_t pfn;
-	uint8_t *data;            /* ps bytes, NULL when absent */
+	uint8_t *data;            /* ps bytes, NULL when absent or all zero */
 	uint32_t cov;             /* bytes covered by data */
 	int absent;
 	const struct fx_seg *seg; /* the segment that describes it */
@@ -380,31 +355,63 @@ static inline void fx_free_model(struct fx_model *m)
 	memset(m, 0, sizeof *m);
 }
 
-/* The bytes of segment s from offset o (within the segment), n bytes. */
-static inline void fx_seg_bytes(const struct fx_seg *s, uint64_t o, uint8_t *out, size_t n)
+/* The bytes of segment s from offset o (within the segment), n bytes, to
+ * out.  Zero content pages are not written where out is zero already
+ * (out_zero: the caller knows it is, e.g. fresh memory; else it is
+ * read).  Returns whether a content page it wrote from is not zero. */
+static inline bool fx_seg_write(const struct fx_seg *s, uint64_t o, uint8_t *out, size_t n, bool out_zero)
 {
-	uint8_t *page = fx_alloc(s->ps);
-	uint64_t npages = (s->len + s->ps - 1) / s->ps;
+	uint8_t *page = NULL, *run = out; /* run: zero content from there to out */
+	uint64_t npages = (s->len + s->ps - 1) / s->ps, have = 0;
+	bool nonzero = false;
 	while (n) {
 		/* content pages are aligned to the segment's start */
 		uint64_t i = o / s->ps, in = o % s->ps;
-		fx_fill(fx_content_id(s->content, i, npages), page, s->ps);
+		uint64_t id = fx_content_id(s->content, i, npages);
 		size_t k = s->ps - in < n ? (size_t)(s->ps - in) : n;
-		memcpy(out, page + in, k);
+		if (id != 0 && id != FX_FILL(0)) {
+			if (!out_zero && run < out)
+				fx_zero(run, (size_t)(out - run));
+			if (!page)
+				page = fx_alloc(s->ps);
+			if (have != id)
+				fx_fill(id, page, s->ps);
+			have = id;
+			memcpy(out, page + in, k);
+			nonzero = true;
+			run = out + k;
+		}
 		out += k;
 		o += k;
 		n -= k;
 	}
+	if (!out_zero && run < out)
+		fx_zero(run, (size_t)(out - run));
 	free(page);
+	return nonzero;
+}
+
+static inline void fx_seg_bytes(const struct fx_seg *s, uint64_t o, uint8_t *out, size_t n)
+{
+	fx_seg_write(s, o, out, n, false);
 }
 
 /* ---- expected frames ---- */
-static inline int fx_cmp_frame_pfn(const void *a, const void *b)
+struct fx_piece {                 /* a segment's share of one frame */
+	int block;
+	uint32_t seg;             /* index in the model's seg[] */
+	uint64_t pfn;
+	uint64_t ord;             /* the order segments describe frames in */
+};
+
+static inline int fx_cmp_piece(const void *a, const void *b)
 {
-	const struct fx_frame *x = a, *y = b;
+	const struct fx_piece *x = a, *y = b;
 	if (x->block != y->block)
 		return x->block < y->block ? -1 : 1;
-	return x->pfn < y->pfn ? -1 : x->pfn > y->pfn;
+	if (x->pfn != y->pfn)
+		return x->pfn < y->pfn ? -1 : 1;
+	return x->ord < y->ord ? -1 : x->ord > y->ord;
 }
 
 static size_t fx_cmp_len = FX_PS;
@@ -414,37 +421,57 @@ static inline int fx_cmp_data(const void *a, const void *b)
 	return memcmp((*x)->data, (*y)->data, fx_cmp_len);
 }
 
-/* The frame of (block, pfn) in f[0..n), or a new one at f[n]. */
-static inline size_t fx_frame_at(struct fx_frame **f, size_t *n, size_t *cap, int block, uint64_t pfn, bool *fresh)
+/* Frame f from its pieces p[0..n), in the order they describe it (rules:
+ * fx_frames); page is a scratch frame, zero on entry and on return. */
+static inline void fx_frame_from(const struct fx_model *m, const struct fx_piece *p, size_t n, uint8_t *page,
+				 struct fx_frame *f)
 {
-	for (size_t k = *n; k-- > 0;)
-		if ((*f)[k].pfn == pfn && (*f)[k].block == block) {
-			*fresh = false;
-			return k;
+	const uint64_t ps = m->ps, at = p[0].pfn * ps;
+	bool dirty = false;       /* page may hold non-zero bytes */
+	memset(f, 0, sizeof *f);
+	f->block = p[0].block;
+	f->pfn = p[0].pfn;
+	for (size_t k = 0; k < n; k++) {
+		const struct fx_seg *s = &m->seg[p[k].seg];
+		if (k == 0) {
+			f->absent = s->kind != FX_DATA;
+			f->seg = s;
+		} else if (s->block >= 0 && s->kind == FX_DATA && !f->absent) {
+			if (dirty) /* sent again: the last copy wins */
+				memset(page, 0, ps);
+			dirty = false;
+			f->cov = 0;
+			f->seg = s;
+		} else if (s->kind != FX_DATA || f->absent || f->cov == ps) {
+			continue; /* first description wins */
 		}
-	if (*n == *cap) {
-		*cap *= 2;
-		*f = realloc(*f, *cap * sizeof **f);
-		if (!*f)
-			fx_die("out of memory");
+		if (s->kind == FX_DATA) {
+			uint64_t a = s->addr, b = s->addr + s->len;
+			uint64_t fa = at > a ? at : a, fb = at + ps < b ? at + ps : b;
+			dirty |= fx_seg_write(s, fa - a, page + (fa - at), (size_t)(fb - fa), !dirty);
+			f->cov += (uint32_t)(fb - fa);
+		}
 	}
-	memset(&(*f)[*n], 0, sizeof **f);
-	(*f)[*n].block = block;
-	(*f)[*n].pfn = pfn;
-	*fresh = true;
-	return (*n)++;
+	if (dirty && !fx_is_zero(page, ps)) {
+		f->data = fx_alloc(ps);
+		memcpy(f->data, page, ps);
+	}
+	if (dirty)
+		memset(page, 0, ps);
 }
 
-/* Frames of the model: data segments first (they win), absent ones after;
- * in the address space a frame partly covered by a byte range takes the
- * bytes of later ranges too (merged), a fully covered one keeps its first
- * description.  In a block, a later data line replaces an earlier one (a
- * page sent again), and pages no line describes are zero. */
+/* Frames of the model, by block and frame number: data segments first
+ * (they win), absent ones after; in the address space a frame partly
+ * covered by a byte range takes the bytes of later ranges too (merged), a
+ * fully covered one keeps its first description.  In a block, a later data
+ * line replaces an earlier one (a page sent again), and pages no line
+ * describes are zero.  A frame's data is NULL when it is absent or all
+ * zero (no memory for zero frames: see "sparse models"). */
 static inline struct fx_frame *fx_frames(const struct fx_model *m, size_t *nout)
 {
-	size_t cap = 16, n = 0;
 	const uint64_t ps = m->ps;
-	struct fx_frame *f = fx_alloc(cap * sizeof *f);
+	size_t np = 0, cap = 16;
+	struct fx_piece *p = fx_alloc(cap * sizeof *p);
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t i = 0; i < m->nseg; i++) {
 			const struct fx_seg *s = &m->seg[i];
@@ -454,31 +481,28 @@ static inline struct fx_frame *fx_frames(const struct fx_model *m, size_t *nout)
 				fx_die("a segment names block '%s', which no block line declares", s->in);
 			if (s->block >= 0 && s->addr + s->len > m->blk[s->block].len)
 				fx_die("a segment runs past the end of block '%s'", s->in);
-			uint64_t a = s->addr, b = s->addr + s->len;
-			for (uint64_t pfn = a / ps; pfn * ps < b; pfn++) {
-				uint64_t fa = pfn * ps > a ? pfn * ps : a;
-				uint64_t fb = (pfn + 1) * ps < b ? (pfn + 1) * ps : b;
-				bool fresh;
-				size_t k = fx_frame_at(&f, &n, &cap, s->block, pfn, &fresh);
-				if (fresh) {
-					f[k].absent = s->kind != FX_DATA;
-					f[k].seg = s;
-					if (s->kind == FX_DATA)
-						f[k].data = fx_alloc(ps);
-				} else if (s->block >= 0 && s->kind == FX_DATA && !f[k].absent) {
-					memset(f[k].data, 0, ps); /* sent again: the last copy wins */
-					f[k].cov = 0;
-					f[k].seg = s;
-				} else if (s->kind != FX_DATA || f[k].absent || f[k].cov == ps) {
-					continue; /* first description wins */
+			for (uint64_t pfn = s->addr / ps; pfn * ps < s->addr + s->len; pfn++) {
+				if (np == cap) {
+					cap *= 2;
+					p = realloc(p, cap * sizeof *p);
+					if (!p)
+						fx_die("out of memory");
 				}
-				if (s->kind == FX_DATA) {
-					fx_seg_bytes(s, fa - a, f[k].data + (fa - pfn * ps), (size_t)(fb - fa));
-					f[k].cov += (uint32_t)(fb - fa);
-				}
+				p[np] = (struct fx_piece){ s->block, (uint32_t)i, pfn, np };
+				np++;
 			}
 		}
-	qsort(f, n, sizeof *f, fx_cmp_frame_pfn);
+	qsort(p, np, sizeof *p, fx_cmp_piece);
+	struct fx_frame *f = fx_alloc((np ? np : 1) * sizeof *f);
+	uint8_t *page = fx_alloc(ps);
+	size_t n = 0;
+	for (size_t i = 0, j; i < np; i = j) {
+		for (j = i + 1; j < np && p[j].block == p[i].block && p[j].pfn == p[i].pfn; j++)
+			;
+		fx_frame_from(m, p + i, j - i, page, &f[n++]);
+	}
+	free(page);
+	free(p);
 	*nout = n;
 	return f;
 }
@@ -502,7 +526,6 @@ static inline void fx_write_expect(const struct fx_model *m, const char *path)
 	uint64_t pages = 0, absent = 0, zero = 0, partial = 0;
 	const struct fx_frame **nz = fx_alloc(n * sizeof *nz);
 	size_t nnz = 0;
-	uint8_t *zpage = fx_alloc(ps);
 	for (size_t b = 0; b < m->nblk; b++) { /* pages of a block never described: zero */
 		uint64_t never = m->blk[b].len / ps;
 		for (size_t i = 0; i < n; i++)
@@ -518,7 +541,7 @@ static inline void fx_write_expect(const struct fx_model *m, const char *path)
 		pages++;
 		if (f[i].cov < ps)
 			partial++;
-		if (memcmp(f[i].data, zpage, ps) == 0)
+		if (!f[i].data)
 			zero++;
 		else
 			nz[nnz++] = &f[i];
@@ -548,83 +571,6 @@ static inline void fx_write_expect(const struct fx_model *m, const char *path)
 	fclose(o);
 	fx_free_frames(f, n);
 	free(nz);
-	free(zpage);
-}
-
-/* ---- output buffer and field map ---- */
-struct fx_buf {
-	uint8_t *p;
-	size_t len, cap;
-	FILE *map;                /* "NAME OFFSET SIZE" lines, or NULL */
-};
-
-static inline void fx_reserve(struct fx_buf *b, size_t n)
-{
-	if (b->len + n <= b->cap)
-		return;
-	while (b->len + n > b->cap)
-		b->cap = b->cap ? b->cap * 2 : 65536;
-	b->p = realloc(b->p, b->cap);
-	if (!b->p)
-		fx_die("out of memory");
-}
-
-static inline size_t fx_put(struct fx_buf *b, const void *p, size_t n)
-{
-	fx_reserve(b, n);
-	size_t at = b->len;
-	if (p)
-		memcpy(b->p + at, p, n);
-	else
-		memset(b->p + at, 0, n);
-	b->len += n;
-	return at;
-}
-
-/* n bytes (zero when p is NULL) at offset off, the buffer grown (zero
- * filled) to hold them */
-static inline void fx_put_at(struct fx_buf *b, size_t off, const void *p, size_t n)
-{
-	if (off + n > b->len) {
-		fx_reserve(b, off + n - b->len);
-		memset(b->p + b->len, 0, off + n - b->len);
-		b->len = off + n;
-	}
-	if (p)
-		memcpy(b->p + off, p, n);
-	else
-		memset(b->p + off, 0, n);
-}
-
-static inline void fx_field(struct fx_buf *b, const char *name, size_t off, size_t size)
-{
-	if (b->map)
-		fprintf(b->map, "%s %zu %zu\n", name, off, size);
-}
-
-static inline void fx_set_le(uint8_t *p, uint64_t v, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static inline void fx_set_be(uint8_t *p, uint64_t v, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		p[n - 1 - i] = (uint8_t)(v >> (8 * i));
-}
-
-static inline size_t fx_le(struct fx_buf *b, uint64_t v, unsigned n)
-{
-	uint8_t t[8];
-	fx_set_le(t, v, n);
-	return fx_put(b, t, n);
-}
-
-static inline void fx_align(struct fx_buf *b, size_t a)
-{
-	while (b->len % a)
-		fx_put(b, NULL, 1);
 }
 
 /* ---- makedumpfile's flattened framing ---- */
@@ -679,13 +625,6 @@ static inline void fx_flatten(const uint8_t *in, const struct fx_rec *rec, size_
 	uint8_t end[16];
 	memset(end, 0xff, sizeof end);
 	fx_put(out, end, sizeof end);
-}
-
-static inline void fx_write_file(const char *path, const void *p, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-	if (!f || (n && fwrite(p, 1, n, f) != n) || fclose(f) != 0)
-		fx_die("%s: cannot write", path);
 }
 
 /* Common command line: mkX SPEC OUT [--expect FILE] [--map FILE] */

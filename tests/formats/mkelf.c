@@ -255,7 +255,9 @@ int main(int argc, char **argv)
 		notesz += 12 + ((strlen(name[i]) + 1 + 3) & ~(size_t)3) + ((strlen(text[i]) + 3) & ~(size_t)3);
 	uint64_t total = place(ld, nld, noteoff + notesz);
 	uint64_t need = phoff + nph * phent > total ? phoff + nph * phent : total;
-	uint8_t *f = fx_alloc((size_t)need);
+	struct fx_buf fb = { 0 }; /* zero filled, untouched where it stays zero */
+	fx_put(&fb, NULL, (size_t)need);
+	uint8_t *f = fb.p;
 
 	struct fx_buf map = {.map = fx_open_map(&a)};
 	write_ehdr(f, &m, phoff, shoff, nph, xnum);
@@ -293,7 +295,7 @@ int main(int argc, char **argv)
 		free(name[i]);
 		free(text[i]);
 	}
-	free(f);
+	fx_buf_free(&fb);
 	fx_free_model(&m);
 	return 0;
 }

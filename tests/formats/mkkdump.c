@@ -88,14 +88,18 @@ static void putn(struct fx_buf *b, size_t off, uint64_t v, int n)
 
 /* the structures written, for the flattened "writes" records */
 struct writes {
-	struct fx_rec r[65536];
-	size_t n;
+	struct fx_rec *r;
+	size_t n, cap;
 };
 
 static void wrote(struct writes *w, uint64_t off, uint64_t len)
 {
-	if (w->n == sizeof w->r / sizeof *w->r)
-		fx_die("mkkdump: too many structures");
+	if (w->n == w->cap) {
+		w->cap = w->cap ? 2 * w->cap : 1024;
+		w->r = realloc(w->r, w->cap * sizeof *w->r);
+		if (!w->r)
+			fx_die("out of memory");
+	}
 	w->r[w->n++] = (struct fx_rec){ off, len };
 }
 
@@ -182,7 +186,9 @@ static void make_frames(const struct fx_model *m, struct fx_frame *f, size_t n)
 		fx_die("mkkdump: frame %llu is past max_mapnr %llu", (unsigned long long)nframes - 1,
 		       (unsigned long long)mapnr);
 	fr = fx_alloc((nframes ? nframes : 1) * sizeof *fr);
-	static const uint8_t *zero;
+	static const uint8_t *zero; /* the data of a zero frame (fx_frames keeps none) */
+	if (!zero)
+		zero = fx_alloc(bs);
 	for (size_t i = 0; i < n; i++) {
 		if (f[i].block >= 0)
 			fx_die("mkkdump: a kdump dump has no blocks");
@@ -195,10 +201,8 @@ static void make_frames(const struct fx_model *m, struct fx_frame *f, size_t n)
 			incomplete |= k->kind == F_UNWRITTEN;
 			continue;
 		}
-		if (!zero)
-			zero = fx_alloc(bs);
-		k->data = f[i].data;
-		k->kind = !has_codec && !memcmp(f[i].data, zero, bs) ? F_ZERO : F_PAGE;
+		k->data = f[i].data ? f[i].data : zero;
+		k->kind = !has_codec && !f[i].data ? F_ZERO : F_PAGE;
 	}
 }
 
@@ -379,7 +383,8 @@ static void build(struct fx_buf *o, uint64_t lo, uint64_t hi, int part, struct w
 			size_t n = page_bytes(kf, k, first, cbuf, &flags);
 			off = data;
 			size = (uint32_t)n;
-			fx_put_at(o, data, cbuf, n);
+			if (!fx_is_zero(cbuf, n)) /* zero bytes (raw zero pages): the gap is zero filled */
+				fx_put_at(o, data, cbuf, n);
 			wrote(wr, data, n);
 			if (first) {
 				char nm[32];
@@ -399,6 +404,8 @@ static void build(struct fx_buf *o, uint64_t lo, uint64_t hi, int part, struct w
 		}
 		k++;
 	}
+	if (o->len < data) /* zero page data at the end */
+		fx_put_at(o, data, NULL, 0);
 	free(cbuf);
 }
 
@@ -453,17 +460,18 @@ int main(int argc, char **argv)
 		if (flat) {
 			struct fx_buf fl = { .map = p == 0 ? map : NULL };
 			flatten(&b, &wr, &fl);
-			free(b.p);
+			fx_buf_free(&b);
 			b = fl;
 		}
 		fx_write_file(path, b.p, p == 0 && cut < b.len ? (size_t)cut : b.len);
-		free(b.p);
+		fx_buf_free(&b);
 	}
 	if (map)
 		fclose(map);
 	if (a.expect)
 		fx_write_expect(&m, a.expect);
 	fx_free_frames(f, nf);
+	free(wr.r);
 	free(fr);
 	fx_free_model(&m);
 	return 0;

@@ -62,7 +62,7 @@ static void zlib_file(const char *in, const char *out)
 	fx_write_file(out, dst, z.total_out);
 	deflateEnd(&z);
 	free(dst);
-	free(src.p);
+	fx_buf_free(&src);
 }
 
 int main(int argc, char **argv)
@@ -114,14 +114,15 @@ int main(int argc, char **argv)
 		fx_field(&b, n, h + 8, 8);
 		snprintf(n, sizeof n, "hdr%zu.e", i);
 		fx_field(&b, n, h + 16, 8);
-		uint8_t *data = fx_alloc(s->len);
-		fx_seg_bytes(s, 0, data, (size_t)s->len);
 		if (!avml) {
+			size_t at = fx_put(&b, NULL, s->len);
+			fx_seg_bytes(s, 0, b.p + at, (size_t)s->len);
 			snprintf(n, sizeof n, "data%zu", i);
-			fx_field(&b, n, fx_put(&b, data, s->len), s->len);
-			free(data);
+			fx_field(&b, n, at, s->len);
 			continue;
 		}
+		uint8_t *data = fx_alloc(s->len);
+		fx_seg_bytes(s, 0, data, (size_t)s->len);
 		size_t start = b.len;
 		chunk_head(&b, 0xff, 6);
 		fx_put(&b, "sNaPpY", 6);
@@ -170,7 +171,7 @@ int main(int argc, char **argv)
 		fclose(b.map);
 	if (a.expect)
 		fx_write_expect(&m, a.expect);
-	free(b.p);
+	fx_buf_free(&b);
 	fx_free_model(&m);
 	return 0;
 }

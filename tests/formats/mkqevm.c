@@ -366,7 +366,7 @@ static void libvirt(const char *lvfmt, bool lvpart, struct fx_buf *file, FILE *m
 	fx_put_at(file, 92 + dlen, payload, plen);
 	if (map)
 		fprintf(map, "lv.hdr 0 92\nlv.xml 92 %u\nlv.payload %u %zu\n", dlen, 92 + dlen, plen);
-	free(pl.p);
+	fx_buf_free(&pl);
 }
 
 int main(int argc, char **argv)
@@ -411,8 +411,8 @@ int main(int argc, char **argv)
 		fx_write_expect(&m, a.expect);
 		expect_ranges(a.expect);
 	}
-	free(file.p);
-	free(out.p);
+	fx_buf_free(&file);
+	fx_buf_free(&out);
 	fx_free_model(&m);
 	return 0;
 }

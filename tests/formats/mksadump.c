@@ -146,7 +146,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < nf; i++)
 		free(f[i].data);
 	free(f);
-	free(b.p);
+	fx_buf_free(&b);
 	fx_free_model(&m);
 	return 0;
 }

@@ -182,8 +182,8 @@ int main(int argc, char **argv)
 		fclose(b.map);
 	if (a.expect)
 		fx_write_expect(&m, a.expect);
-	free(b.p);
-	free(img.p);
+	fx_buf_free(&b);
+	fx_buf_free(&img);
 	fx_free_model(&m);
 	return 0;
 }

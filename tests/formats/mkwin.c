@@ -126,7 +126,7 @@ int main(int argc, char **argv)
 		fclose(b.map);
 	if (a.expect)
 		fx_write_expect(&m, a.expect);
-	free(b.p);
+	fx_buf_free(&b);
 	fx_free_model(&m);
 	return 0;
 }

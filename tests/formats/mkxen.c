@@ -235,7 +235,7 @@ int main(int argc, char **argv)
 		fclose(b.map);
 	if (a.expect)
 		fx_write_expect(&m, a.expect);
-	free(b.p);
+	fx_buf_free(&b);
 	free(pfn);
 	free(seg);
 	fx_free_model(&m);

@@ -59,7 +59,7 @@ int main(int argc, char **argv)
 	fx_flatten(buf.p, rec, nrec, flags, &out);
 	fx_write_file(argv[a + 1], out.p, out.len);
 	free(rec);
-	free(buf.p);
-	free(out.p);
+	fx_buf_free(&buf);
+	fx_buf_free(&out);
 	return 0;
 }
