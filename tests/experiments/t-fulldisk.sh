@@ -27,7 +27,7 @@ vcpus       1
 ksm         run=1 pages_to_scan=4000 sleep_millisecs=10
 duration    20s
 interval    1s
-dumps       8s
+dumps       8s 12s
 dump-format elf
 boot-timeout 120s
 run full    memload size=32M wr=0 interval=5
