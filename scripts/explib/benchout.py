@@ -8,8 +8,12 @@ import json
 import os
 import statistics
 
-SCHEMA = "samepage-bench/1"
-RUN_FIELDS = ["bench", "metric", "unit", "better", "env", "ksm", "guest", "repeat", "discarded", "value"]
+from . import benchtables
+from .benchtables import ratio
+
+SCHEMA = "samepage-bench/2"
+RUN_FIELDS = ["bench", "metric", "unit", "better", "env", "ksm", "guest", "repeat", "discarded", "value", "phase",
+              "guests_at_once", "stress", "status", "note"]
 SUMMARY_FIELDS = ["bench", "metric", "unit", "better", "env", "ksm", "guests", "runs", "kept", "median",
                   "min", "max", "spread_pct", "normalized", "ksm_on_vs_off", "saved_bytes",
                   "ksmd_cpu_pct", "host_cpu_pct"]
@@ -21,6 +25,7 @@ def summarize(rows, modes):
     normalized against the native median so that 1 is native speed and
     higher is better; KSM-on rows compared with KSM off the same way."""
     groups = {}
+    rows = [r for r in rows if r["phase"] == "suite" and r["status"] == "ok"]
     for r in rows:
         groups.setdefault((r["bench"], r["env"], r["ksm"]), []).append(r)
     med = {}
@@ -56,14 +61,6 @@ def summarize(rows, modes):
     return out
 
 
-def ratio(ref, value, better):
-    """value against ref, > 1 when value is better: value/ref for higher is
-    better, ref/value for lower is better; None without both."""
-    if not ref or not value:
-        return None
-    return round(value / ref if better == "higher" else ref / value, 4)
-
-
 def _csv(path, fields, rows):
     with open(path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
@@ -73,19 +70,31 @@ def _csv(path, fields, rows):
                         for k in fields})
 
 
-def write(out, sc, rows, modes, native_missing):
+def write(out, sc, rows, modes, native_missing, scale_modes=None, isolation=None):
     summary = summarize(rows, modes)
+    scale = benchtables.scale_table(rows, scale_modes or {})
+    iso = benchtables.isolation_table(rows, isolation or {})
     _csv(os.path.join(out, "bench-runs.csv"), RUN_FIELDS, rows)
     _csv(os.path.join(out, "bench-summary.csv"), SUMMARY_FIELDS, summary)
+    if scale:
+        _csv(os.path.join(out, "bench-scale.csv"), benchtables.SCALE_FIELDS, scale)
+    if iso:
+        _csv(os.path.join(out, "bench-isolation.csv"), benchtables.ISOLATION_FIELDS, iso)
     doc = {"schema": SCHEMA, "scenario": sc["name"], "description": sc["description"],
            "guests": sc["guests"], "memory_mib": sc["memory_mib"], "vcpus": sc["vcpus"], "accel": sc["accel"],
            "repeats": sc["repeats"], "discarded_first": True, "ksm_settings": sc["ksm"],
            "ksm_modes": modes, "benches": [b["label"] for b in sc["benches"]],
            "native_missing": native_missing,
-           "summary": summary, "runs": rows}
+           "summary": summary,
+           "scale": {"guest_counts": sc["scale"], "memory_total_mib": sc["scale_memory_mib"],
+                     "ksm_modes": sc["scale_ksm"], "steps": scale_modes or {}, "table": scale} if sc["scale"] else None,
+           "isolation": {"stress": sc["isolation"], "loads": isolation or {}, "table": iso}
+           if sc["isolation"] else None,
+           "runs": rows}
     with open(os.path.join(out, "bench.json"), "w") as f:
         json.dump(doc, f, indent=1)
-    md = report_md(sc, summary, modes, native_missing)
+    md = report_md(sc, summary, modes, native_missing) + "\n".join(
+        benchtables.scale_md(scale) + benchtables.isolation_md(iso))
     with open(os.path.join(out, "report.md"), "w") as f:
         f.write(md)
     with open(os.path.join(out, "report.html"), "w") as f:
