@@ -103,7 +103,7 @@ def isolation_table(rows, iso):
             dnr = any(r["status"] == "DNR" for r in rs)
             m = statistics.median(kept) if kept and not dnr else None
             rt = ratio(am, m, better or _first(rs, "better"))
-            srun = groups.get(("isolation-stressor", "stress %s" % st), [])
+            srun = groups.get(("isolation-stressor", "stress %s" % st, st), [])
             sk = _kept(srun)
             sdnr = any(r["status"] == "DNR" for r in srun)
             cov = [x["stress_outlasted_benchmark"] for x in iso.get(b, {}).get(st, [])[1:]]
