@@ -94,13 +94,36 @@ def write(out, sc, rows, modes, native_missing, scale_modes=None, isolation=None
     with open(os.path.join(out, "bench.json"), "w") as f:
         json.dump(doc, f, indent=1)
     md = report_md(sc, summary, modes, native_missing) + "\n".join(
-        benchtables.scale_md(scale) + benchtables.isolation_md(iso))
+        benchtables.scale_md(scale) + benchtables.isolation_md(iso) + charts(out, summary, scale))
     with open(os.path.join(out, "report.md"), "w") as f:
         f.write(md)
     with open(os.path.join(out, "report.html"), "w") as f:
         f.write("<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>%s</title></head><body><pre>\n%s</pre>"
                 "</body></html>\n" % (html.escape(sc["name"]), html.escape(md)))
     return doc
+
+
+def charts(out, summary, scale):
+    """The charts (plot-bench) as PNG and SVG in charts/; report lines."""
+    from . import report  # the chart helper of the experiment report
+    cdir = os.path.join(out, "charts")
+    todo = []
+    if any(s["normalized"] is not None for s in summary):
+        todo.append(("normalized", "bench-summary.csv", "Speed in the guests against native"))
+    if any(s["ksm_on_vs_off"] is not None for s in summary):
+        todo.append(("ksm", "bench-summary.csv", "KSM on against KSM off"))
+    if any(s["guest"] == "all" and s["normalized"] is not None for s in scale):
+        todo.append(("scale", "bench-scale.csv", "Scalability"))
+    if not todo:
+        return []
+    os.makedirs(cdir, exist_ok=True)
+    L = ["## Charts", ""]
+    for kind, src, title in todo:
+        png, err = report.chart("plot-bench", [kind, os.path.join(out, src)], os.path.join(cdir, "bench-" + kind),
+                                os.path.join(cdir, "data-" + kind))
+        L.append("![%s](charts/bench-%s.png)" % (title, kind) if png else "%s: no chart (%s)" % (title, err))
+        L.append("")
+    return L
 
 
 def _f(v, fmt="%.3g"):

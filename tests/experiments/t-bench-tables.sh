@@ -105,4 +105,26 @@ while IFS="$(printf '\t')" read -r res what; do
 	[ "$res" = ok ]
 	ok $? "$what"
 done < "$TMPD/checks"
+
+# the charts: drawn by plot-bench into charts/ and named in the report
+command -v gnuplot > /dev/null || { done_testing; exit; }
+for c in normalized scale; do
+	head -c 8 "$TMPD/charts/bench-$c.png" | od -An -c | grep -q 'P   N   G'
+	ok $? "charts/bench-$c.png is a PNG"
+	grep -q "^!\[.*\](charts/bench-$c.png)" "$TMPD/report.md"
+	ok $? "report.md shows charts/bench-$c.png"
+done
+# the scale chart draws the aggregate rows: 1 and 2 guests of cpu, 2 of t
+is "$(cat "$TMPD/charts/data-scale/s1.dat" | tr '\t\n' ' ')" "1 0.42  2 0.25 some DNR " "scale chart: cpu at 1 and 2 guests, 2 marked DNR"
+is "$(cat "$TMPD/charts/data-scale/s2.dat" | tr '\t\n' ' ')" "2 0.2222  " "scale chart: t only at 2 guests (every guest DNR at 1)"
+[ ! -e "$TMPD/charts/bench-ksm.png" ]
+ok $? "no KSM chart without KSM-on rows"
+"$TOP/scripts/plot-bench" ksm "$TMPD/bench-summary.csv" -o "$TMPD/k.png" 2> "$TMPD/err"
+is "$?" 1 "plot-bench ksm without KSM-on rows fails (exit 1)"
+like "$(cat "$TMPD/err")" "no VM rows to draw" "plot-bench says why"
+"$TOP/scripts/plot-bench" bars "$TMPD/bench-summary.csv" -o "$TMPD/k.png" 2> "$TMPD/err"
+is "$?" 2 "plot-bench with an unknown chart kind: usage error"
+"$TOP/scripts/plot-bench" scale "$TMPD/bench-summary.csv" -o "$TMPD/k.png" 2> "$TMPD/err"
+is "$?" 1 "plot-bench scale of a summary file fails"
+like "$(cat "$TMPD/err")" "bench-summary.csv: no column guest$" "plot-bench names the missing column"
 done_testing
