@@ -144,6 +144,7 @@ class Guests:
         self.dnr[n] = why
         self.ex.log("guest %s: DNR (%s); destroyed" % (n, why))
         try:
+            os.makedirs(os.path.join(self.ex.out, "console"), exist_ok=True)
             shutil.copy(self.ex.lv.logfile(n), os.path.join(self.ex.out, "console", n + ".log"))
         except (OSError, RuntimeError):
             pass
