@@ -7,9 +7,9 @@ phases: benchphase.py.  Format and results: docs/benchmarks.md."""
 import os
 import shutil
 import subprocess
-import time
 
 from . import benchguest, benchout, benchphase, host, runner
+from .benchbase import BenchBase
 from .benchguest import BenchError, DNR  # noqa: F401  (the runner's errors)
 
 
@@ -35,26 +35,6 @@ def native_once(b, tmpdir, timeout):
     return benchguest.parse_result(out, "native " + b["label"])
 
 
-def ksmd_pid():
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open("/proc/%s/comm" % d) as f:
-                    if f.read().strip() == "ksmd":
-                        return int(d)
-            except OSError:
-                pass
-    return None
-
-
-def cpu_times():
-    """(busy, total) jiffies of the whole host from /proc/stat."""
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    idle = v[3] + (v[4] if len(v) > 4 else 0)
-    return sum(v) - idle, sum(v)
-
-
 def all_benches(sc):
     """Every benchmark of the scenario, once (suite, scalability, isolation)."""
     out = []
@@ -64,7 +44,7 @@ def all_benches(sc):
     return out
 
 
-class BenchExperiment(runner.Experiment):
+class BenchExperiment(BenchBase):
     """Native runs, then guests booted once for every KSM mode (and the
     isolation phase), then the scalability phase."""
 
@@ -86,16 +66,6 @@ class BenchExperiment(runner.Experiment):
             self.results = benchout.write(self.out, sc, self.rows, self.modes, self.native_missing,
                                           self.scale_modes, self.isolation)
 
-    def add_row(self, b, env, ksm, guest, rep, res, phase="suite", n=None, stress="-"):
-        """One run's row; res a result dict or a DNR (no value, status DNR)."""
-        dnr = isinstance(res, DNR)
-        self.rows.append({"bench": b["label"], "metric": None if dnr else res["metric"],
-                          "unit": None if dnr else res["unit"], "better": None if dnr else res["better"],
-                          "env": env, "ksm": ksm, "guest": guest, "repeat": rep, "discarded": rep == 1,
-                          "value": None if dnr else res["value"], "phase": phase,
-                          "guests_at_once": n if n is not None else (1 if env == "native" else self.sc["guests"]),
-                          "stress": stress, "status": "DNR" if dnr else "ok", "note": str(res) if dnr else ""})
-
     def native_runs(self):
         sc = self.sc
         os.makedirs(self.tmp, exist_ok=True)
@@ -112,15 +82,6 @@ class BenchExperiment(runner.Experiment):
                 self.log("native %s run %d: %g %s" % (b["label"], rep, res["value"], res["unit"]))
 
     before_guests = None  # called before the guests boot (scripts/experiment builds the image)
-
-    def needs_net(self, benches, stress=()):
-        return any(b.get("server") for b in benches) or "network" in stress
-
-    def ksm_off_knobs(self):
-        knobs = dict(self.sc["ksm"])
-        knobs.pop("run", None)
-        host.ksm_write("run", 2, self.log)
-        host.ksm_apply(dict(knobs, run=0), self.log)
 
     def guest_runs(self):
         sc = self.sc
@@ -151,36 +112,3 @@ class BenchExperiment(runner.Experiment):
         finally:
             g.destroy(os.path.join(self.out, "console"))
             host.ksm_write("run", 2, self.log)
-
-    def ksm_mode(self, mode):
-        """KSM on (then ksm-settle) or off; the counters to compare with at the end."""
-        sc = self.sc
-        host.ksm_write("run", 1 if mode == "on" else 2, self.log)
-        if mode == "on" and sc["ksm_settle"] > 0:
-            end = time.time() + sc["ksm_settle"]
-            while time.time() < end:
-                c = host.ksm_counters()
-                self.progress("KSM on, settling: %.0f s left, saving %.1f MiB" %
-                              (end - time.time(), c.get("pages_sharing", 0) / 256))
-                time.sleep(1)
-        kpid = ksmd_pid()
-        return {"t0": time.time(), "cpu0": cpu_times(), "kpid": kpid,
-                "ksmd0": host.proc_cpu_seconds(kpid) if kpid else None}
-
-    def mode_stats(self, st, guests, what):
-        """KSM's saving at the end of a mode, ksmd's and the host's CPU over it."""
-        busy1, tot1 = cpu_times()
-        el = time.time() - st["t0"]
-        c = host.ksm_counters()
-        saved = c.get("pages_sharing", 0) * 4096
-        if self.sc["ksm"].get("use_zero_pages") == "1":
-            saved += c.get("ksm_zero_pages", 0) * 4096
-        k1 = host.proc_cpu_seconds(st["kpid"]) if st["kpid"] else None
-        m = {"seconds": round(el, 1), "ksm": c, "saved_bytes": saved,
-             "ksmd_cpu_pct": round((k1 - st["ksmd0"]) / el * 100, 2)
-             if k1 is not None and st["ksmd0"] is not None else None,
-             "host_cpu_pct": round((busy1 - st["cpu0"][0]) / max(1, tot1 - st["cpu0"][1]) * 100, 2),
-             "guest_rss_bytes": guests.rss_bytes()}
-        self.log("%s: %.0f s, KSM saving %.1f MiB, ksmd %s %% of a core, host CPU %.1f %%" %
-                 (what, el, m["saved_bytes"] / 2 ** 20, m["ksmd_cpu_pct"], m["host_cpu_pct"]))
-        return m
