@@ -69,7 +69,7 @@ class BenchExperiment(BenchBase):
     def native_runs(self):
         sc = self.sc
         os.makedirs(self.tmp, exist_ok=True)
-        for b in all_benches(sc):
+        for b in sc["benches"] if sc["native"] == "suite" else all_benches(sc):
             for rep in range(1, sc["repeats"] + 1):
                 self.progress("native %s: run %d/%d" % (b["label"], rep, sc["repeats"]))
                 try:

@@ -346,9 +346,9 @@ def _apply_bench(sc, key, rest):
     elif key == "ksm-settle":
         sc["ksm_settle"] = _seconds(rest)
     elif key == "native":
-        if rest not in ("yes", "no"):
-            raise ValueError("native: yes or no")
-        sc["native"] = rest == "yes"
+        if rest not in ("yes", "no", "suite"):
+            raise ValueError("native: yes, no or suite")
+        sc["native"] = {"yes": True, "no": False, "suite": "suite"}[rest]
     elif key == "bench-timeout":
         sc["bench_timeout"] = _seconds(rest)
         if sc["bench_timeout"] <= 0:

@@ -6,7 +6,8 @@
 # the cpu and network loads; scalability with 1 and 2 guests sharing 1 GiB,
 # a short benchmark that finishes and one that cannot finish within the
 # bench timeout: every guest DNR there, reported as DNR and never as a
-# number.  Afterwards no guest is left and every KSM knob is back.
+# number (it runs natively not at all: "native suite").  Afterwards no
+# guest is left and every KSM knob is back.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-exp.sh"
 exp_needs
@@ -21,8 +22,10 @@ image       debian
 memory      512M
 ksm-modes   off
 repeats     2
+native      suite
 bench       ab n=200 c=4 page=4
 bench       iperf3 time=2
+bench       sysbench-cpu time=2
 isolation   cpu network
 isolation-bench sysbench-cpu time=2
 scale       1 2
@@ -105,6 +108,8 @@ for n in (1, 2):
           "scale %d: its %d runs are DNR rows without a value" % (n, len(dr)))
     check(any("gave no result within 90 s" in r["note"] for r in dr), "scale %d: the DNR says it timed out" % n)
 check(not any(r["value"] in ("0", "0.0") for r in runs), "no run recorded as zero")
+check(not any(r["env"] == "native" and r["bench"].startswith("stress-ng") for r in runs),
+      "native suite: the scalability phase's own benchmark ran natively not at all")
 md = open(out + "/report.md").read()
 check("## Scalability" in md and "## Isolation" in md and
       "| stress-ng stressor=cpu time=600 | off | 2 | 512 | DNR" in md, "report: scalability with the DNR row, isolation")
