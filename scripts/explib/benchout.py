@@ -94,7 +94,8 @@ def write(out, sc, rows, modes, native_missing, scale_modes=None, isolation=None
     with open(os.path.join(out, "bench.json"), "w") as f:
         json.dump(doc, f, indent=1)
     md = report_md(sc, summary, modes, native_missing) + "\n".join(
-        benchtables.scale_md(scale) + benchtables.isolation_md(iso) + charts(out, summary, scale))
+        [""] + benchtables.scale_md(scale) + benchtables.isolation_md(iso) + charts(out, summary, scale) +
+        [FILES, ""])
     with open(os.path.join(out, "report.md"), "w") as f:
         f.write(md)
     with open(os.path.join(out, "report.html"), "w") as f:
@@ -164,6 +165,9 @@ def report_md(sc, summary, modes, native_missing):
                                                             _f(m["ksmd_cpu_pct"], "%.1f"),
                                                             _f(m["host_cpu_pct"], "%.1f"),
                                                             m["guest_rss_bytes"] / 2 ** 20))
-    L += ["", "Files: bench-runs.csv (every run), bench-summary.csv (these tables), bench.json (both, with the "
-          "KSM counters), console/ (the guests' serial logs), events.log.", ""]
-    return "\n".join(L)
+    return "\n".join(L + [""])
+
+
+FILES = ("Files: bench-runs.csv (every run), bench-summary.csv (the suite's tables), bench-scale.csv and "
+         "bench-isolation.csv (the phases' tables, when run), bench.json (all of them, with the KSM counters), "
+         "charts/, console/ (the guests' serial logs), events.log.")

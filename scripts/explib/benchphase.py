@@ -86,6 +86,8 @@ def isolation(ex, g):
                 ex.add_row(label, "vm", "off", s, rep, sr, phase="isolation-stressor", n=2, stress=stress)
                 ex.isolation.setdefault(b["label"], {}).setdefault(stress, []).append(
                     {"repeat": rep, "stress_seconds": seconds, "stress_outlasted_benchmark": covered})
+            if stress == "network":  # its iperf3 server off again for the next load
+                g.unserve([s], sc["bench_timeout"])
 
 
 def _measured(ex, g, a, b, what):

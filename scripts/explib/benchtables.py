@@ -75,7 +75,11 @@ def scale_table(rows, scale_modes):
         out.append(dict(base, guest="all", status=status, runs=len(rs), kept=len(_kept(rs)), median=agg,
                         normalized=ratio(nat.get(bench), per, better), dnr=dnr,
                         note="%d of %d guests DNR" % (dnr, len(guests)) if dnr else ""))
-    out.sort(key=lambda x: (x["bench"], x["ksm"], x["guests"], x["guest"] == "all", x["guest"]))
+    order = []
+    for r in rows:
+        if r["phase"] == "scale" and r["bench"] not in order:
+            order.append(r["bench"])
+    out.sort(key=lambda x: (order.index(x["bench"]), x["ksm"], x["guests"], x["guest"] == "all", x["guest"]))
     return out
 
 
@@ -137,9 +141,9 @@ def scale_md(table):
             continue
         per = [x for x in table if x["bench"] == s["bench"] and x["ksm"] == s["ksm"] and
                x["guests"] == s["guests"] and x["guest"] != "all"]
-        L.append("| %s | %s | %d | %s | %s %s | %s | %s | %s |" %
+        L.append("| %s | %s | %d | %s | %s | %s | %s | %s |" %
                  (s["bench"], s["ksm"], s["guests"], _f(s["memory_mib"], "%d"),
-                  "DNR" if s["median"] is None else _f(s["median"], "%.4g"), s["unit"] or "",
+                  "DNR" if s["median"] is None else "%.4g %s" % (s["median"], s["unit"] or ""),
                   _f(s["normalized"]), s["dnr"] or "–",
                   ", ".join("DNR" if x["median"] is None else "%.4g" % x["median"] for x in per)))
     return L + [""]
