@@ -2,6 +2,7 @@
 summary per benchmark, place and KSM mode (bench-summary.csv), both with the
 KSM figures in bench.json, and the report (report.md, report.html).  The
 schema: docs/benchmarks.md."""
+import base64
 import csv
 import html
 import json
@@ -98,9 +99,16 @@ def write(out, sc, rows, modes, native_missing, scale_modes=None, isolation=None
         [FILES, ""])
     with open(os.path.join(out, "report.md"), "w") as f:
         f.write(md)
+    imgs = ""
+    for kind in ("normalized", "ksm", "scale"):
+        png = os.path.join(out, "charts", "bench-%s.png" % kind)
+        if os.path.exists(png):
+            with open(png, "rb") as f:
+                imgs += "<p><img alt='%s' src='data:image/png;base64,%s'></p>\n" % (
+                    kind, base64.b64encode(f.read()).decode())
     with open(os.path.join(out, "report.html"), "w") as f:
-        f.write("<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>%s</title></head><body><pre>\n%s</pre>"
-                "</body></html>\n" % (html.escape(sc["name"]), html.escape(md)))
+        f.write("<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>%s</title></head><body><pre>\n%s</pre>\n"
+                "%s</body></html>\n" % (html.escape(sc["name"]), html.escape(md), imgs))
     return doc
 
 

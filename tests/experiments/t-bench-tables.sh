@@ -117,6 +117,7 @@ done
 # the scale chart draws the aggregate rows: 1 and 2 guests of cpu, 2 of t
 is "$(cat "$TMPD/charts/data-scale/s1.dat" | tr '\t\n' ' ')" "1 0.42  2 0.25 some DNR " "scale chart: cpu at 1 and 2 guests, 2 marked DNR"
 is "$(cat "$TMPD/charts/data-scale/s2.dat" | tr '\t\n' ' ')" "2 0.2222  " "scale chart: t only at 2 guests (every guest DNR at 1)"
+is "$(grep -c "<img alt='[a-z]*' src='data:image/png;base64," "$TMPD/report.html")" 2 "report.html embeds the two charts"
 [ ! -e "$TMPD/charts/bench-ksm.png" ]
 ok $? "no KSM chart without KSM-on rows"
 "$TOP/scripts/plot-bench" ksm "$TMPD/bench-summary.csv" -o "$TMPD/k.png" 2> "$TMPD/err"
