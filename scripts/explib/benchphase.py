@@ -88,6 +88,7 @@ def isolation(ex, g):
                     {"repeat": rep, "stress_seconds": seconds, "stress_outlasted_benchmark": covered})
             if stress == "network":  # its iperf3 server off again for the next load
                 g.unserve([s], sc["bench_timeout"])
+        g.unserve([a], sc["bench_timeout"])
 
 
 def _measured(ex, g, a, b, what):
