@@ -24,7 +24,7 @@ x=$(cat "$TMPD/domain.xml")
 like "$x" "<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>" "the QEMU namespace is declared"
 like "$x" "<qemu:arg value='user,id=spnet0,hostfwd=tcp:127.0.0.1:20080-:80,hostfwd=tcp:127.0.0.1:20081-:5201'/>" \
 	"a user-mode netdev with both forwards on the loopback"
-like "$x" "<qemu:arg value='virtio-net-pci,netdev=spnet0'/>" "a virtio card on it"
+like "$x" "<qemu:arg value='virtio-net-pci,netdev=spnet0,addr=0x10'/>" "a virtio card on it"
 if command -v virt-xml-validate > /dev/null; then
 	virt-xml-validate "$TMPD/domain.xml" domain > /dev/null 2>&1
 	ok $? "the domain XML is valid for libvirt"
