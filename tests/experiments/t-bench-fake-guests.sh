@@ -45,7 +45,7 @@ class FakeLibvirt:
     def guest(self, n, args):
         self.logs[n] = os.path.join(OUT, "console-%s.log" % n)
         with open(self.logs[n], "w") as f:
-            f.write("samepage-guest: ready (mariadb up, network ens3 10.0.2.15, 400 MiB available)\n")
+            f.write("samepage-guest: ready (mariadb up, network ens16 10.0.2.15, 400 MiB available)\n")
         self.up[n] = True
         return self.logs[n]
     def logfile(self, n): return self.logs[n]
