@@ -126,6 +126,6 @@ for c in normalized scale; do
 	[ -s "$OUT/charts/bench-$c.png" ]
 	ok $? "chart $c drawn"
 done
-grep -q 'network 10.0.2.15' "$OUT/console/sp-bench-phases-1.log"
+grep -Eq 'samepage-guest: ready \(mariadb up, network [a-z0-9]+ 10\.0\.2\.15,' "$OUT/console/sp-bench-phases-1.log"
 ok $? "guest 1 had its network card up"
 done_testing
