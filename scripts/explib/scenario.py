@@ -295,13 +295,13 @@ def _bench(rest, no, kind="bench"):
     if words[0] not in bench_names():
         raise ValueError("unknown benchmark '%s' (%s)" % (words[0], ", ".join(bench_names())))
     args = _kv(words[1:])
+    srv = bench_server(words[0])
+    if srv and "target" in args:
+        raise ValueError("%s %s: target= is the runner's (the guest's forwarded port)" % (kind, words[0]))
     for k, v in args.items():
         if not re.fullmatch(r"[a-z_]+", k) or not re.fullmatch(r"[A-Za-z0-9_.]+", v):
             raise ValueError("%s %s: argument '%s=%s' may hold letters, digits, '_' and '.' only" %
                              (kind, words[0], k, v))
-    srv = bench_server(words[0])
-    if srv and "target" in args:
-        raise ValueError("%s %s: target= is the runner's (the guest's forwarded port)" % (kind, words[0]))
     b = {"name": words[0], "args": ["%s=%s" % kv for kv in args.items()], "label": " ".join(words), "line": no}
     if srv:
         b["server"] = {"kind": srv["kind"], "args": ["%s=%s" % (k, args[k]) for k in srv["keys"] if k in args]}
