@@ -33,7 +33,7 @@ endif
 # samepage-, as Debian asks of commands on PATH: scripts/experiment is
 # installed as samepage-experiment).
 INSTALL_SCRIPTS := esxtop-import mkguest plot-cpu plot-sharing plot-vms \
-	plot-bars plot-settle plot-used \
+	plot-bars plot-settle plot-used plot-bench \
 	experiment:samepage-experiment report:samepage-report
 # Helpers the scripts run, not for PATH, into $(pkglibexecdir): scripts from
 # scripts/ and programs from $(BINDIR).
@@ -52,7 +52,7 @@ INSTALL_MAN += dedup-analyze-mpi
 endif
 # Further names of a man page: NAME:PAGE installs NAME.1 as `.so` of PAGE.1.
 INSTALL_MAN_ALIASES := plot-cpu:plot-sharing plot-vms:plot-sharing plot-bars:plot-sharing \
-	plot-settle:plot-sharing plot-used:plot-sharing samepage-report:samepage-experiment
+	plot-settle:plot-sharing plot-used:plot-sharing plot-bench:plot-sharing samepage-report:samepage-experiment
 # ---------------------------------------------------------------------------
 
 MAN_OUT := $(INSTALL_MAN:%=$(B)/man/%.1)

@@ -93,3 +93,125 @@ bench_mariadb() {
 	mysqladmin --socket="$_mdir/sock" --silent ping > /dev/null 2>&1 || bench_fail "mariadbd did not answer within 60 s"
 	bench_sock=$_mdir/sock
 }
+
+# ---- servers for the network benchmarks -----------------------------------
+# The client scripts (ab, httperf, iperf3) run on the host.  Natively they
+# start the server themselves on the loopback (bench_serve_*, stopped when
+# the script ends); against a guest (target=HOST:PORT) the guest runs the
+# same server, started by the "serve" script through the guest's agent.
+
+# bench_free_port: a TCP port nothing listens on (from /proc/net/tcp*),
+# searched from 20000 + PID % 20000
+bench_free_port() {
+	awk -v start=$((20000 + $$ % 20000)) '
+		FNR > 1 && $4 == "0A" { split($2, a, ":"); used[a[2]] = 1 }
+		END { for (p = start; p < 65536; p++) if (!(sprintf("%04X", p) in used)) { print p; exit }
+		      for (p = 20000; p < start; p++) if (!(sprintf("%04X", p) in used)) { print p; exit } }
+	' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+# bench_wait_port PORT PID: until something listens on PORT (10 s); fails
+# when PID (the server, 0: not known) has ended
+bench_wait_port() {
+	_hex=$(printf '%04X' "$1")
+	for _ in $(seq 1 100); do
+		awk -v h="$_hex" 'FNR > 1 && $4 == "0A" { split($2, a, ":"); if (a[2] == h) f = 1 } END { exit !f }' \
+			/proc/net/tcp /proc/net/tcp6 2>/dev/null && return 0
+		[ "$2" = 0 ] || kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# bench_page KIB: the page the HTTP benchmarks fetch, KIB KiB of fixed text
+bench_page() {
+	awk -v n=$(($1 * 1024)) 'BEGIN {
+		s = "<html><body><p>samepage benchmark page</p>\n"; t = ""
+		while (length(t) < n) t = t "<p>" sprintf("%08d", length(t)) " the quick brown fox jumps over the lazy dog</p>\n"
+		printf "%s", substr(s t, 1, n) }'
+}
+
+# bench_serve_http PORT KIB [ADDR]: Apache (apache2 of Debian's apache2-bin,
+# its own configuration: event MPM, keep-alive on, Debian's worker limits)
+# serving /bench.html (bench_page KIB) on ADDR:PORT (default all
+# addresses), in the background; its files in $bench_www (a new folder in
+# /tmp, readable by the user Apache serves as)
+bench_serve_http() {
+	_ap=$(command -v apache2 || echo /usr/sbin/apache2)
+	_mods=/usr/lib/apache2/modules
+	[ -x "$_ap" ] && [ -f "$_mods/mod_mpm_event.so" ] || bench_missing "apache2 (Debian package apache2-bin)"
+	bench_www=$(mktemp -d /tmp/samepage-httpd.XXXXXX)
+	chmod 755 "$bench_www"
+	mkdir "$bench_www/www"
+	bench_page "$2" > "$bench_www/www/bench.html"
+	chmod -R a+rX "$bench_www/www"
+	_user=nobody _group=nogroup
+	getent group nogroup > /dev/null || _group=nobody
+	cat > "$bench_www/httpd.conf" <<CONF
+LoadModule mpm_event_module $_mods/mod_mpm_event.so
+LoadModule authz_core_module $_mods/mod_authz_core.so
+LoadModule mime_module $_mods/mod_mime.so
+ServerName localhost
+Listen ${3:+$3:}$1
+User $_user
+Group $_group
+PidFile $bench_www/httpd.pid
+ErrorLog $bench_www/error.log
+DocumentRoot $bench_www/www
+<Directory $bench_www/www>
+	Require all granted
+</Directory>
+TypesConfig /dev/null
+AddType text/html .html
+KeepAlive On
+MaxKeepAliveRequests 100
+KeepAliveTimeout 5
+StartServers 2
+MinSpareThreads 25
+MaxSpareThreads 75
+ThreadLimit 64
+ThreadsPerChild 25
+MaxRequestWorkers 150
+MaxConnectionsPerChild 0
+CONF
+	"$_ap" -f "$bench_www/httpd.conf" -k start > "$bench_www/start.out" 2>&1 ||
+		{ cat "$bench_www/start.out" "$bench_www/error.log" 2>/dev/null; rm -rf "$bench_www"; bench_fail "apache2 did not start"; }
+	if ! bench_wait_port "$1" 0; then
+		cat "$bench_www/error.log" 2>/dev/null
+		bench_stop_http
+		bench_fail "apache2 does not listen on port $1"
+	fi
+}
+
+# bench_stop_http [DIR]: stop the Apache of DIR (default $bench_www) by its
+# PID file and remove DIR
+bench_stop_http() {
+	_w=${1:-$bench_www}
+	[ -n "$_w" ] && [ -d "$_w" ] || return 0
+	_p=$(cat "$_w/httpd.pid" 2>/dev/null || true)
+	if [ -n "$_p" ] && kill -TERM "$_p" 2>/dev/null; then
+		for _ in $(seq 1 100); do kill -0 "$_p" 2>/dev/null || break; sleep 0.1; done
+	fi
+	rm -rf "$_w"
+}
+
+# bench_serve_iperf3 PORT: an iperf3 server on PORT in the background
+# ($bench_iperf_pid)
+bench_serve_iperf3() {
+	command -v iperf3 > /dev/null || bench_missing "iperf3 (Debian package iperf3)"
+	iperf3 -s -p "$1" > "$(bench_dir)/iperf3-server.$$.out" 2>&1 &
+	bench_iperf_pid=$!
+	bench_wait_port "$1" "$bench_iperf_pid" ||
+		{ cat "$(bench_dir)/iperf3-server.$$.out"; bench_fail "the iperf3 server did not start on port $1"; }
+}
+
+# bench_target "$arg_target" DEFAULT-PORT: sets bench_host and bench_port
+# from HOST:PORT (a usage error when malformed)
+bench_target() {
+	case "$1" in
+	*[!A-Za-z0-9.:-]*|:*|*:) echo "$BENCH: target '$1' is not HOST:PORT" >&2; exit 2 ;;
+	*:*) bench_host=${1%:*} bench_port=${1##*:} ;;
+	*) bench_host=$1 bench_port=$2 ;;
+	esac
+	bench_uint "target port" "$bench_port"
+}

@@ -2,14 +2,19 @@
 summary per benchmark, place and KSM mode (bench-summary.csv), both with the
 KSM figures in bench.json, and the report (report.md, report.html).  The
 schema: docs/benchmarks.md."""
+import base64
 import csv
 import html
 import json
 import os
 import statistics
 
-SCHEMA = "samepage-bench/1"
-RUN_FIELDS = ["bench", "metric", "unit", "better", "env", "ksm", "guest", "repeat", "discarded", "value"]
+from . import benchtables
+from .benchtables import ratio
+
+SCHEMA = "samepage-bench/2"
+RUN_FIELDS = ["bench", "metric", "unit", "better", "env", "ksm", "guest", "repeat", "discarded", "value", "phase",
+              "guests_at_once", "stress", "status", "note"]
 SUMMARY_FIELDS = ["bench", "metric", "unit", "better", "env", "ksm", "guests", "runs", "kept", "median",
                   "min", "max", "spread_pct", "normalized", "ksm_on_vs_off", "saved_bytes",
                   "ksmd_cpu_pct", "host_cpu_pct"]
@@ -21,6 +26,7 @@ def summarize(rows, modes):
     normalized against the native median so that 1 is native speed and
     higher is better; KSM-on rows compared with KSM off the same way."""
     groups = {}
+    rows = [r for r in rows if r["phase"] == "suite" and r["status"] == "ok"]
     for r in rows:
         groups.setdefault((r["bench"], r["env"], r["ksm"]), []).append(r)
     med = {}
@@ -56,14 +62,6 @@ def summarize(rows, modes):
     return out
 
 
-def ratio(ref, value, better):
-    """value against ref, > 1 when value is better: value/ref for higher is
-    better, ref/value for lower is better; None without both."""
-    if not ref or not value:
-        return None
-    return round(value / ref if better == "higher" else ref / value, 4)
-
-
 def _csv(path, fields, rows):
     with open(path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
@@ -73,25 +71,68 @@ def _csv(path, fields, rows):
                         for k in fields})
 
 
-def write(out, sc, rows, modes, native_missing):
+def write(out, sc, rows, modes, native_missing, scale_modes=None, isolation=None):
     summary = summarize(rows, modes)
+    scale = benchtables.scale_table(rows, scale_modes or {})
+    iso = benchtables.isolation_table(rows, isolation or {})
     _csv(os.path.join(out, "bench-runs.csv"), RUN_FIELDS, rows)
     _csv(os.path.join(out, "bench-summary.csv"), SUMMARY_FIELDS, summary)
+    if scale:
+        _csv(os.path.join(out, "bench-scale.csv"), benchtables.SCALE_FIELDS, scale)
+    if iso:
+        _csv(os.path.join(out, "bench-isolation.csv"), benchtables.ISOLATION_FIELDS, iso)
     doc = {"schema": SCHEMA, "scenario": sc["name"], "description": sc["description"],
            "guests": sc["guests"], "memory_mib": sc["memory_mib"], "vcpus": sc["vcpus"], "accel": sc["accel"],
            "repeats": sc["repeats"], "discarded_first": True, "ksm_settings": sc["ksm"],
            "ksm_modes": modes, "benches": [b["label"] for b in sc["benches"]],
            "native_missing": native_missing,
-           "summary": summary, "runs": rows}
+           "summary": summary,
+           "scale": {"guest_counts": sc["scale"], "memory_total_mib": sc["scale_memory_mib"],
+                     "ksm_modes": sc["scale_ksm"], "steps": scale_modes or {}, "table": scale} if sc["scale"] else None,
+           "isolation": {"stress": sc["isolation"], "loads": isolation or {}, "table": iso}
+           if sc["isolation"] else None,
+           "runs": rows}
     with open(os.path.join(out, "bench.json"), "w") as f:
         json.dump(doc, f, indent=1)
-    md = report_md(sc, summary, modes, native_missing)
+    md = report_md(sc, summary, modes, native_missing) + "\n".join(
+        [""] + benchtables.scale_md(scale) + benchtables.isolation_md(iso) + charts(out, summary, scale) +
+        [FILES, ""])
     with open(os.path.join(out, "report.md"), "w") as f:
         f.write(md)
+    imgs = ""
+    for kind in ("normalized", "ksm", "scale"):
+        png = os.path.join(out, "charts", "bench-%s.png" % kind)
+        if os.path.exists(png):
+            with open(png, "rb") as f:
+                imgs += "<p><img alt='%s' src='data:image/png;base64,%s'></p>\n" % (
+                    kind, base64.b64encode(f.read()).decode())
     with open(os.path.join(out, "report.html"), "w") as f:
-        f.write("<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>%s</title></head><body><pre>\n%s</pre>"
-                "</body></html>\n" % (html.escape(sc["name"]), html.escape(md)))
+        f.write("<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>%s</title></head><body><pre>\n%s</pre>\n"
+                "%s</body></html>\n" % (html.escape(sc["name"]), html.escape(md), imgs))
     return doc
+
+
+def charts(out, summary, scale):
+    """The charts (plot-bench) as PNG and SVG in charts/; report lines."""
+    from . import report  # the chart helper of the experiment report
+    cdir = os.path.join(out, "charts")
+    todo = []
+    if any(s["normalized"] is not None for s in summary):
+        todo.append(("normalized", "bench-summary.csv", "Speed in the guests against native"))
+    if any(s["ksm_on_vs_off"] is not None for s in summary):
+        todo.append(("ksm", "bench-summary.csv", "KSM on against KSM off"))
+    if any(s["guest"] == "all" and s["normalized"] is not None for s in scale):
+        todo.append(("scale", "bench-scale.csv", "Scalability"))
+    if not todo:
+        return []
+    os.makedirs(cdir, exist_ok=True)
+    L = ["## Charts", ""]
+    for kind, src, title in todo:
+        png, err = report.chart("plot-bench", [kind, os.path.join(out, src)], os.path.join(cdir, "bench-" + kind),
+                                os.path.join(cdir, "data-" + kind))
+        L.append("![%s](charts/bench-%s.png)" % (title, kind) if png else "%s: no chart (%s)" % (title, err))
+        L.append("")
+    return L
 
 
 def _f(v, fmt="%.3g"):
@@ -132,6 +173,9 @@ def report_md(sc, summary, modes, native_missing):
                                                             _f(m["ksmd_cpu_pct"], "%.1f"),
                                                             _f(m["host_cpu_pct"], "%.1f"),
                                                             m["guest_rss_bytes"] / 2 ** 20))
-    L += ["", "Files: bench-runs.csv (every run), bench-summary.csv (these tables), bench.json (both, with the "
-          "KSM counters), console/ (the guests' serial logs), events.log.", ""]
-    return "\n".join(L)
+    return "\n".join(L + [""])
+
+
+FILES = ("Files: bench-runs.csv (every run), bench-summary.csv (the suite's tables), bench-scale.csv and "
+         "bench-isolation.csv (the phases' tables, when run), bench.json (all of them, with the KSM counters), "
+         "charts/, console/ (the guests' serial logs), events.log.")

@@ -16,12 +16,31 @@ BENCH_DIR = os.environ.get("SAMEPAGE_BENCH_DIR") or os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks")
 
 
+NOT_BENCHES = ("serve",)  # the network benchmarks' server helper
+SERVER_RE = re.compile(r"^# samepage-bench-server: (\w+)((?: \w+)*)$", re.M)
+# the isolation phase's stress loads (the studies' names): stress-ng in the
+# stressed guest, or iperf3 from the host into it (network)
+STRESS = {"memory": "stressor=vm workers=1 bytes=%dM", "fork": "stressor=fork workers=4",
+          "cpu": "stressor=cpu workers=1", "disk": "stressor=hdd workers=1 bytes=%dM", "network": None}
+
+
 def bench_names():
     try:
         return sorted(n for n in os.listdir(BENCH_DIR)
-                      if not n.endswith(".sh") and os.path.isfile(os.path.join(BENCH_DIR, n)))
+                      if not n.endswith(".sh") and n not in NOT_BENCHES and os.path.isfile(os.path.join(BENCH_DIR, n)))
     except OSError:
         return []
+
+
+def bench_server(name):
+    """A network benchmark's server: {"kind", "keys"} from its
+    "# samepage-bench-server: KIND [KEY ...]" line, or None."""
+    try:
+        with open(os.path.join(BENCH_DIR, name), errors="replace") as f:
+            m = SERVER_RE.search(f.read(4096))
+    except OSError:
+        return None
+    return {"kind": m.group(1), "keys": m.group(2).split()} if m else None
 
 
 class ScenarioError(Exception):
@@ -131,7 +150,8 @@ DEFAULTS = {"name": None, "description": "", "guests": 1, "image": "tiny", "memo
             "dumps": [], "dump_format": "elf", "baseline": None, "boot_timeout": 300.0,
             "idle_cpu_pct": 30.0, "disk": None, "ready_pattern": None, "accel": "tcg", "keep_dumps": False, "runs": [], "study": {},
             "benches": [], "repeats": 4, "ksm_modes": ["off", "on"], "ksm_settle": 0.0, "native": True,
-            "bench_timeout": 600.0}
+            "bench_timeout": 600.0, "scale": [], "scale_memory_mib": None, "scale_ksm": ["off"],
+            "scale_benches": [], "isolation": [], "isolation_benches": []}
 
 
 def parse(path, check_files=True):
@@ -143,7 +163,8 @@ def parse(path, check_files=True):
         raise ScenarioError("%s: %s" % (path, e.strerror))
     except UnicodeDecodeError:
         raise ScenarioError("%s: not a UTF-8 text file" % path)
-    sc = dict(DEFAULTS, ksm={}, dumps=[], runs=[], study={}, benches=[], ksm_modes=["off", "on"], path=path, lines={})
+    sc = dict(DEFAULTS, ksm={}, dumps=[], runs=[], study={}, benches=[], ksm_modes=["off", "on"], path=path, lines={},
+              scale=[], scale_ksm=["off"], scale_benches=[], isolation=[], isolation_benches=[])
     base = os.path.dirname(os.path.abspath(path))
     for no, raw in enumerate(lines, 1):
         line = raw.split("#", 1)[0].strip()
@@ -162,7 +183,7 @@ def parse(path, check_files=True):
 
 
 def _apply(sc, key, rest, base):
-    if key not in ("run", "study", "bench") and key in sc["lines"]:
+    if key not in ("run", "study", "bench", "scale-bench", "isolation-bench") and key in sc["lines"]:
         raise ValueError("'%s' given twice (first on line %d)" % (key, sc["lines"][key]))
     if key != "description" and not rest and key not in ("baseline",):
         raise ValueError("'%s' needs a value" % key)
@@ -264,25 +285,57 @@ def _apply(sc, key, rest, base):
         raise ValueError("unknown setting '%s'" % key)
 
 
-BENCH_KEYS = ("bench", "repeats", "ksm-modes", "ksm-settle", "native", "bench-timeout")
+BENCH_KEYS = ("bench", "repeats", "ksm-modes", "ksm-settle", "native", "bench-timeout", "scale", "scale-memory",
+              "scale-ksm", "scale-bench", "isolation", "isolation-bench")
+
+
+def _bench(rest, no, kind="bench"):
+    """'NAME KEY=VALUE ...' -> the benchmark's dict."""
+    words = rest.split()
+    if words[0] not in bench_names():
+        raise ValueError("unknown benchmark '%s' (%s)" % (words[0], ", ".join(bench_names())))
+    args = _kv(words[1:])
+    srv = bench_server(words[0])
+    if srv and "target" in args:
+        raise ValueError("%s %s: target= is the runner's (the guest's forwarded port)" % (kind, words[0]))
+    for k, v in args.items():
+        if not re.fullmatch(r"[a-z_]+", k) or not re.fullmatch(r"[A-Za-z0-9_.]+", v):
+            raise ValueError("%s %s: argument '%s=%s' may hold letters, digits, '_' and '.' only" %
+                             (kind, words[0], k, v))
+    b = {"name": words[0], "args": ["%s=%s" % kv for kv in args.items()], "label": " ".join(words), "line": no}
+    if srv:
+        b["server"] = {"kind": srv["kind"], "args": ["%s=%s" % (k, args[k]) for k in srv["keys"] if k in args]}
+    return b
 
 
 def _apply_bench(sc, key, rest):
     """The settings of a benchmark scenario (docs/benchmarks.md)."""
-    if key == "bench":
-        words = rest.split()
-        if words[0] not in bench_names():
-            raise ValueError("unknown benchmark '%s' (%s)" % (words[0], ", ".join(bench_names())))
-        args = _kv(words[1:])
-        for k, v in args.items():
-            if not re.fullmatch(r"[a-z_]+", k) or not re.fullmatch(r"[A-Za-z0-9_.]+", v):
-                raise ValueError("bench %s: argument '%s=%s' may hold letters, digits, '_' and '.' only" %
-                                 (words[0], k, v))
-        label = " ".join(words)
-        if any(b["label"] == label for b in sc["benches"]):
-            raise ValueError("bench '%s' given twice" % label)
-        sc["benches"].append({"name": words[0], "args": ["%s=%s" % kv for kv in args.items()],
-                              "label": label, "line": sc["_no"]})
+    if key in ("bench", "scale-bench", "isolation-bench"):
+        b = _bench(rest, sc["_no"], key)
+        lst = sc[{"bench": "benches", "scale-bench": "scale_benches", "isolation-bench": "isolation_benches"}[key]]
+        if any(x["label"] == b["label"] for x in lst):
+            raise ValueError("%s '%s' given twice" % (key, b["label"]))
+        lst.append(b)
+    elif key == "scale":
+        ns = [_int(w, "scale", 1) for w in rest.split()]
+        if sorted(set(ns)) != ns:
+            raise ValueError("scale '%s': guest counts must be increasing" % rest)
+        if ns[-1] > 64:
+            raise ValueError("scale %d: at most 64 guests" % ns[-1])
+        sc["scale"] = ns
+    elif key == "scale-memory":
+        sc["scale_memory_mib"] = _size_mib(rest)
+    elif key == "scale-ksm":
+        modes = rest.split()
+        if any(m not in ("off", "on") for m in modes) or len(set(modes)) != len(modes):
+            raise ValueError("scale-ksm '%s': off, on or both, each once" % rest)
+        sc["scale_ksm"] = modes
+    elif key == "isolation":
+        st = rest.split()
+        bad = [x for x in st if x not in STRESS]
+        if bad or len(set(st)) != len(st):
+            raise ValueError("isolation '%s': stress loads %s, each once" % (rest, ", ".join(STRESS)))
+        sc["isolation"] = st
     elif key == "repeats":
         sc["repeats"] = _int(rest, "repeats", 2)
     elif key == "ksm-modes":
@@ -293,9 +346,9 @@ def _apply_bench(sc, key, rest):
     elif key == "ksm-settle":
         sc["ksm_settle"] = _seconds(rest)
     elif key == "native":
-        if rest not in ("yes", "no"):
-            raise ValueError("native: yes or no")
-        sc["native"] = rest == "yes"
+        if rest not in ("yes", "no", "suite"):
+            raise ValueError("native: yes, no or suite")
+        sc["native"] = {"yes": True, "no": False, "suite": "suite"}[rest]
     elif key == "bench-timeout":
         sc["bench_timeout"] = _seconds(rest)
         if sc["bench_timeout"] <= 0:
@@ -310,6 +363,21 @@ def _check_bench(sc, err):
     if sc["baseline"] or sc["ksm_policy"]:
         err("baseline" if sc["baseline"] else "ksm-policy", "a benchmark scenario has its own KSM off/on rows "
             "(ksm-modes); no baseline or ksm-policy")
+    if sc["scale"]:
+        total = sc["scale_memory_mib"] or sc["memory_mib"] * sc["scale"][-1]
+        sc["scale_memory_mib"] = total
+        if total // sc["scale"][-1] < 256:
+            err("scale-memory" if "scale-memory" in sc["lines"] else "scale",
+                "%d MiB split between %d guests is %d MiB each; a Debian guest needs 256 MiB" %
+                (total, sc["scale"][-1], total // sc["scale"][-1]))
+    else:
+        for k in ("scale-memory", "scale-ksm", "scale-bench"):
+            if k in sc["lines"]:
+                err(k, "'%s' without a 'scale' line" % k)
+    if not sc["isolation"] and "isolation-bench" in sc["lines"]:
+        err("isolation-bench", "'isolation-bench' without an 'isolation' line")
+    if sc["isolation"] and sc["guests"] < 2:
+        err("isolation", "the isolation phase needs 2 guests (one stressed, one measured): 'guests 2' or more")
 
 
 def _check(sc, path, check_files):

@@ -9,7 +9,7 @@
 base='name b
 image debian
 guests 2'
-bad unknown-bench 4 "unknown benchmark 'dbench' \\(bzip2-9, compile, dd-read" "$base
+bad unknown-bench 4 "unknown benchmark 'dbench' \\(ab, bzip2-9, compile, dd-read" "$base
 bench dbench time=3"
 bad bench-and-run 4 "a benchmark scenario has no 'run' or 'dumps' lines" "$base
 run a idle
@@ -28,6 +28,27 @@ bench sysbench-cpu time=3;reboot"
 bad twice 5 "bench 'bzip2-9 size=2' given twice" "$base
 bench bzip2-9 size=2
 bench bzip2-9 size=2"
+bad scale-order 5 "scale '4 2': guest counts must be increasing" "$base
+bench sysbench-cpu
+scale 4 2"
+bad scale-small 6 "1024 MiB split between 8 guests is 128 MiB each; a Debian guest needs 256 MiB" "$base
+bench sysbench-cpu
+scale 1 2 8
+scale-memory 1G"
+bad scale-ksm-alone 5 "'scale-ksm' without a 'scale' line" "$base
+bench sysbench-cpu
+scale-ksm on"
+bad isolation-one 4 "the isolation phase needs 2 guests" "name b
+image debian
+bench sysbench-cpu
+isolation cpu"
+bad isolation-stress 5 "isolation 'cpu bomb': stress loads memory, fork, cpu, disk, network, each once" "$base
+bench sysbench-cpu
+isolation cpu bomb"
+bad client-target 4 "bench ab: target= is the runner's" "$base
+bench ab target=127.0.0.1:80"
+bad serve-helper 4 "unknown benchmark 'serve'" "$base
+bench serve what=http"
 out=$("$EXP" --check "$TOP/experiments/bench-quick.scenario" 2>&1)
 is "$?" 0 "bench-quick.scenario is valid ($out)"
 

@@ -39,7 +39,7 @@ def check(c, what):
 benches = ["sysbench-cpu time=3", "bzip2-9 size=2"]
 guests = ["sp-bench-quick-1", "sp-bench-quick-2"]
 places = [("native", "-", ["host"]), ("vm", "off", guests), ("vm", "on", guests)]
-check(doc["schema"] == "samepage-bench/1" and doc["repeats"] == 4, "bench.json: schema and 4 repeats")
+check(doc["schema"] == "samepage-bench/2" and doc["repeats"] == 4, "bench.json: schema and 4 repeats")
 for b in benches:
     for env, ksm, gs in places:
         for g in gs:

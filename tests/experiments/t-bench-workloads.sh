@@ -48,6 +48,42 @@ if command -v mariadb-install-db > /dev/null && { [ -x /usr/sbin/mariadbd ] || c
 else
 	for i in $(seq 1 12); do ok 0 "mysqlslap, sysbench-oltp # SKIP mariadbd is not installed (mariadb-server-core)"; done
 fi
+check sysbench-fileio "time=1 size=16 files=2" sysbench_fileio_rndrw MiB/s higher 0.01 10000000
+check sysbench-fileio "time=1 size=16 mode=seqwr" sysbench_fileio_seqwr MiB/s higher 0.01 10000000
+
+# the network benchmarks natively: each starts its server on a free
+# loopback port and stops it; against a server of "serve" (as a guest
+# runs it) through target=
+httpd_left() { ls -d /tmp/samepage-httpd.* 2>/dev/null | wc -l; }
+h0=$(httpd_left)
+if [ -x /usr/sbin/apache2 ] && command -v ab > /dev/null && command -v httperf > /dev/null; then
+	check ab "n=300 c=4 page=4" ab_requests requests/s higher 1 10000000
+	check httperf "conns=30 calls=5" httperf_requests requests/s higher 1 10000000
+	p=$(sh -c '. "$1/bench-lib.sh"; bench_free_port' sh "$W")
+	out=$("$W/serve" what=http port="$p" page=3 2>&1)
+	is "$?" 0 "serve what=http: started ($out)"
+	like "$("$W/ab" target=127.0.0.1:$p page=3 n=100 2>&1 | tail -n 1)" '^samepage-bench: metric=ab_requests ' \
+		"ab against the served page (target=)"
+	out=$("$W/ab" target=127.0.0.1:$p page=4 n=100 2>&1)
+	is "$?" 1 "ab: a page of another size fails (exit 1)"
+	like "$out" "the page has 3072 bytes, not 4096" "ab names the page size it got"
+	out=$("$W/httperf" target=127.0.0.1:$p page=2 conns=5 2>&1)
+	is "$?" 1 "httperf: a page of another size fails (exit 1)"
+	"$W/serve" what=stop > /dev/null 2>&1
+	out=$("$W/ab" target=127.0.0.1:$p n=10 2>&1)
+	is "$?" 1 "ab with no server at target fails (exit 1)"
+else
+	for i in $(seq 1 19); do ok 0 "ab, httperf # SKIP apache2 (apache2-bin), ab or httperf is not installed"; done
+fi
+if command -v iperf3 > /dev/null; then
+	check iperf3 "time=1" iperf3_mbits Mbit/s higher 1 10000000
+	check iperf3 "time=1 reverse=yes streams=2" iperf3_mbits Mbit/s higher 1 10000000
+else
+	for i in $(seq 1 12); do ok 0 "iperf3 # SKIP iperf3 is not installed"; done
+fi
+is "$(httpd_left)" "$h0" "no Apache folder left in /tmp"
+is "$(ps -eo args | grep -c "^[a-z/0-9]*apache2 -f /tmp/samepage-httpd")" 0 "no Apache of the benchmarks left running"
+is "$(ps -eo args | grep -c '^iperf3 -s')" 0 "no iperf3 server of the benchmarks left running"
 ls "$SAMEPAGE_BENCH_TMP" > "$TMPD/left"
 is "$(cat "$TMPD/left")" "bzip2-input-1" "only the cached bzip2 input is left in the benchmark folder"
 
@@ -66,7 +102,9 @@ like "$(cat "$TMPD/l1")" '^1 [a-z]+( [a-z]+){11}$' "bzip2 input: numbered lines 
 
 # bad arguments
 for a in "sysbench-cpu time=0" "sysbench-cpu bogus=1" "sysbench-memory oper=copy" "dd-write size" "bzip2-9 size=x" \
-	 "mysqlslap engine=a;b" "sysbench-oltp tables=0" "stress-ng stressor=bomb" "compile files=39"; do
+	 "mysqlslap engine=a;b" "sysbench-oltp tables=0" "stress-ng stressor=bomb" "compile files=39" \
+	 "ab c=20 n=10" "ab target=host:" "httperf conns=0" "iperf3 reverse=maybe" "iperf3 target=a:b" \
+	 "sysbench-fileio mode=append" "serve what=ftp"; do
 	"$W"/$a > "$TMPD/bad.out" 2>&1
 	is "$?" 2 "$a: usage error (exit 2): $(head -1 "$TMPD/bad.out")"
 done

@@ -56,7 +56,7 @@ is "$(status)" installed "package installed"
 cd "$TMPD" || exit 1
 P="env -i HOME=$TMPD PATH=/usr/bin:/bin"
 for p in dedup-analyze ksm-sample memload esxtop-import mkguest plot-cpu plot-sharing plot-vms \
-	plot-bars plot-settle plot-used samepage-experiment samepage-report; do
+	plot-bars plot-settle plot-used plot-bench samepage-experiment samepage-report; do
 	is "$($P sh -c "command -v $p; $p --version" 2>&1 | tr '\n' '|')" "/usr/bin/$p|$p (samepage) $V|" "$p from the package"
 done
 is "$($P dedup-analyze -q --csv a.elf b.elf | tail -n 1)" "TOTAL,,10,0,3,7,4,2,1,16384" "packaged dedup-analyze: the fixtures' known totals"

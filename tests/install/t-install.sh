@@ -25,12 +25,12 @@ sed -n '/<!-- installed files: begin -->/,/<!-- installed files: end -->/p' "$TO
 [ -s "$TMPD/want" ] || bail "docs/install.md lists no installed files"
 is "$(diff "$TMPD/want" "$TMPD/got" | grep '^[<>]' | tr '\n' ' ')" "" "installed files are exactly docs/install.md's list ($(wc -l < "$TMPD/want") files)"
 is "$(grep -rl -- "$TOP" "$D" | tr '\n' ' ')" "" "no installed file names the checkout ($TOP)"
-is "$(find "$D" -type f -perm -u+x | wc -l)" $((18 + MPI)) "$((18 + MPI)) executables ($((13 + MPI)) on PATH, 5 helpers)"
+is "$(find "$D" -type f -perm -u+x | wc -l)" $((19 + MPI)) "$((19 + MPI)) executables ($((14 + MPI)) on PATH, 5 helpers)"
 
 # -- a moved copy, with what the programs read copied out of the checkout
 # every command on PATH (the runner and its report with their installed names)
 PROGS="dedup-analyze ksm-sample memload esxtop-import mkguest plot-cpu plot-sharing plot-vms
-	plot-bars plot-settle plot-used samepage-experiment samepage-report"
+	plot-bars plot-settle plot-used plot-bench samepage-experiment samepage-report"
 [ $MPI = 1 ] && PROGS="$PROGS dedup-analyze-mpi"
 M=$TMPD/moved/opt
 mkdir -p "$TMPD/moved" && cp -a "$D/usr" "$M"
