@@ -16,6 +16,28 @@ exp_needs() { # skip when the machine lacks what the runner needs
 
 knobs_now() { for k in $KSM_KNOBS; do [ -e "$KSM/$k" ] && echo "$k $(ksm_knob "$k")"; done; }
 
+# exp_take: hold the KSM lock for the rest of the test (the runner is told)
+# and keep every knob's value in $TMPD/knobs.before for host_clean
+exp_take() {
+	ksm_lock
+	export SAMEPAGE_KSM_LOCKED=1
+	knobs_now > "$TMPD/knobs.before"
+}
+
+# exp_run WHAT SCENARIO OUTDIR [OPTION...]: the runner on SCENARIO, quiet,
+# its standard error in $TMPD/err; sets $rc (its exit status) and $xpid
+# (its PID, for host_clean) and prints how long it took
+exp_run() {
+	_what=$1 _sc=$2 _out=$3
+	shift 3
+	_t0=$(date +%s)
+	"$EXP" "$_sc" -o "$_out" "$@" -q 2> "$TMPD/err" &
+	xpid=$!
+	wait $xpid
+	rc=$?
+	echo "# $_what: $(( $(date +%s) - _t0 )) s"
+}
+
 # host_clean PID BEFORE-KNOBS WHAT EVENTS-LOG [GUEST-PREFIX]: the checks
 # after every run of the runner (guest names start with GUEST-PREFIX,
 # default sp-quick-)

@@ -60,9 +60,7 @@ cp "$TOP"/scripts/benchmarks/* "$TMPD/bench/"
 printf '#!/bin/sh\necho "sysbench 1.0: threads 1"\necho "events per second: many"\n' > "$TMPD/bench/sysbench-cpu"
 chmod +x "$TMPD/bench/sysbench-cpu"
 printf 'name bench-broken\nimage debian\nguests 1\nrepeats 2\nbench sysbench-cpu time=1\n' > "$TMPD/broken.scenario"
-ksm_lock
-export SAMEPAGE_KSM_LOCKED=1
-knobs_now > "$TMPD/knobs.before"
+exp_take
 SAMEPAGE_BENCH_DIR=$TMPD/bench "$EXP" "$TMPD/broken.scenario" -o "$TMPD/out" -q 2> "$TMPD/err" &
 xpid=$!
 wait $xpid

@@ -36,16 +36,9 @@ bench-timeout 90s
 boot-timeout 15m
 idle-cpu    40%
 SC
-ksm_lock
-export SAMEPAGE_KSM_LOCKED=1
-knobs_now > "$TMPD/knobs.before"
+exp_take
 OUT=$TMPD/out
-start=$(date +%s)
-"$EXP" "$TMPD/phases.scenario" -o "$OUT" -q 2> "$TMPD/err" &
-xpid=$!
-wait $xpid
-rc=$?
-echo "# bench phases: $(( $(date +%s) - start )) s"
+exp_run "bench phases" "$TMPD/phases.scenario" "$OUT"
 is "$rc" 0 "the scenario ran (exit 0)$(tail -5 "$TMPD/err" | tr '\n' ' ')"
 host_clean "$xpid" "$TMPD/knobs.before" "after the run" "$OUT/events.log" sp-bench-phases-
 [ -f "$OUT/bench-summary.csv" ] || bail "no bench-summary.csv"

@@ -12,16 +12,9 @@ exp_needs
 for p in sysbench bzip2 debootstrap; do
 	command -v $p > /dev/null || skip_all "$p is not installed (scripts/deps installs it)"
 done
-ksm_lock
-export SAMEPAGE_KSM_LOCKED=1
-knobs_now > "$TMPD/knobs.before"
+exp_take
 OUT=$TMPD/out
-start=$(date +%s)
-"$EXP" "$TOP/experiments/bench-quick.scenario" -o "$OUT" -q 2> "$TMPD/err" &
-xpid=$!
-wait $xpid
-rc=$?
-echo "# bench-quick profile: $(( $(date +%s) - start )) s"
+exp_run "bench-quick profile" "$TOP/experiments/bench-quick.scenario" "$OUT"
 is "$rc" 0 "the bench-quick profile ran (exit 0)$(tail -5 "$TMPD/err" | tr '\n' ' ')"
 host_clean "$xpid" "$TMPD/knobs.before" "after the run" "$OUT/events.log" sp-bench-quick-
 [ -f "$OUT/bench-summary.csv" ] || bail "no bench-summary.csv"

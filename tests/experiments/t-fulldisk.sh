@@ -13,9 +13,7 @@ mkdir "$TMPD/full"
 mount -t tmpfs -o size=24m,mode=0755 samepage-full "$TMPD/full" ||
 	skip_all "cannot mount a tmpfs (no privilege in this container?)"
 at_exit "umount '$TMPD/full'"
-ksm_lock
-export SAMEPAGE_KSM_LOCKED=1
-knobs_now > "$TMPD/knobs.before"
+exp_take
 
 cat > "$TMPD/full.scenario" <<'EOF'
 name        fulldisk
@@ -33,10 +31,7 @@ boot-timeout 120s
 run full    memload size=32M wr=0 interval=5
 EOF
 OUT=$TMPD/full/out
-"$EXP" "$TMPD/full.scenario" -o "$OUT" -q 2> "$TMPD/err" &
-xpid=$!
-wait $xpid
-rc=$?
+exp_run "full disk" "$TMPD/full.scenario" "$OUT"
 sed 's/^/# /' "$TMPD/err"
 is "$rc" 1 "the run fails with exit status 1"
 dump=$OUT/runs/full/dumps/sp-fulldisk-full-1.1.elf

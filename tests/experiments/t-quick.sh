@@ -10,16 +10,9 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-exp.sh"
 exp_needs
-ksm_lock
-export SAMEPAGE_KSM_LOCKED=1
-knobs_now > "$TMPD/knobs.before"
+exp_take
 OUT=$TMPD/out
-start=$(date +%s)
-"$EXP" "$TOP/experiments/quick.scenario" -o "$OUT" --keep-dumps -q 2> "$TMPD/err" &
-xpid=$!
-wait $xpid
-rc=$?
-echo "# quick profile: $(( $(date +%s) - start )) s"
+exp_run "quick profile" "$TOP/experiments/quick.scenario" "$OUT" --keep-dumps
 is "$rc" 0 "the quick profile ran (exit 0)$(tail -3 "$TMPD/err" | tr '\n' ' ')"
 host_clean "$xpid" "$TMPD/knobs.before" "after the run" "$OUT/events.log"
 [ -f "$OUT/summary.json" ] || bail "no summary.json"

@@ -13,9 +13,7 @@
 . "$(dirname "$0")/lib-exp.sh"
 exp_needs
 [ -f "$TOP/build/guest/vmlinuz" ] || "$TOP/scripts/mkguest" > /dev/null 2>&1 || bail "the tiny guest cannot be built (scripts/mkguest)"
-ksm_lock
-export SAMEPAGE_KSM_LOCKED=1
-knobs_now > "$TMPD/knobs.before"
+exp_take
 
 # The threshold: the largest whole percentage at which 2 guests of ~300 MiB
 # resident memory exceed the host (ksmtuned's rule), whatever its size.
@@ -62,12 +60,7 @@ boot-timeout 120s
 run own     idle
 EOF
 OUT=$TMPD/out
-start=$(date +%s)
-"$EXP" "$TMPD/xml.scenario" -o "$OUT" --keep-dumps -q 2> "$TMPD/err" &
-xpid=$!
-wait $xpid
-rc=$?
-echo "# xml + ksmtuned policy + kdump-zlib: $(( $(date +%s) - start )) s, threshold $P % of $total_mib MiB"
+exp_run "xml + ksmtuned policy + kdump-zlib, threshold $P % of $total_mib MiB" "$TMPD/xml.scenario" "$OUT" --keep-dumps
 is "$rc" 0 "the scenario ran (exit 0)$(tail -3 "$TMPD/err" | tr '\n' ' ')"
 host_clean "$xpid" "$TMPD/knobs.before" "after the run" "$OUT/events.log"
 R=$OUT/runs/own
