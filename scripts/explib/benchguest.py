@@ -197,13 +197,13 @@ class Guests:
     def serve(self, names, b, timeout):
         """Start b's server in the guests (stopping another kind first)."""
         kind = b["server"]["kind"]
-        todo = [n for n in names if self.serving.get(n) != (kind, tuple(b["server"]["args"]))]
-        if not todo:
+        wanted = [n for n in names if self.serving.get(n) != (kind, tuple(b["server"]["args"]))]
+        if not wanted:
             return {}
-        self.unserve(todo, timeout)
+        self.unserve(wanted, timeout)
         line = "start bench serve what=%s %s" % (kind, " ".join(b["server"]["args"]))
         bad = {}
-        for n, r in self.collect(self.send(todo, line), "starting the %s server" % kind, timeout).items():
+        for n, r in self.collect(self.send(wanted, line), "starting the %s server" % kind, timeout).items():
             if isinstance(r, DNR):
                 bad[n] = r
             elif r[0] != 0:

@@ -116,18 +116,18 @@ def charts(out, summary, scale):
     """The charts (plot-bench) as PNG and SVG in charts/; report lines."""
     from . import report  # the chart helper of the experiment report
     cdir = os.path.join(out, "charts")
-    todo = []
+    wanted = []
     if any(s["normalized"] is not None for s in summary):
-        todo.append(("normalized", "bench-summary.csv", "Speed in the guests against native"))
+        wanted.append(("normalized", "bench-summary.csv", "Speed in the guests against native"))
     if any(s["ksm_on_vs_off"] is not None for s in summary):
-        todo.append(("ksm", "bench-summary.csv", "KSM on against KSM off"))
+        wanted.append(("ksm", "bench-summary.csv", "KSM on against KSM off"))
     if any(s["guest"] == "all" and s["normalized"] is not None for s in scale):
-        todo.append(("scale", "bench-scale.csv", "Scalability"))
-    if not todo:
+        wanted.append(("scale", "bench-scale.csv", "Scalability"))
+    if not wanted:
         return []
     os.makedirs(cdir, exist_ok=True)
     L = ["## Charts", ""]
-    for kind, src, title in todo:
+    for kind, src, title in wanted:
         png, err = report.chart("plot-bench", [kind, os.path.join(out, src)], os.path.join(cdir, "bench-" + kind),
                                 os.path.join(cdir, "data-" + kind))
         L.append("![%s](charts/bench-%s.png)" % (title, kind) if png else "%s: no chart (%s)" % (title, err))
