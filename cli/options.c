@@ -13,7 +13,7 @@
 
 enum {
 	O_HASH = 256, O_JSON, O_CSV, O_INFO, O_RAWBASE, O_PAGESIZE, O_LIST, O_VMEM, O_ALL, O_SAVEFP, O_STATS, O_SHA1,
-	O_RAMONLY,
+	O_RAMONLY, O_ZLIB,
 	O_ANALYSIS = 1024 /* + row * AN_OPTS + option of the row */
 };
 #define AN_OPTS 32
@@ -28,7 +28,7 @@ static const struct option fixed_opts[] = {
 	{ "vmem", required_argument, 0, O_VMEM },  { "all", no_argument, 0, O_ALL },
 	{ "save-fp", required_argument, 0, O_SAVEFP }, { "stats", no_argument, 0, O_STATS },
 	{ "sha1-backend", required_argument, 0, O_SHA1 },
-	{ "ram-only", no_argument, 0, O_RAMONLY },
+	{ "ram-only", no_argument, 0, O_RAMONLY }, { "zlib-pages", required_argument, 0, O_ZLIB },
 	{ "help", no_argument, 0, 'h' },           { "version", no_argument, 0, 'V' },
 };
 #define NFIXED (sizeof fixed_opts / sizeof fixed_opts[0])
@@ -86,6 +86,8 @@ static void usage(FILE *f)
 		"      --sha1-backend=B  auto (default: the fastest here), openssl, ipsec-mb,\n"
 		"                        ipsec-mb-avx512, ipsec-mb-avx2 or ipsec-mb-sse; the\n"
 		"                        environment variable " DD_SHA1_ENV " does the same\n"
+		"      --zlib-pages=D    decoder of zlib-compressed kdump pages: libdeflate (default,\n"
+		"                        the faster) or zlib; the same result, for comparisons\n"
 		"  -h, --help            this text\n"
 		"  -V, --version         version\n"
 		"\n"
@@ -196,6 +198,11 @@ static int own_option(struct cli_opts *o, int c, const char *arg)
 	case O_SAVEFP: o->save_fp = arg; break;
 	case O_STATS: o->stats = true; break;
 	case O_RAMONLY: o->ram_only = true; break;
+	case O_ZLIB:
+		if (strcmp(arg, "libdeflate") && strcmp(arg, "zlib"))
+			return cm_usage_error(PROG, "unknown zlib page decoder '%s' (libdeflate or zlib)", arg);
+		o->dp.zlib_inflate = strcmp(arg, "zlib") == 0;
+		break;
 	case 'q': o->quiet = true; break;
 	case 'h': usage(stdout); return 0;
 	case 'V': printf(PROG " (samepage) " VERSION "\n"); return 0;

@@ -217,10 +217,11 @@ int dp_spool_flat(const struct dp_view *flat, struct dp_view *out, struct dp_err
 /* ---- per-page codecs (dp_page.c): one block that decodes to exactly one page ---- */
 enum dp_page_codec { DP_PAGE_ZLIB, DP_PAGE_LZO, DP_PAGE_SNAPPY, DP_PAGE_ZSTD };
 struct dp_pagedec;            /* one per reader: decoder contexts, created on first use */
-/* decode n bytes at src into exactly want bytes at dst: NULL, or why not
+/* decode n bytes at src into exactly want bytes at dst (zlib_inflate: zlib
+ * pages with zlib's inflate, not libdeflate): NULL, or why not
  * ("too short", "too long", "corrupt ...", "out of memory") */
-const char *dp_page_decode(struct dp_pagedec **pd, enum dp_page_codec codec, const uint8_t *src, size_t n,
-			   uint8_t *dst, size_t want);
+const char *dp_page_decode(struct dp_pagedec **pd, bool zlib_inflate, enum dp_page_codec codec,
+			   const uint8_t *src, size_t n, uint8_t *dst, size_t want);
 void dp_pagedec_free(struct dp_pagedec *pd);
 const char *dp_page_codec_name(enum dp_page_codec codec);
 

@@ -2,7 +2,8 @@
  * Per-page codecs: one compressed block that must decode to exactly one
  * page (kdump-compressed page data).  zlib pages go through libdeflate,
  * which decodes a whole buffer at once and measured faster than zlib's
- * streaming inflate here (see docs/formats.md); lzo through liblzo2,
+ * streaming inflate here (see docs/performance.md; a dump opened with the
+ * zlib_inflate option uses inflate, for that comparison); lzo through liblzo2,
  * snappy through libsnappy, zstd through libzstd.  A decoder set is per
  * reader (one thread): it keeps the libdeflate and zstd contexts.
  */
@@ -19,6 +20,8 @@
 
 struct dp_pagedec {
 	struct libdeflate_decompressor *zlib;
+	z_stream zs;      /* zlib_inflate: one inflate state, reset for each page */
+	bool zs_live;
 	ZSTD_DCtx *zstd;
 };
 
@@ -28,6 +31,8 @@ void dp_pagedec_free(struct dp_pagedec *pd)
 		return;
 	if (pd->zlib)
 		libdeflate_free_decompressor(pd->zlib);
+	if (pd->zs_live)
+		inflateEnd(&pd->zs);
 	ZSTD_freeDCtx(pd->zstd);
 	free(pd);
 }
@@ -52,6 +57,29 @@ static const char *zlib_reason(const uint8_t *src, size_t n, uint8_t *dst, size_
 			  : z.msg ? z.msg : "corrupt or cut short";
 	inflateEnd(&z);
 	return why;
+}
+
+/* The same page through zlib's inflate (the zlib_inflate option). */
+static const char *inflate_page(struct dp_pagedec *pd, const uint8_t *src, size_t n, uint8_t *dst, size_t want)
+{
+	if (n > UINT_MAX || want > UINT_MAX)
+		return "too long";
+	if (!pd->zs_live) {
+		if (inflateInit(&pd->zs) != Z_OK)
+			return "out of memory";
+		pd->zs_live = true;
+	} else if (inflateReset(&pd->zs) != Z_OK)
+		return "corrupt or cut short";
+	pd->zs.next_in = (Bytef *)(uintptr_t)src;
+	pd->zs.avail_in = (uInt)n;
+	pd->zs.next_out = dst;
+	pd->zs.avail_out = (uInt)want;
+	int rc = inflate(&pd->zs, Z_FINISH);
+	if (rc == Z_STREAM_END && pd->zs.avail_out == 0)
+		return NULL;
+	/* the message of the error path above, from a fresh state */
+	const char *why = zlib_reason(src, n, dst, want);
+	return why ? why : "corrupt or cut short";
 }
 
 static const char *zlib_page(struct dp_pagedec *pd, const uint8_t *src, size_t n, uint8_t *dst, size_t want)
@@ -100,13 +128,14 @@ static const char *zstd_page(struct dp_pagedec *pd, const uint8_t *src, size_t n
 	return got == want ? NULL : "too short";
 }
 
-const char *dp_page_decode(struct dp_pagedec **pdp, enum dp_page_codec codec, const uint8_t *src, size_t n,
-			   uint8_t *dst, size_t want)
+const char *dp_page_decode(struct dp_pagedec **pdp, bool zlib_inflate, enum dp_page_codec codec,
+			   const uint8_t *src, size_t n, uint8_t *dst, size_t want)
 {
 	if (!*pdp && !(*pdp = calloc(1, sizeof **pdp)))
 		return "out of memory";
 	switch (codec) {
-	case DP_PAGE_ZLIB: return zlib_page(*pdp, src, n, dst, want);
+	case DP_PAGE_ZLIB:
+		return zlib_inflate ? inflate_page(*pdp, src, n, dst, want) : zlib_page(*pdp, src, n, dst, want);
 	case DP_PAGE_LZO: return lzo_page(src, n, dst, want);
 	case DP_PAGE_SNAPPY: return snappy_page(src, n, dst, want);
 	case DP_PAGE_ZSTD: return zstd_page(*pdp, src, n, dst, want);

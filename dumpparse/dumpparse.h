@@ -16,6 +16,7 @@
 #ifndef DUMPPARSE_H
 #define DUMPPARSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -60,6 +61,8 @@ struct dp_options {
 	uint32_t page_size;   /* frame size to deliver; 0: the dump's own (4096 when it has none) */
 	const char *vmem_path; /* VMware checkpoints whose memory is in a separate file: that file;
 	                        * NULL: the .vmem beside the .vmss/.vmsn.  Borrowed until dp_open returns. */
+	bool zlib_inflate;    /* kdump pages compressed with zlib: decoded by zlib's inflate instead of
+	                       * libdeflate (the faster one here); for comparisons and benchmarks */
 	/* split dumps: see dp_group below */
 };
 

@@ -307,6 +307,7 @@ static int kdump_reader_open(struct dp_reader *r, struct dp_error *err)
 	struct kreader *kr = calloc(1, sizeof *kr);
 	if (!kr)
 		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
+	kr->zlib_inflate = r->d->opt.zlib_inflate;
 	r->priv = kr;
 	return DP_OK;
 }
@@ -344,7 +345,7 @@ static int decompress(struct kreader *kr, const struct kd *k, const struct part 
 	case F_ZSTD: codec = DP_PAGE_ZSTD; break;
 	default: return bad_page(p, idx, "?", "unknown flags", err);
 	}
-	const char *why = dp_page_decode(&kr->dec, codec, src, ds->size, dst, k->bs);
+	const char *why = dp_page_decode(&kr->dec, kr->zlib_inflate, codec, src, ds->size, dst, k->bs);
 	return why ? bad_page(p, idx, dp_page_codec_name(codec), why, err) : DP_OK;
 }
 

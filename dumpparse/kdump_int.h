@@ -92,6 +92,7 @@ struct kreader {
 	struct kdesc *descs;
 	size_t ndesc_cap;
 	struct dp_pagedec *dec; /* per-page decoders */
+	bool zlib_inflate;      /* the dump's options: zlib pages through zlib's inflate */
 	uint8_t *scratch;       /* compressed bytes that straddle flattened records */
 	size_t scratch_cap;
 };

@@ -194,4 +194,15 @@ for j in 1 2 3; do
 	is "$("$DA" -q --csv -j $j k-zlib-64-le flat sp.1 b16k 2>/dev/null)" \
 	   "$("$DA" -q --csv -j 2 k-zlib-64-le flat sp.1 b16k 2>/dev/null)" "-j $j gives identical results"
 done
+
+# zlib pages through zlib's inflate instead of libdeflate: the same report
+for n in k-zlib-64-le k-zlib-32-be flat; do
+	a=$("$DA" -q --json "$n" 2>&1 | grep -v '"seconds"')
+	b=$("$DA" -q --json --zlib-pages=zlib "$n" 2>&1 | grep -v '"seconds"')
+	like "$a" '"distinct_pages"' "$n: a JSON report"
+	is "$b" "$a" "$n: --zlib-pages=zlib gives the same report as libdeflate"
+done
+"$DA" -q --zlib-pages=gzip k-zlib-64-le > /dev/null 2> zp.err
+is "$?:$(head -1 zp.err)" "2:dedup-analyze: unknown zlib page decoder 'gzip' (libdeflate or zlib)" \
+	"--zlib-pages with an unknown decoder: usage error"
 done_testing
