@@ -2,7 +2,7 @@
 # The network benchmarks, the isolation phase and the scalability phase end
 # to end, small: ab and iperf3 from the host against two Debian guests
 # (their servers reached through the port forwards of the guests'
-# user-mode network), KSM off; isolation of a short sysbench run against
+# user-mode network) and sysbench OLTP on a MariaDB in each guest, KSM off; isolation of a short sysbench run against
 # the cpu and network loads; scalability with 1 and 2 guests sharing 1 GiB,
 # a short benchmark that finishes and one that cannot finish within the
 # bench timeout: every guest DNR there, reported as DNR and never as a
@@ -26,6 +26,7 @@ native      suite
 bench       ab n=200 c=4 page=4
 bench       iperf3 time=2
 bench       sysbench-cpu time=2
+bench       sysbench-oltp time=2 table_size=100
 isolation   cpu network
 isolation-bench sysbench-cpu time=2
 scale       1 2
@@ -53,7 +54,8 @@ iso = list(csv.DictReader(open(out + "/bench-isolation.csv")))
 def check(c, what):
     print("%s\t%s" % ("ok" if c else "not ok", what))
 g = ["sp-bench-phases-1", "sp-bench-phases-2"]
-for b, metric in (("ab n=200 c=4 page=4", "ab_requests"), ("iperf3 time=2", "iperf3_mbits")):
+for b, metric in (("ab n=200 c=4 page=4", "ab_requests"), ("iperf3 time=2", "iperf3_mbits"),
+                  ("sysbench-oltp time=2 table_size=100", "sysbench_oltp_tps")):
     rs = [r for r in runs if r["bench"] == b and r["phase"] == "suite" and r["env"] == "vm"]
     check(sorted((r["guest"], r["repeat"]) for r in rs) == [(x, y) for x in g for y in ("1", "2")],
           "%s: 2 runs in each guest" % b)
