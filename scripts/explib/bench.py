@@ -96,7 +96,9 @@ class BenchExperiment(BenchBase):
             g.boot()
             for mode in sc["ksm_modes"]:
                 st = self.ksm_mode(mode)
+                per = {}  # each benchmark's own window: its runs in every guest
                 for b in sc["benches"]:
+                    sb = self.snapshot()
                     for rep in range(1, sc["repeats"] + 1):
                         for n, res in g.run(b, names, "KSM %s, run %d/%d" % (mode, rep, sc["repeats"]),
                                             sc["bench_timeout"]).items():
@@ -104,7 +106,8 @@ class BenchExperiment(BenchBase):
                                 raise runner.GuestError("guest %s: %s (DNR); console log %s" %
                                                         (n, res, self.lv.logfile(n)))
                             self.add_row(b, "vm", mode, n, rep, res)
-                self.modes[mode] = self.mode_stats(st, g, "KSM " + mode)
+                    per[b["label"]] = self.mode_stats(sb, g)
+                self.modes[mode] = dict(self.mode_stats(st, g, "KSM " + mode), benches=per)
             g.unserve(names, sc["bench_timeout"])
             if sc["isolation"]:
                 host.ksm_write("run", 2, self.log)

@@ -63,12 +63,18 @@ class BenchBase(runner.Experiment):
                 self.progress("KSM on, settling: %.0f s left, saving %.1f MiB" %
                               (end - time.time(), c.get("pages_sharing", 0) / 256))
                 time.sleep(1)
+        return self.snapshot()
+
+    @staticmethod
+    def snapshot():
+        """The clock and CPU counters a window (a KSM mode, one benchmark) starts from."""
         kpid = ksmd_pid()
         return {"t0": time.time(), "cpu0": cpu_times(), "kpid": kpid,
                 "ksmd0": host.proc_cpu_seconds(kpid) if kpid else None}
 
-    def mode_stats(self, st, guests, what):
-        """KSM's saving at the end of a mode, ksmd's and the host's CPU over it."""
+    def mode_stats(self, st, guests, what=None):
+        """KSM's saving at the end of a window (a mode, or one benchmark of
+        it), ksmd's and the host's CPU over it; logged when `what` names it."""
         busy1, tot1 = cpu_times()
         el = time.time() - st["t0"]
         c = host.ksm_counters()
@@ -81,6 +87,7 @@ class BenchBase(runner.Experiment):
              if k1 is not None and st["ksmd0"] is not None else None,
              "host_cpu_pct": round((busy1 - st["cpu0"][0]) / max(1, tot1 - st["cpu0"][1]) * 100, 2),
              "guest_rss_bytes": guests.rss_bytes()}
-        self.log("%s: %.0f s, KSM saving %.1f MiB, ksmd %s %% of a core, host CPU %.1f %%" %
-                 (what, el, m["saved_bytes"] / 2 ** 20, m["ksmd_cpu_pct"], m["host_cpu_pct"]))
+        if what:
+            self.log("%s: %.0f s, KSM saving %.1f MiB, ksmd %s %% of a core, host CPU %.1f %%" %
+                     (what, el, m["saved_bytes"] / 2 ** 20, m["ksmd_cpu_pct"], m["host_cpu_pct"]))
         return m

@@ -76,6 +76,19 @@ check(m["on"]["saved_bytes"] > 8 * 2 ** 20, "KSM on: %.1f MiB saved (> 8 MiB)" %
 check(m["on"]["ksmd_cpu_pct"] is not None and m["on"]["ksmd_cpu_pct"] > m["off"]["ksmd_cpu_pct"],
       "ksmd used more CPU with KSM on (%s %%) than off (%s %%)" % (m["on"]["ksmd_cpu_pct"], m["off"]["ksmd_cpu_pct"]))
 check(all(0 < m[k]["host_cpu_pct"] <= 100 for k in m), "host CPU percentages in (0, 100]")
+# each benchmark's own window of a mode: within the mode, and the figures of its summary row
+for k in m:
+    w = m[k].get("benches", {})
+    check(sorted(w) == sorted(doc["benches"]), "KSM %s: a window for each benchmark (%s)" % (k, sorted(w)))
+    check(0 < sum(x["seconds"] for x in w.values()) <= m[k]["seconds"] + 1,
+          "KSM %s: the benchmarks' windows (%.0f s) lie within the mode (%.0f s)" %
+          (k, sum(x["seconds"] for x in w.values()), m[k]["seconds"]))
+    for b, x in w.items():
+        s = [r for r in summ if r["bench"] == b and r["env"] == "vm" and r["ksm"] == k][0]
+        check(int(s["saved_bytes"]) == x["saved_bytes"] and float(s["ksmd_cpu_pct"]) == x["ksmd_cpu_pct"],
+              "%s, KSM %s: the summary row has its window's saving and ksmd CPU" % (b, k))
+check(all(x["saved_bytes"] > 8 * 2 ** 20 for x in m["on"]["benches"].values()),
+      "KSM on: more than 8 MiB saved at the end of every benchmark")
 PY
 [ -s "$TMPD/checks" ] || bail "the result checks did not run"
 while IFS="$(printf '\t')" read -r res what; do
