@@ -55,13 +55,38 @@ def bench_cmd(b, extra=()):
     return ["sh", os.path.join(scenario.BENCH_DIR, b["name"])] + b["args"] + list(extra)
 
 
+_given_ports = set()
+
+
 def free_port():
-    s = socket.socket()
+    """A loopback TCP port for a guest's forward: below the kernel's
+    ephemeral range, so that no client connection takes it before QEMU
+    binds it, and one a plain bind gets (no socket of any state holds it);
+    never the same one twice in this process."""
     try:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            hi = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        hi = 32768
+    lo = 10000
+    if hi <= lo + 1000:
+        lo, hi = 10000, 65536
+    n = hi - lo
+    start = (os.getpid() * 7919) % n
+    for i in range(n):
+        port = lo + (start + i) % n
+        if port in _given_ports:
+            continue
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            s.close()
+        _given_ports.add(port)
+        return port
+    raise RuntimeError("no free TCP port below %d on the loopback" % hi)
 
 
 def output_of(e):

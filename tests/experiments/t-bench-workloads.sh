@@ -75,6 +75,27 @@ if [ -x /usr/sbin/apache2 ] && command -v ab > /dev/null && command -v httperf >
 else
 	for i in $(seq 1 19); do ok 0 "ab, httperf # SKIP apache2 (apache2-bin), ab or httperf is not installed"; done
 fi
+# bench_free_port: below the ephemeral range, and a port held only by a
+# connection (no listener: a client's socket, or one in TIME_WAIT after the
+# HTTP benchmarks) is not free; the same shell (same PID) asks twice, the
+# second time with a connection on the first answer's port
+python3 - "$W" > "$TMPD/freeport" 2>&1 <<'PY'
+import socket, subprocess, sys
+ask = '. "$1/bench-lib.sh"; bench_free_port; read x; bench_free_port'
+sh = subprocess.Popen(["sh", "-c", ask, "sh", sys.argv[1]], stdin=subprocess.PIPE,
+                      stdout=subprocess.PIPE, text=True)
+p1 = int(sh.stdout.readline())
+ls = socket.socket(); ls.bind(("127.0.0.1", 0)); ls.listen(1)
+c = socket.socket(); c.bind(("127.0.0.1", p1)); c.connect(ls.getsockname())
+a, _ = ls.accept(); ls.close()  # the connection stays, no listener on p1
+sh.stdin.write("\n"); sh.stdin.flush()
+p2 = int(sh.stdout.readline())
+lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+print(p1, p2, lo)
+PY
+read p1 p2 lo < "$TMPD/freeport"
+ok "$([ -n "$p2" ] && [ "$p1" != "$p2" ]; echo $?)" "bench_free_port: a port with only a connection on it is not free ($p1, then $p2)"
+ok "$([ "$p1" -ge 10000 ] && [ "$p1" -lt "$lo" ] && [ "$p2" -lt "$lo" ]; echo $?)" "bench_free_port: ports below the ephemeral range ($lo)"
 if command -v iperf3 > /dev/null; then
 	check iperf3 "time=1" iperf3_mbits Mbit/s higher 1 10000000
 	check iperf3 "time=1 reverse=yes streams=2" iperf3_mbits Mbit/s higher 1 10000000
