@@ -33,7 +33,7 @@ scale       1 2
 scale-memory 1G
 scale-bench sysbench-cpu time=2
 scale-bench stress-ng stressor=cpu time=600
-bench-timeout 30s
+bench-timeout 90s
 boot-timeout 15m
 idle-cpu    40%
 SC
