@@ -31,21 +31,34 @@ n=$(echo "$out" | grep -c '^memload: cycle')
 ok $([ "$n" -ge 5 ] && [ "$n" -le 7 ] && echo 0 || echo 1) "0.55 s at 0.1 s intervals: $n cycles"
 is "$(echo "$out" | grep -c 'writes, elapsed')" "$n" "every cycle reports writes and elapsed time"
 
+# wait_filled PID FILE: until memload (PID) has printed its fill line to FILE, which
+# comes after its signal handlers are in place (a signal sent before would
+# be lost: a background job of a script starts with SIGINT ignored); at
+# most 60 s (a sanitizer build on a busy host starts slowly), then it is
+# killed so that the test fails instead of waiting for ever
+wait_filled() {
+	for _ in $(seq 1 600); do grep -q filled "$2" 2>/dev/null && return 0; sleep 0.1; done
+	kill -KILL "$1" 2>/dev/null
+	return 1
+}
+
 # runs until a signal, then exits 0 promptly
-"$ML" --size=4M --interval=10 > "$TMPD/out" &
+"$ML" --size=4M --interval=10 > "$TMPD/sig1" &
 pid=$!
-for _ in $(seq 1 50); do grep -q filled "$TMPD/out" && break; sleep 0.1; done
+wait_filled $pid "$TMPD/sig1"
+ok $? "memload filled its buffer"
 kill -TERM $pid
 t0=$(date +%s)
 wait $pid
 is "$?" 0 "SIGTERM ends it with status 0"
 ok $([ $(( $(date +%s) - t0 )) -le 2 ] && echo 0 || echo 1) "without waiting for the interval"
-"$ML" --size=4M --interval=10 --quiet > "$TMPD/out" &
+"$ML" --size=4M --interval=10 --quiet > "$TMPD/sig2" &
 pid=$!
-for _ in $(seq 1 50); do grep -q filled "$TMPD/out" && break; sleep 0.1; done
+wait_filled $pid "$TMPD/sig2"
+ok $? "memload filled its buffer"
 kill -INT $pid; wait $pid
 is "$?" 0 "SIGINT ends it with status 0"
-is "$(wc -l < "$TMPD/out")" 1 "--quiet prints only the fill line"
+is "$(wc -l < "$TMPD/sig2")" 1 "--quiet prints only the fill line"
 
 # the static build for guests behaves the same
 like "$("$BIN/memload-static" --size=1M --wr=1/8 --duration=0)" "wr=1/8: 32 writes" "memload-static"
@@ -53,10 +66,11 @@ readelf -l "$BIN/memload-static" | grep -q 'INTERP'
 ok $([ $? -ne 0 ] && echo 0 || echo 1) "memload-static is statically linked (no program interpreter)"
 
 # --mergeable marks the buffer for KSM (visible in /proc/PID/smaps as mg)
-"$ML" --size=4M --mergeable --interval=10 > "$TMPD/out" &
+"$ML" --size=4M --mergeable --interval=10 > "$TMPD/sig3" &
 pid=$!
-for _ in $(seq 1 50); do grep -q filled "$TMPD/out" && break; sleep 0.1; done
-like "$(cat "$TMPD/out")" "; mergeable\$" "--mergeable is reported"
+wait_filled $pid "$TMPD/sig3"
+ok $? "memload filled its buffer"
+like "$(cat "$TMPD/sig3")" "; mergeable\$" "--mergeable is reported"
 grep -q 'VmFlags:.* mg' /proc/$pid/smaps
 ok $? "--mergeable sets VM_MERGEABLE on the buffer"
 kill $pid; wait $pid
