@@ -100,20 +100,22 @@ bench_mariadb() {
 # the script ends); against a guest (target=HOST:PORT) the guest runs the
 # same server, started by the "serve" script through the guest's agent.
 
-# bench_free_port: a TCP port no socket uses (from /proc/net/tcp*, in any
-# state: a client's closed connection in TIME_WAIT holds its port too),
-# below the kernel's ephemeral range so that no client connection takes it
-# between this check and the server's bind; searched from 10000 + PID % the
-# range's size
+# bench_free_port [N]: N (default 1) different TCP ports, one a line, that
+# no socket uses (from /proc/net/tcp*, in any state: a client's closed
+# connection in TIME_WAIT holds its port too), below the kernel's ephemeral
+# range so that no client connection takes one between this check and the
+# server's bind; searched from 10000 + PID % the range's size.  The one
+# rule for ports on the host: the runner takes its guests' port forwards
+# from here too.
 bench_free_port() {
 	_lo=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
 	case "$_lo" in ''|*[!0-9]*) _lo=32768 ;; esac
 	[ "$_lo" -gt 11000 ] || _lo=65536
-	awk -v lo=10000 -v hi="$_lo" -v pid=$$ '
+	awk -v lo=10000 -v hi="$_lo" -v pid=$$ -v want="${1:-1}" '
 		FNR > 1 { split($2, a, ":"); used[a[2]] = 1 }
 		END { n = hi - lo; s = pid % n
-		      for (i = 0; i < n; i++) { p = lo + (s + i) % n
-		          if (!(sprintf("%04X", p) in used)) { print p; exit } } }
+		      for (i = 0; i < n && want > 0; i++) { p = lo + (s + i) % n
+		          if (!(sprintf("%04X", p) in used)) { print p; want-- } } }
 	' /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 

@@ -9,7 +9,6 @@ results: docs/benchmarks.md."""
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
 
@@ -55,38 +54,15 @@ def bench_cmd(b, extra=()):
     return ["sh", os.path.join(scenario.BENCH_DIR, b["name"])] + b["args"] + list(extra)
 
 
-_given_ports = set()
-
-
-def free_port():
-    """A loopback TCP port for a guest's forward: below the kernel's
-    ephemeral range, so that no client connection takes it before QEMU
-    binds it, and one a plain bind gets (no socket of any state holds it);
-    never the same one twice in this process."""
-    try:
-        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-            hi = int(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        hi = 32768
-    lo = 10000
-    if hi <= lo + 1000:
-        lo, hi = 10000, 65536
-    n = hi - lo
-    start = (os.getpid() * 7919) % n
-    for i in range(n):
-        port = lo + (start + i) % n
-        if port in _given_ports:
-            continue
-        s = socket.socket()
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        finally:
-            s.close()
-        _given_ports.add(port)
-        return port
-    raise RuntimeError("no free TCP port below %d on the loopback" % hi)
+def free_ports(n):
+    """n different loopback TCP ports for the guests' forwards, by the
+    benchmark scripts' own rule (bench_free_port in bench-lib.sh)."""
+    lib = os.path.join(scenario.BENCH_DIR, "bench-lib.sh")
+    out = subprocess.run(["sh", "-c", '. "$1"; bench_free_port "$2"', "sh", lib, str(n)],
+                         stdout=subprocess.PIPE, text=True).stdout.split()
+    if len(out) != n:
+        raise RuntimeError("no %d free TCP ports on the loopback (got %d)" % (n, len(out)))
+    return [int(p) for p in out]
 
 
 def output_of(e):
@@ -119,8 +95,9 @@ class Guests:
         idle.  tolerate: a guest that fails to boot is DNR instead of fatal."""
         ex = self.ex
         sc = ex.sc
+        ports = iter(free_ports(len(self.names) * len(GUEST_PORTS)) if self.net else ())
         for n in self.names:
-            self.ports[n] = {k: free_port() for k in GUEST_PORTS} if self.net else {}
+            self.ports[n] = {k: next(ports) for k in GUEST_PORTS} if self.net else {}
         ex.log("booting %d guests (%s, %d MiB, %d vCPU%s)" % (len(self.names), sc["image"], self.mem, sc["vcpus"],
                                                               ", network card" if self.net else ""))
         t = time.time()

@@ -96,6 +96,8 @@ PY
 read p1 p2 lo < "$TMPD/freeport"
 ok "$([ -n "$p2" ] && [ "$p1" != "$p2" ]; echo $?)" "bench_free_port: a port with only a connection on it is not free ($p1, then $p2)"
 ok "$([ "$p1" -ge 10000 ] && [ "$p1" -lt "$lo" ] && [ "$p2" -lt "$lo" ]; echo $?)" "bench_free_port: ports below the ephemeral range ($lo)"
+ports=$(sh -c '. "$1/bench-lib.sh"; bench_free_port 5' sh "$W" | sort -u | wc -l)
+is "$ports" 5 "bench_free_port 5: five different ports"
 if command -v iperf3 > /dev/null; then
 	check iperf3 "time=1" iperf3_mbits Mbit/s higher 1 10000000
 	check iperf3 "time=1 reverse=yes streams=2" iperf3_mbits Mbit/s higher 1 10000000
