@@ -97,8 +97,10 @@ uint64_t dd_table_size(const struct dd_table *t);
 uint64_t dd_table_bytes(const struct dd_table *t);
 /* Calls fn for every entry; stops early when fn returns non-zero. */
 int dd_table_each(const struct dd_table *t, int (*fn)(const struct dd_entry *e, void *arg), void *arg);
-/* A stable 32-bit id per entry, and back. */
-uint32_t dd_table_id(const struct dd_table *t, const struct dd_entry *e);
+/* Asks the CPU to fetch what adding these n keys (keys + i * stride) will
+ * read first, so that the cache misses of a batch overlap; changes nothing. */
+void dd_table_prefetch(const struct dd_table *t, const uint8_t *keys, size_t stride, size_t n);
+/* The entry of a stable 32-bit id (as dd_table_add gives), or NULL. */
 const struct dd_entry *dd_table_get(const struct dd_table *t, uint32_t id);
 
 /* ---- per-dump results (docs/metrics.md) ---- */

@@ -365,8 +365,10 @@ static int process_chunk(struct worker *w, struct dd_hasher *hs, const struct dp
 				batch[nh++] = p;
 			}
 		}
-		if (nh)
+		if (nh) {
 			dd_hasher_pages(hs, batch, nh, ps, digest);
+			dd_table_prefetch(j->e->table, digest[0], DD_DIGEST, nh);
+		}
 		if ((rc = count_batch(w, c, b, m, kind, dev, digest, err)))
 			return rc;
 	}

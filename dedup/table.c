@@ -1,38 +1,69 @@
 /*
  * Content table.  256 shards chosen by the first key byte, each with its own
- * lock; within a shard the entries sit in one array in insertion order and
- * an open-addressing index of 32-bit slots (24-bit entry number + 8-bit key
- * tag) finds them.  The index grows by half when 3/4 full and the entry
- * array by an eighth, so memory stays between 33 and 40 bytes per distinct
- * content: 28 for the entry, 5 to 8 for its index slot, at most 3.5 of slack.
+ * lock; within a shard the entries are numbered in insertion order and an
+ * open-addressing index of 32-bit slots (24-bit entry number + 8-bit key
+ * tag) finds them.  The index grows by half when 3/4 full.
+ *
+ * Entries live in blocks found through the shard's block list: 8 blocks of
+ * 16 entries, then 8 of 32, 64, 128 and 256, then blocks of 512 (so a
+ * shard's unused room is at most about an eighth of it).  The blocks of
+ * all shards are cut one after the other from mapped chunks of 1 MiB.  An
+ * entry never moves once written: growing a shard takes one more block and
+ * nothing is copied.  (Arrays grown by an eighth with realloc copied each
+ * entry about eight times, into newly faulted memory each time.  Arrays
+ * that grow in place, each in its own far-apart region of address space,
+ * cost about a tenth more time than entries packed together, as here, and
+ * so did blocks of 16 entries only.)  Memory per distinct content: 28
+ * bytes for the entry, 5 to 8 for its index slot, and the unused room of
+ * each shard's last block; a chunk's pages count once written.
  *
  * A dump is added in two steps.  While it is read, copies go to each entry's
  * `cur` counter only; dd_table_commit() folds them into `count`/`ndumps`,
  * dd_table_rollback() forgets them and drops the entries the dump created
- * (they are the tail of each shard's array).  A dump that fails half-way
- * therefore leaves no trace, without a second table.
+ * (they are the last of each shard's entries; their blocks stay for the
+ * next dump).  A dump that fails half-way therefore leaves no trace,
+ * without a second table.
  */
 #include "dedup.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define NSHARD 256
 #define MAX_ENTRIES ((1u << 24) - 1) /* per shard: entry number + 1 fits 24 bits */
 #define MIN_SLOTS 64
+#define SMALL_BLOCKS 40                 /* 8 each of 16, 32, 64, 128, 256 entries */
+#define BIG_FROM 3968u                  /* entries in them: 128 * (2^5 - 1) */
+#define BIG_SHIFT 9                     /* then blocks of 512 entries */
+#define CHUNK ((size_t)1 << 20)         /* bytes of each mapped chunk */
 
 struct shard {
 	pthread_mutex_t lock;
-	struct dd_entry *e;
-	uint32_t n, cap;     /* entries used / allocated */
+	struct dd_entry **blk; /* the blocks, in entry order */
+	uint32_t nblk, capblk;
+	uint32_t n, cap;     /* entries used / room in the blocks */
 	uint32_t mark;       /* entries committed before the current dump */
 	uint32_t *slot;
 	uint32_t nslots;
+	/* the same two for dd_table_prefetch, which reads them without the lock */
+	_Atomic(uintptr_t) pf_slot;
+	_Atomic uint32_t pf_nslots;
+};
+
+struct chunk {
+	struct chunk *next;  /* the one mapped before */
+	size_t used;         /* bytes from the chunk's start handed out */
 };
 
 struct dd_table {
 	struct shard s[NSHARD];
+	pthread_mutex_t chunk_lock; /* taken inside a shard's lock, never around one */
+	struct chunk *chunk;        /* the newest */
+	uint64_t chunk_bytes;       /* pages written in the older chunks */
 	int failed;          /* a limit was hit: results must not be used */
 };
 
@@ -46,13 +77,33 @@ static uint64_t key_hash(const uint8_t *k)
 /* position in [0, n) from a 64-bit hash, without division */
 static uint32_t home(uint64_t h, uint32_t n) { return (uint32_t)(((unsigned __int128)h * n) >> 64); }
 
+static uint32_t block_entries(uint32_t b) { return b < SMALL_BLOCKS ? 16u << (b / 8) : 1u << BIG_SHIFT; }
+
+static struct dd_entry *at(const struct shard *s, uint32_t k)
+{
+	if (k >= BIG_FROM) {
+		uint32_t o = k - BIG_FROM;
+		return &s->blk[SMALL_BLOCKS + (o >> BIG_SHIFT)][o & ((1u << BIG_SHIFT) - 1)];
+	}
+	/* level L (blocks 8L .. 8L+7, of 16 << L entries) starts at entry 128 (2^L - 1) */
+	uint32_t level = 31u - (uint32_t)__builtin_clz((k >> 7) + 1);
+	uint32_t o = k - 128u * ((1u << level) - 1);
+	return &s->blk[8 * level + (o >> (4 + level))][o & ((16u << level) - 1)];
+}
+
+static uint64_t page_up(uint64_t n) { return (n + 4095) / 4096 * 4096; }
+
 struct dd_table *dd_table_new(void)
 {
 	struct dd_table *t = calloc(1, sizeof *t);
 	if (!t)
 		return NULL;
-	for (int i = 0; i < NSHARD; i++)
+	for (int i = 0; i < NSHARD; i++) {
 		pthread_mutex_init(&t->s[i].lock, NULL);
+		atomic_init(&t->s[i].pf_slot, 0);
+		atomic_init(&t->s[i].pf_nslots, 0);
+	}
+	pthread_mutex_init(&t->chunk_lock, NULL);
 	return t;
 }
 
@@ -61,10 +112,15 @@ void dd_table_free(struct dd_table *t)
 	if (!t)
 		return;
 	for (int i = 0; i < NSHARD; i++) {
-		free(t->s[i].e);
+		free(t->s[i].blk);
 		free(t->s[i].slot);
 		pthread_mutex_destroy(&t->s[i].lock);
 	}
+	for (struct chunk *c = t->chunk, *nx; c; c = nx) {
+		nx = c->next;
+		munmap(c, CHUNK);
+	}
+	pthread_mutex_destroy(&t->chunk_lock);
 	free(t);
 }
 
@@ -82,14 +138,52 @@ static int reindex(struct shard *s, uint32_t nslots)
 	if (!ns)
 		return -1;
 	for (uint32_t i = 0; i < s->n; i++)
-		place(ns, nslots, &s->e[i], i);
+		place(ns, nslots, at(s, i), i);
 	free(s->slot);
 	s->slot = ns;
 	s->nslots = nslots;
+	atomic_store_explicit(&s->pf_slot, (uintptr_t)ns, memory_order_relaxed);
+	atomic_store_explicit(&s->pf_nslots, nslots, memory_order_relaxed);
 	return 0;
 }
 
-static int make_room(struct shard *s)
+/* One more block for shard s, cut from the newest chunk or a new one (a
+ * chunk's pages are only taken when written). */
+static int add_block(struct dd_table *t, struct shard *s)
+{
+	if (s->nblk == s->capblk) {
+		uint32_t nc = s->capblk ? s->capblk * 2 : 8;
+		struct dd_entry **nb = realloc(s->blk, (size_t)nc * sizeof *nb);
+		if (!nb)
+			return -1;
+		s->blk = nb;
+		s->capblk = nc;
+	}
+	uint32_t m = block_entries(s->nblk);
+	size_t bytes = (size_t)m * sizeof(struct dd_entry);
+	pthread_mutex_lock(&t->chunk_lock);
+	struct chunk *c = t->chunk;
+	if (!c || CHUNK - c->used < bytes) {
+		void *p = mmap(NULL, CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED) {
+			pthread_mutex_unlock(&t->chunk_lock);
+			return -1;
+		}
+		if (c)
+			t->chunk_bytes += page_up(c->used);
+		c = p;
+		c->next = t->chunk;
+		c->used = (sizeof *c + 63) / 64 * 64;
+		t->chunk = c;
+	}
+	s->blk[s->nblk++] = (struct dd_entry *)((uint8_t *)c + c->used);
+	c->used += bytes;
+	pthread_mutex_unlock(&t->chunk_lock);
+	s->cap += m;
+	return 0;
+}
+
+static int make_room(struct dd_table *t, struct shard *s)
 {
 	if (s->n >= MAX_ENTRIES)
 		return -1;
@@ -98,17 +192,25 @@ static int make_room(struct shard *s)
 		if (ns > UINT32_MAX || reindex(s, (uint32_t)ns))
 			return -1;
 	}
-	if (s->n == s->cap) {
-		uint64_t nc = (uint64_t)s->cap + s->cap / 8 + 16;
-		if (nc > MAX_ENTRIES)
-			nc = MAX_ENTRIES;
-		struct dd_entry *ne = realloc(s->e, (size_t)nc * sizeof *ne);
-		if (!ne)
-			return -1;
-		s->e = ne;
-		s->cap = (uint32_t)nc;
-	}
+	if (s->n == s->cap && add_block(t, s))
+		return -1;
 	return 0;
+}
+
+void dd_table_prefetch(const struct dd_table *t, const uint8_t *keys, size_t stride, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		__builtin_prefetch(&t->s[keys[i * stride]], 1);
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *key = keys + i * stride;
+		const struct shard *s = &t->s[key[0]];
+		/* read without the lock: a pair from before and after a reindex
+		 * gives a useless address, and a prefetch of it does no harm */
+		uintptr_t base = atomic_load_explicit(&s->pf_slot, memory_order_relaxed);
+		uint32_t ns = atomic_load_explicit(&s->pf_nslots, memory_order_relaxed);
+		if (base && ns)
+			__builtin_prefetch((const void *)(base + (uintptr_t)home(key_hash(key), ns) * sizeof(uint32_t)));
+	}
 }
 
 int dd_table_add(struct dd_table *t, const uint8_t *key, const uint8_t *page, size_t len, uint32_t *id)
@@ -122,29 +224,32 @@ int dd_table_add_n(struct dd_table *t, const uint8_t *key, enum dd_class cls, ui
 	int rc;
 	pthread_mutex_lock(&s->lock);
 	struct dd_entry *e = NULL;
+	uint32_t k = 0;
 	if (s->nslots) {
 		uint32_t j = home(key_hash(key), s->nslots);
 		for (uint32_t v; (v = s->slot[j]); j = j + 1 == s->nslots ? 0 : j + 1) {
 			if ((v & 0xff) != key[1])
 				continue;
-			struct dd_entry *c = &s->e[(v >> 8) - 1];
+			struct dd_entry *c = at(s, (v >> 8) - 1);
 			if (memcmp(c->key, key, DD_KEY) == 0) {
 				e = c;
+				k = (v >> 8) - 1;
 				break;
 			}
 		}
 	}
 	if (!e) {
-		if (make_room(s)) {
+		if (make_room(t, s)) {
 			t->failed = 1;
 			pthread_mutex_unlock(&s->lock);
 			return -1;
 		}
-		e = &s->e[s->n];
+		k = s->n;
+		e = at(s, k);
 		memset(e, 0, sizeof *e);
 		memcpy(e->key, key, DD_KEY);
 		e->cls = cls;
-		place(s->slot, s->nslots, e, s->n);
+		place(s->slot, s->nslots, e, k);
 		s->n++;
 	}
 	if (e->cur > UINT32_MAX - n) {
@@ -155,7 +260,7 @@ int dd_table_add_n(struct dd_table *t, const uint8_t *key, enum dd_class cls, ui
 		e->cur += n;
 	}
 	if (id)
-		*id = (uint32_t)key[0] << 24 | (uint32_t)(e - s->e);
+		*id = (uint32_t)key[0] << 24 | k;
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
@@ -166,7 +271,7 @@ int dd_table_commit(struct dd_table *t, void (*fn)(uint32_t id, uint32_t copies,
 	for (int i = 0; i < NSHARD; i++) {
 		struct shard *s = &t->s[i];
 		for (uint32_t k = 0; k < s->n; k++) {
-			struct dd_entry *e = &s->e[k];
+			struct dd_entry *e = at(s, k);
 			if (!e->cur)
 				continue;
 			if (fn)
@@ -190,7 +295,7 @@ int dd_table_rollback(struct dd_table *t)
 	for (int i = 0; i < NSHARD; i++) {
 		struct shard *s = &t->s[i];
 		for (uint32_t k = 0; k < s->mark; k++)
-			s->e[k].cur = 0;
+			at(s, k)->cur = 0;
 		if (s->n != s->mark) {
 			s->n = s->mark;
 			if (s->nslots && reindex(s, s->nslots))
@@ -211,9 +316,9 @@ uint64_t dd_table_size(const struct dd_table *t)
 
 uint64_t dd_table_bytes(const struct dd_table *t)
 {
-	uint64_t n = 0;
+	uint64_t n = t->chunk_bytes + (t->chunk ? page_up(t->chunk->used) : 0);
 	for (int i = 0; i < NSHARD; i++)
-		n += (uint64_t)t->s[i].cap * sizeof(struct dd_entry) + (uint64_t)t->s[i].nslots * sizeof(uint32_t);
+		n += (uint64_t)t->s[i].capblk * sizeof(struct dd_entry *) + (uint64_t)t->s[i].nslots * sizeof(uint32_t);
 	return n;
 }
 
@@ -221,25 +326,18 @@ int dd_table_each(const struct dd_table *t, int (*fn)(const struct dd_entry *e, 
 {
 	for (int i = 0; i < NSHARD; i++)
 		for (uint32_t k = 0; k < t->s[i].n; k++) {
-			int rc = fn(&t->s[i].e[k], arg);
+			int rc = fn(at(&t->s[i], k), arg);
 			if (rc)
 				return rc;
 		}
 	return 0;
 }
 
-uint32_t dd_table_id(const struct dd_table *t, const struct dd_entry *e)
-{
-	/* entry id: shard in the top 8 bits, index in the low 24 */
-	const struct shard *s = &t->s[e->key[0]];
-	return (uint32_t)e->key[0] << 24 | (uint32_t)(e - s->e);
-}
-
 const struct dd_entry *dd_table_get(const struct dd_table *t, uint32_t id)
 {
 	const struct shard *s = &t->s[id >> 24];
 	uint32_t k = id & 0xffffff;
-	return k < s->n ? &s->e[k] : NULL;
+	return k < s->n ? at(s, k) : NULL;
 }
 
 /* ---- what a page holds, for the top contents report ---- */
