@@ -142,6 +142,34 @@ int64_t dp_view_file_off(const struct dp_view *v, uint64_t off)
 	return DP_NO_OFFSET;
 }
 
+/* Stored-file offset of the logical bytes [off, off+len) when they lie
+ * together in the stored file (a plain file, or one flattened record);
+ * DP_NO_OFFSET when not.  A cursor keeps the record found last, so that
+ * a walk through neighbouring bytes does not search the records again. */
+int64_t dp_view_span_at(const struct dp_view *v, uint64_t off, uint64_t len, struct dp_cursor *c)
+{
+	uint64_t end;
+	if (dp_add_overflows(off, len, &end))
+		return DP_NO_OFFSET;
+	if (c && off >= c->lo && end <= c->hi)
+		return (int64_t)(c->foff + (off - c->lo));
+	struct dp_cursor f = { 0, v->size, 0 };
+	if (!v->flat) {
+		if (end > v->size)
+			return DP_NO_OFFSET;
+	} else {
+		size_t i = seg_find(v, off);
+		if (i >= v->nsegs || v->segs[i].voff > off || end > v->segs[i].voff + v->segs[i].len)
+			return DP_NO_OFFSET;
+		f = (struct dp_cursor){ v->segs[i].voff, v->segs[i].voff + v->segs[i].len, v->segs[i].foff };
+	}
+	if (c)
+		*c = f;
+	return (int64_t)(f.foff + (off - f.lo));
+}
+
+int64_t dp_view_span(const struct dp_view *v, uint64_t off, uint64_t len) { return dp_view_span_at(v, off, len, NULL); }
+
 /* Pointer to len logical bytes at off; scratch (len bytes, may be NULL)
  * receives them when they straddle flattened records. */
 const uint8_t *dp_view_get(const struct dp_view *v, uint64_t off, uint64_t len, uint8_t *scratch,
@@ -153,16 +181,14 @@ const uint8_t *dp_view_get(const struct dp_view *v, uint64_t off, uint64_t len, 
 			(unsigned long long)off, (unsigned long long)len);
 		return NULL;
 	}
+	int64_t fo = dp_view_span(v, off, len);
+	if (fo >= 0)
+		return v->map + fo;
 	if (!v->flat) {
-		if (end > v->size) {
-			dp_view_missing(v, off, len, what, err);
-			return NULL;
-		}
-		return v->map + off;
+		dp_view_missing(v, off, len, what, err);
+		return NULL;
 	}
 	size_t i = seg_find(v, off);
-	if (i < v->nsegs && v->segs[i].voff <= off && end <= v->segs[i].voff + v->segs[i].len)
-		return v->map + v->segs[i].foff + (off - v->segs[i].voff);
 	if (!scratch) {
 		if (i >= v->nsegs || v->segs[i].voff > off)
 			dp_view_missing(v, off, len, what, err);

@@ -186,6 +186,16 @@ void dp_view_plain(struct dp_view *v, const char *path, const uint8_t *map, uint
 int dp_view_open(const char *path, struct dp_view *v, struct dp_error *err);
 void dp_view_free(struct dp_view *v);
 uint64_t dp_view_size(const struct dp_view *v);
+/* stored-file offset of logical [off, off+len) when it lies together in the
+ * stored file (plain, or one flattened record); DP_NO_OFFSET when not */
+int64_t dp_view_span(const struct dp_view *v, uint64_t off, uint64_t len);
+/* the same, trying first the record (or plain file) the cursor found last:
+ * logical [lo, hi) at stored offset foff; start with DP_CURSOR_NONE */
+struct dp_cursor {
+	uint64_t lo, hi, foff;
+};
+#define DP_CURSOR_NONE ((struct dp_cursor){ 1, 0, 0 })
+int64_t dp_view_span_at(const struct dp_view *v, uint64_t off, uint64_t len, struct dp_cursor *c);
 /* Pointer to len logical bytes at off; scratch (len bytes, may be NULL)
  * receives them when they straddle flattened records. */
 const uint8_t *dp_view_get(const struct dp_view *v, uint64_t off, uint64_t len, uint8_t *scratch,

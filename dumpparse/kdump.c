@@ -79,6 +79,7 @@ static int index_frames(struct dp_dump *d, struct kd *k, struct dp_error *err)
 		struct part *p = &k->parts[pi];
 		uint64_t idx = 0, end = p->end_pfn;
 		struct unit cur = { 0 };
+		struct dp_cursor dc = DP_CURSOR_NONE;
 		bool open_unit = false;
 		for (uint64_t f = kdump_next_frame(k, p->start_pfn, end); f < end; f = kdump_next_frame(k, f + 1, end)) {
 			if (!open_unit || cur.nblocks == per_unit) {
@@ -97,7 +98,7 @@ static int index_frames(struct dp_dump *d, struct kd *k, struct dp_error *err)
 				if (idx >= p->ndesc)
 					return dp_fail(err, DP_E_CORRUPT, DP_NO_OFFSET, "kdump bitmaps changed");
 				struct desc ds;
-				int rc = kdump_get_desc(k, p, idx, &ds, err);
+				int rc = kdump_get_desc(k, p, idx, &dc, &ds, err);
 				if (!rc)
 					rc = kdump_check_desc(k, p, idx, &ds, &st, err);
 				if (rc)
@@ -319,6 +320,7 @@ static void kdump_reader_close(struct dp_reader *r)
 		return;
 	dp_pagedec_free(kr->dec);
 	free(kr->scratch);
+	free(kr->win);
 	free(kr->descs);
 	free(kr);
 	r->priv = NULL;
@@ -383,6 +385,7 @@ static int kdump_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c,
 	uint64_t idx = u->desc, f = u->pfn;
 	uint64_t lo = UINT64_MAX, hi = 0, sum = 0;
 	size_t out = 0;
+	struct dp_cursor dc = DP_CURSOR_NONE, pc = DP_CURSOR_NONE; /* descriptors, page data */
 	bool contiguous = true, uniform = true;
 	for (uint32_t b = 0; b < u->nblocks; b++) {
 		if (b)
@@ -394,7 +397,7 @@ static int kdump_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c,
 		kd->idx = UINT64_MAX;
 		if (kd_bit(k->bm2, f)) {
 			enum kstate ks;
-			int rc = kdump_get_desc(k, p, idx, &kd->ds, err);
+			int rc = kdump_get_desc(k, p, idx, &dc, &kd->ds, err);
 			if (!rc)
 				rc = kdump_check_desc(k, p, idx, &kd->ds, &ks, err);
 			if (rc)
@@ -402,7 +405,7 @@ static int kdump_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c,
 			kd->state = ks;
 			kd->idx = idx++;
 			if (ks == K_DATA) {
-				int64_t fo = dp_view_file_off(&p->v, kd->ds.off);
+				int64_t fo = dp_view_span_at(&p->v, kd->ds.off, kd->ds.size, &pc);
 				if (fo >= 0) {
 					lo = (uint64_t)fo < lo ? (uint64_t)fo : lo;
 					hi = (uint64_t)fo + kd->ds.size > hi ? (uint64_t)fo + kd->ds.size : hi;
@@ -420,26 +423,44 @@ static int kdump_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c,
 				uniform = false;
 		}
 	}
-	/* map the unit's compressed bytes in one call rather than a page fault
-	 * every few pages (when they lie together, as producers write them) */
-	if (hi > lo && hi <= p->v.size && hi - lo <= 2 * sum + 65536)
+	/* When the unit's compressed bytes lie together in the file (as
+	 * producers write them), read them in one pread: mapping them instead
+	 * (and unmapping them after, so that the process does not grow to the
+	 * size of the file) cost more than the copy, and each unmapping made
+	 * the other workers' processors flush their TLBs. */
+	const bool together = hi > lo && hi <= p->v.size && hi - lo <= 2 * sum + 65536;
+	const uint8_t *win = NULL;
+	if (together && p->v.fd >= 0) {
+		if (kr->win_cap < hi - lo) {
+			free(kr->win);
+			kr->win = malloc((size_t)(hi - lo));
+			kr->win_cap = kr->win ? (size_t)(hi - lo) : 0;
+			if (!kr->win)
+				return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
+		}
+		int rc = dp_file_pread(p->v.fd, p->v.size, lo, kr->win, (size_t)(hi - lo), err);
+		if (rc)
+			return rc;
+		win = kr->win;
+	} else if (together)
 		dp_src_prefault(p->v.map + lo, (size_t)(hi - lo));
 	/* pass 2: decompress */
 	for (uint32_t b = 0; b < u->nblocks; b++) {
 		const struct kdesc *kd = &kr->descs[b];
 		if (kd->state != K_DATA)
 			continue;
-		const uint8_t *src = dp_view_get(&p->v, kd->ds.off, kd->ds.size, kr->scratch, "kdump page data", err);
-		if (!src)
+		const uint8_t *src = NULL;
+		int64_t fo = win ? dp_view_span_at(&p->v, kd->ds.off, kd->ds.size, &pc) : DP_NO_OFFSET;
+		if (fo >= 0 && (uint64_t)fo >= lo && (uint64_t)fo + kd->ds.size <= hi)
+			src = win + ((uint64_t)fo - lo);
+		else if (!(src = dp_view_get(&p->v, kd->ds.off, kd->ds.size, kr->scratch, "kdump page data", err)))
 			return err->status;
 		int rc = decompress(kr, k, p, kd->idx, &kd->ds, src, buf + (size_t)b * k->ratio * k->ps, err);
 		if (rc)
 			return rc;
 		c->bytes += kd->ds.size;
 	}
-	/* the compressed bytes were copied out: do not keep them mapped (the
-	 * process would grow to the size of the file) */
-	if (hi > lo && hi <= p->v.size && hi - lo <= 2 * sum + 65536)
+	if (together && !win)
 		dp_src_release(p->v.map + lo, (size_t)(hi - lo));
 	c->pfn = pfns[0];
 	c->npages = out;

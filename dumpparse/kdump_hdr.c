@@ -347,11 +347,13 @@ uint64_t kdump_next_frame(const struct kd *k, uint64_t i, uint64_t end)
 	return end;
 }
 
-int kdump_get_desc(const struct kd *k, const struct part *p, uint64_t idx, struct desc *out,
-		    struct dp_error *err)
+int kdump_get_desc(const struct kd *k, const struct part *p, uint64_t idx, struct dp_cursor *cur, struct desc *out,
+		   struct dp_error *err)
 {
 	uint8_t buf[DESC_SIZE];
-	const uint8_t *q = dp_view_get(&p->v, p->desc_off + idx * DESC_SIZE, DESC_SIZE, buf, "kdump page descriptor", err);
+	uint64_t off = p->desc_off + idx * DESC_SIZE;
+	int64_t fo = dp_view_span_at(&p->v, off, DESC_SIZE, cur);
+	const uint8_t *q = fo >= 0 ? p->v.map + fo : dp_view_get(&p->v, off, DESC_SIZE, buf, "kdump page descriptor", err);
 	if (!q)
 		return err->status;
 	out->off = kd64(k, q);

@@ -95,6 +95,8 @@ struct kreader {
 	bool zlib_inflate;      /* the dump's options: zlib pages through zlib's inflate */
 	uint8_t *scratch;       /* compressed bytes that straddle flattened records */
 	size_t scratch_cap;
+	uint8_t *win;           /* a unit's compressed bytes, read from the file in one call */
+	size_t win_cap;
 };
 
 
@@ -116,7 +118,9 @@ int kdump_load_bitmaps(struct kd *k, const struct dp_view *v, struct dp_error *e
 uint64_t kdump_count2(const struct kd *k, uint64_t a, uint64_t b);
 /* next frame >= i below end with a bit set in either bitmap; end if none */
 uint64_t kdump_next_frame(const struct kd *k, uint64_t i, uint64_t end);
-int kdump_get_desc(const struct kd *k, const struct part *p, uint64_t idx, struct desc *out, struct dp_error *err);
+/* descriptor idx of part p; cur: the record the last one was in */
+int kdump_get_desc(const struct kd *k, const struct part *p, uint64_t idx, struct dp_cursor *cur, struct desc *out,
+		   struct dp_error *err);
 /* classify and check one descriptor against its file */
 int kdump_check_desc(const struct kd *k, const struct part *p, uint64_t idx, const struct desc *ds,
 		     enum kstate *st, struct dp_error *err);
