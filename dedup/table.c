@@ -1,6 +1,6 @@
 /*
  * Content table.  256 shards chosen by the first key byte, each with its own
- * lock; within a shard the entries are numbered in insertion order and an
+ * spin lock; within a shard the entries are numbered in insertion order and an
  * open-addressing index of 32-bit slots (24-bit entry number + 8-bit key
  * tag) finds them.  The index grows by half when 3/4 full.
  *
@@ -27,6 +27,7 @@
 #include "dedup.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -42,7 +43,7 @@
 #define CHUNK ((size_t)1 << 20)         /* bytes of each mapped chunk */
 
 struct shard {
-	pthread_mutex_t lock;
+	atomic_int lock;     /* spin_lock */
 	struct dd_entry **blk; /* the blocks, in entry order */
 	uint32_t nblk, capblk;
 	uint32_t n, cap;     /* entries used / room in the blocks */
@@ -66,6 +67,28 @@ struct dd_table {
 	uint64_t chunk_bytes;       /* pages written in the older chunks */
 	int failed;          /* a limit was hit: results must not be used */
 };
+
+/* A shard's lock is held for one lookup or insertion, a few hundred
+ * nanoseconds, and rarely wanted by two threads at once: a spin lock costs
+ * one atomic exchange where a mutex costs two, which measured about 5 %
+ * of a run on a large core.  A thread that waits long (the holder grows
+ * the shard's index, or was preempted) yields the processor. */
+static void spin_lock(atomic_int *l)
+{
+	for (unsigned n = 0;; n++) {
+		if (!atomic_load_explicit(l, memory_order_relaxed) &&
+		    !atomic_exchange_explicit(l, 1, memory_order_acquire))
+			return;
+		if (n >= 100)
+			sched_yield();
+#if defined(__x86_64__) || defined(__i386__)
+		else
+			__builtin_ia32_pause();
+#endif
+	}
+}
+
+static void spin_unlock(atomic_int *l) { atomic_store_explicit(l, 0, memory_order_release); }
 
 static uint64_t key_hash(const uint8_t *k)
 {
@@ -99,7 +122,7 @@ struct dd_table *dd_table_new(void)
 	if (!t)
 		return NULL;
 	for (int i = 0; i < NSHARD; i++) {
-		pthread_mutex_init(&t->s[i].lock, NULL);
+		atomic_init(&t->s[i].lock, 0);
 		atomic_init(&t->s[i].pf_slot, 0);
 		atomic_init(&t->s[i].pf_nslots, 0);
 	}
@@ -114,7 +137,6 @@ void dd_table_free(struct dd_table *t)
 	for (int i = 0; i < NSHARD; i++) {
 		free(t->s[i].blk);
 		free(t->s[i].slot);
-		pthread_mutex_destroy(&t->s[i].lock);
 	}
 	for (struct chunk *c = t->chunk, *nx; c; c = nx) {
 		nx = c->next;
@@ -222,7 +244,7 @@ int dd_table_add_n(struct dd_table *t, const uint8_t *key, enum dd_class cls, ui
 {
 	struct shard *s = &t->s[key[0]];
 	int rc;
-	pthread_mutex_lock(&s->lock);
+	spin_lock(&s->lock);
 	struct dd_entry *e = NULL;
 	uint32_t k = 0;
 	if (s->nslots) {
@@ -241,7 +263,7 @@ int dd_table_add_n(struct dd_table *t, const uint8_t *key, enum dd_class cls, ui
 	if (!e) {
 		if (make_room(t, s)) {
 			t->failed = 1;
-			pthread_mutex_unlock(&s->lock);
+			spin_unlock(&s->lock);
 			return -1;
 		}
 		k = s->n;
@@ -261,7 +283,7 @@ int dd_table_add_n(struct dd_table *t, const uint8_t *key, enum dd_class cls, ui
 	}
 	if (id)
 		*id = (uint32_t)key[0] << 24 | k;
-	pthread_mutex_unlock(&s->lock);
+	spin_unlock(&s->lock);
 	return rc;
 }
 
