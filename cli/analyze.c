@@ -256,8 +256,7 @@ void cli_run_free(struct cli_run *r)
 int cli_analyze(struct cli_inputs *s, const struct cli_opts *o)
 {
 	struct cli_run r;
-	for (size_t i = 0; i < s->n; i++)
-		cli_input_open(s, i, o);
+	cli_inputs_open_all(s, o);
 	int rc = cli_check_page_size(o, s->page_size ? s->page_size : 4096);
 	if (rc < 0)
 		rc = prepare(s, o);

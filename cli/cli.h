@@ -81,6 +81,10 @@ void cli_inputs_free(struct cli_inputs *s);
 /* Open input i (a fingerprint or a dump); its warnings go to stderr unless
  * --info.  Returns its kind; a failure is recorded and printed. */
 enum cli_kind cli_input_open(struct cli_inputs *s, size_t i, const struct cli_opts *o);
+/* cli_input_open of every input, on up to o->jobs threads at once (a large
+ * kdump dump takes a while to index); what each prints comes in input
+ * order, as from one after the other. */
+void cli_inputs_open_all(struct cli_inputs *s, const struct cli_opts *o);
 /* Record and print that path failed; cli_output_fail for a file the program
  * writes (a copy of the name is kept).  One failure per input at most. */
 void cli_input_fail(struct cli_inputs *s, const char *path, const struct dp_error *err);
@@ -88,11 +92,13 @@ void cli_output_fail(struct cli_inputs *s, const char *path, const struct dp_err
 
 /* split.c: find the parts of split dumps among the inputs (s->group; -1
  * only when out of memory, said on stderr), and open a dump that may be one
- * part of a split dump.  0 opened, 1 another given file reads this part (a
- * note is printed unless quiet), -1 failed (err). */
+ * part of a split dump: 0 opened, 1 another given file reads this part
+ * (cli_part_note tells the user, unless quiet), -1 failed (err).
+ * cli_open_dump prints nothing; threads may call it for different inputs. */
 int cli_group_inputs(struct cli_inputs *s, const struct cli_opts *o);
-int cli_open_dump(struct cli_inputs *s, const struct cli_opts *o, size_t i, struct dp_dump **d,
+int cli_open_dump(const struct cli_inputs *s, const struct cli_opts *o, size_t i, struct dp_dump **d,
 		  struct dp_error *err);
+void cli_part_note(const struct cli_inputs *s, const struct cli_opts *o, size_t i);
 
 /* ---- --info (info.c) ---- */
 /* Describe every input on stdout; the exit status. */

@@ -1,5 +1,8 @@
 /* The input set of dedup-analyze: each argument opened as a fingerprint or
  * a dump (split dumps: split.c), failures kept for the report. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,31 +62,42 @@ void cli_output_fail(struct cli_inputs *s, const char *path, const struct dp_err
 	s->names[s->nfailed - 1] = copy;
 }
 
-static enum cli_kind open_fp(struct cli_inputs *s, struct cli_input *in)
-{
+/* What opening an input gave, kept until it is reported: opening may run
+ * on several threads, the reports come in input order. */
+struct opened {
+	bool fp;        /* a fingerprint file */
+	int rc;         /* 0 opened, 1 a part another input reads, -1 failed */
 	struct dp_error err;
-	if (dd_fp_read(in->path, &in->fp, &err)) {
-		cli_input_fail(s, in->path, &err);
-		return in->kind = CLI_IN_FAILED;
-	}
-	if (!s->page_size)
-		s->page_size = in->fp.page_size;
-	return in->kind = CLI_IN_FP;
+};
+
+/* Opens input i and prints nothing; threads may open different inputs. */
+static void open_quietly(struct cli_inputs *s, const struct cli_opts *o, size_t i, struct opened *r)
+{
+	struct cli_input *in = &s->in[i];
+	r->fp = strcmp(in->path, "-") != 0 && dd_fp_probe(in->path);
+	if (r->fp)
+		r->rc = dd_fp_read(in->path, &in->fp, &r->err) ? -1 : 0;
+	else
+		r->rc = cli_open_dump(s, o, i, &in->dump, &r->err);
 }
 
-enum cli_kind cli_input_open(struct cli_inputs *s, size_t i, const struct cli_opts *o)
+/* Records and prints what opening input i gave. */
+static enum cli_kind report_open(struct cli_inputs *s, const struct cli_opts *o, size_t i, const struct opened *r)
 {
 	struct cli_input *in = &s->in[i];
 	s->current = i;
-	if (strcmp(in->path, "-") != 0 && dd_fp_probe(in->path))
-		return open_fp(s, in);
-	struct dp_error err;
-	int rc = cli_open_dump(s, o, i, &in->dump, &err);
-	if (rc > 0)
-		return in->kind = CLI_IN_PART;
-	if (rc < 0) {
-		cli_input_fail(s, in->path, &err);
+	if (r->rc < 0) {
+		cli_input_fail(s, in->path, &r->err);
 		return in->kind = CLI_IN_FAILED;
+	}
+	if (r->fp) {
+		if (!s->page_size)
+			s->page_size = in->fp.page_size;
+		return in->kind = CLI_IN_FP;
+	}
+	if (r->rc > 0) {
+		cli_part_note(s, o, i);
+		return in->kind = CLI_IN_PART;
 	}
 	const struct dp_info *info = dp_get_info(in->dump);
 	if (!o->info)
@@ -92,4 +106,49 @@ enum cli_kind cli_input_open(struct cli_inputs *s, size_t i, const struct cli_op
 	if (!s->page_size)
 		s->page_size = info->page_size;
 	return in->kind = CLI_IN_DUMP;
+}
+
+enum cli_kind cli_input_open(struct cli_inputs *s, size_t i, const struct cli_opts *o)
+{
+	struct opened r;
+	open_quietly(s, o, i, &r);
+	return report_open(s, o, i, &r);
+}
+
+struct opener {
+	struct cli_inputs *s;
+	const struct cli_opts *o;
+	struct opened *r;
+	atomic_size_t next;
+};
+
+static void *open_some(void *arg)
+{
+	struct opener *op = arg;
+	for (size_t i; (i = atomic_fetch_add(&op->next, 1)) < op->s->n;)
+		open_quietly(op->s, op->o, i, &op->r[i]);
+	return NULL;
+}
+
+void cli_inputs_open_all(struct cli_inputs *s, const struct cli_opts *o)
+{
+	size_t nt = o->jobs < s->n ? o->jobs : s->n;
+	struct opener op = { s, o, nt > 1 ? calloc(s->n, sizeof *op.r) : NULL, 0 };
+	pthread_t *tid = op.r ? calloc(nt, sizeof *tid) : NULL;
+	if (!tid) { /* one input, one job, or no memory for more: one after the other */
+		free(op.r);
+		for (size_t i = 0; i < s->n; i++)
+			cli_input_open(s, i, o);
+		return;
+	}
+	size_t started = 1; /* this thread is one of them */
+	while (started < nt && pthread_create(&tid[started], NULL, open_some, &op) == 0)
+		started++;
+	open_some(&op);
+	for (size_t t = 1; t < started; t++)
+		pthread_join(tid[t], NULL);
+	for (size_t i = 0; i < s->n; i++)
+		report_open(s, o, i, &op.r[i]);
+	free(tid);
+	free(op.r);
 }

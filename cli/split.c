@@ -16,14 +16,16 @@ int cli_group_inputs(struct cli_inputs *s, const struct cli_opts *o)
 	return 0;
 }
 
-int cli_open_dump(struct cli_inputs *s, const struct cli_opts *o, size_t i, struct dp_dump **d,
+int cli_open_dump(const struct cli_inputs *s, const struct cli_opts *o, size_t i, struct dp_dump **d,
 		  struct dp_error *err)
 {
-	if (dp_group_role(s->group, i) == DP_ROLE_PART) {
-		/* another file given here reads this one */
-		if (!o->quiet)
-			fprintf(stderr, PROG ": %s: %s\n", o->paths[i], dp_group_note(s->group, i));
-		return 1;
-	}
+	if (dp_group_role(s->group, i) == DP_ROLE_PART)
+		return 1; /* another file given here reads this one */
 	return dp_group_open(s->group, i, &o->dp, d, err) ? -1 : 0;
+}
+
+void cli_part_note(const struct cli_inputs *s, const struct cli_opts *o, size_t i)
+{
+	if (!o->quiet)
+		fprintf(stderr, PROG ": %s: %s\n", o->paths[i], dp_group_note(s->group, i));
 }

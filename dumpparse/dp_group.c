@@ -22,7 +22,6 @@ struct member {
 struct dp_group {
 	size_t n;
 	struct member *m;
-	const char **parts;        /* for dp_group_open: the other files of a split dump */
 };
 
 void dp_group_free(struct dp_group *g)
@@ -30,7 +29,6 @@ void dp_group_free(struct dp_group *g)
 	if (!g)
 		return;
 	free(g->m);
-	free(g->parts);
 	free(g);
 }
 
@@ -38,7 +36,7 @@ int dp_group_new(const char *const *paths, size_t n, struct dp_group **out, stru
 {
 	struct dp_group *g = calloc(1, sizeof *g);
 	*out = NULL;
-	if (!g || !(g->m = calloc(n ? n : 1, sizeof *g->m)) || !(g->parts = calloc(n ? n : 1, sizeof *g->parts))) {
+	if (!g || !(g->m = calloc(n ? n : 1, sizeof *g->m))) {
 		dp_group_free(g);
 		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
 	}
@@ -86,16 +84,26 @@ const char *dp_group_note(const struct dp_group *g, size_t i)
 	return i < g->n && g->m[i].reader != i ? g->m[i].note : NULL;
 }
 
-int dp_group_open(struct dp_group *g, size_t i, const struct dp_options *opt, struct dp_dump **out,
+int dp_group_open(const struct dp_group *g, size_t i, const struct dp_options *opt, struct dp_dump **out,
 		  struct dp_error *err)
 {
 	*out = NULL;
 	if (i >= g->n || g->m[i].reader != i)
 		return dp_fail(err, DP_E_USAGE, DP_NO_OFFSET, "%s is read with %s, not opened on its own",
 			       i < g->n ? g->m[i].path : "?", i < g->n ? g->m[g->m[i].reader].path : "?");
+	/* the other files, in a list of this call's own: several threads may
+	 * open the group's dumps at once */
 	size_t np = 0;
 	for (size_t j = 0; j < g->n; j++)
+		np += j != i && g->m[j].reader == i;
+	const char **parts = malloc((np ? np : 1) * sizeof *parts); /* non-NULL: opened as a group member */
+	if (!parts)
+		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
+	np = 0;
+	for (size_t j = 0; j < g->n; j++)
 		if (j != i && g->m[j].reader == i)
-			g->parts[np++] = g->m[j].path;
-	return dp_open_parts(g->m[i].path, opt, g->parts, np, out, err);
+			parts[np++] = g->m[j].path;
+	int rc = dp_open_parts(g->m[i].path, opt, parts, np, out, err);
+	free(parts);
+	return rc;
 }

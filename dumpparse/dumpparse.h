@@ -187,8 +187,9 @@ size_t dp_group_reader(const struct dp_group *g, size_t i);
 /* DP_ROLE_PART: one line for the user (no file name, no newline); else NULL.  Lives until dp_group_free. */
 const char *dp_group_note(const struct dp_group *g, size_t i);
 /* dp_open of member i (a DP_ROLE_DUMP; DP_E_USAGE for a part) with the
- * group's other files of its dump as parts.  Not thread-safe on one group. */
-int dp_group_open(struct dp_group *g, size_t i, const struct dp_options *opt, struct dp_dump **out,
+ * group's other files of its dump as parts.  Threads may open different
+ * members of one group at once. */
+int dp_group_open(const struct dp_group *g, size_t i, const struct dp_options *opt, struct dp_dump **out,
 		  struct dp_error *err);
 
 /* The formats this library knows, in probe order. */
