@@ -15,7 +15,8 @@
  * cost about a tenth more time than entries packed together, as here, and
  * so did blocks of 16 entries only.)  Memory per distinct content: 28
  * bytes for the entry, 5 to 8 for its index slot, and the unused room of
- * each shard's last block; a chunk's pages count once written.
+ * each shard's last block; a chunk's pages count from when they are put
+ * in place, 32 KiB at a time as blocks are cut.
  *
  * A dump is added in two steps.  While it is read, copies go to each entry's
  * `cur` counter only; dd_table_commit() folds them into `count`/`ndumps`,
@@ -58,7 +59,9 @@ struct shard {
 struct chunk {
 	struct chunk *next;  /* the one mapped before */
 	size_t used;         /* bytes from the chunk's start handed out */
+	size_t ready;        /* bytes from the start with their pages in place */
 };
+#define POPULATE ((size_t)32 << 10) /* pages put in place at a time */
 
 struct dd_table {
 	struct shard s[NSHARD];
@@ -114,7 +117,6 @@ static struct dd_entry *at(const struct shard *s, uint32_t k)
 	return &s->blk[8 * level + (o >> (4 + level))][o & ((16u << level) - 1)];
 }
 
-static uint64_t page_up(uint64_t n) { return (n + 4095) / 4096 * 4096; }
 
 struct dd_table *dd_table_new(void)
 {
@@ -192,14 +194,25 @@ static int add_block(struct dd_table *t, struct shard *s)
 			return -1;
 		}
 		if (c)
-			t->chunk_bytes += page_up(c->used);
+			t->chunk_bytes += c->ready;
 		c = p;
 		c->next = t->chunk;
 		c->used = (sizeof *c + 63) / 64 * 64;
+		c->ready = 4096; /* the header's page */
 		t->chunk = c;
 	}
 	s->blk[s->nblk++] = (struct dd_entry *)((uint8_t *)c + c->used);
 	c->used += bytes;
+	/* the block's pages in one call rather than a page fault each (dear
+	 * on a virtual machine); not far ahead, so that a small table stays
+	 * small */
+	if (c->used > c->ready) {
+		size_t to = (c->used + POPULATE - 1) / POPULATE * POPULATE;
+		if (to > CHUNK)
+			to = CHUNK;
+		madvise((uint8_t *)c + c->ready, to - c->ready, 23 /* MADV_POPULATE_WRITE */);
+		c->ready = to;
+	}
 	pthread_mutex_unlock(&t->chunk_lock);
 	s->cap += m;
 	return 0;
@@ -338,7 +351,7 @@ uint64_t dd_table_size(const struct dd_table *t)
 
 uint64_t dd_table_bytes(const struct dd_table *t)
 {
-	uint64_t n = t->chunk_bytes + (t->chunk ? page_up(t->chunk->used) : 0);
+	uint64_t n = t->chunk_bytes + (t->chunk ? t->chunk->ready : 0);
 	for (int i = 0; i < NSHARD; i++)
 		n += (uint64_t)t->s[i].capblk * sizeof(struct dd_entry *) + (uint64_t)t->s[i].nslots * sizeof(uint32_t);
 	return n;
