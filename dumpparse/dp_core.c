@@ -224,6 +224,7 @@ void dp_reader_close(struct dp_reader *r)
 	if (r->d->ops->reader_close)
 		r->d->ops->reader_close(r);
 	free(r->buf);
+	free(r->win);
 	free(r->state);
 	free(r->pfns);
 	free(r);

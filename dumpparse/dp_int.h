@@ -327,6 +327,8 @@ struct dp_reader {
 	size_t statecap;
 	uint64_t *pfns;
 	size_t pfncap;
+	uint8_t *win;             /* dp_reader_window */
+	size_t wincap;
 	void *priv;               /* the back end's */
 };
 
@@ -375,6 +377,12 @@ int dp_set_variant(struct dp_dump *d, const char *fmt, ...) __attribute__((forma
 uint8_t *dp_reader_buf(struct dp_reader *r, size_t len, struct dp_error *err);
 uint8_t *dp_reader_states(struct dp_reader *r, size_t n, struct dp_error *err);
 uint64_t *dp_reader_pfns(struct dp_reader *r, size_t n, struct dp_error *err);
+/* a second buffer, for the stored bytes of a unit read in one pread and
+ * decoded or copied out from there: a back end that maps them instead,
+ * and drops the mapping after each unit so that the process does not grow
+ * to the size of the file, pays more than the copy, and every drop makes
+ * the other workers' processors flush their TLBs */
+uint8_t *dp_reader_window(struct dp_reader *r, size_t len, struct dp_error *err);
 
 /* Linear layouts.  Add pieces in priority order: where two pieces cover the
  * same guest bytes the first one added wins (later duplicates are dropped). */

@@ -169,6 +169,11 @@ uint8_t *dp_reader_buf(struct dp_reader *r, size_t len, struct dp_error *err)
 	return reader_room((void **)&r->buf, &r->bufcap, len, 1, true, err);
 }
 
+uint8_t *dp_reader_window(struct dp_reader *r, size_t len, struct dp_error *err)
+{
+	return reader_room((void **)&r->win, &r->wincap, len, 1, true, err);
+}
+
 uint8_t *dp_reader_states(struct dp_reader *r, size_t n, struct dp_error *err)
 {
 	return reader_room((void **)&r->state, &r->statecap, n, 1, false, err);

@@ -320,7 +320,6 @@ static void kdump_reader_close(struct dp_reader *r)
 		return;
 	dp_pagedec_free(kr->dec);
 	free(kr->scratch);
-	free(kr->win);
 	free(kr->descs);
 	free(kr);
 	r->priv = NULL;
@@ -423,25 +422,18 @@ static int kdump_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c,
 				uniform = false;
 		}
 	}
-	/* When the unit's compressed bytes lie together in the file (as
-	 * producers write them), read them in one pread: mapping them instead
-	 * (and unmapping them after, so that the process does not grow to the
-	 * size of the file) cost more than the copy, and each unmapping made
-	 * the other workers' processors flush their TLBs. */
+	/* when the unit's compressed bytes lie together in the file (as
+	 * producers write them), they are read in one pread (dp_reader_window) */
 	const bool together = hi > lo && hi <= p->v.size && hi - lo <= 2 * sum + 65536;
 	const uint8_t *win = NULL;
 	if (together && p->v.fd >= 0) {
-		if (kr->win_cap < hi - lo) {
-			free(kr->win);
-			kr->win = malloc((size_t)(hi - lo));
-			kr->win_cap = kr->win ? (size_t)(hi - lo) : 0;
-			if (!kr->win)
-				return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
-		}
-		int rc = dp_file_pread(p->v.fd, p->v.size, lo, kr->win, (size_t)(hi - lo), err);
+		uint8_t *w = dp_reader_window(r, (size_t)(hi - lo), err);
+		if (!w)
+			return err->status;
+		int rc = dp_file_pread(p->v.fd, p->v.size, lo, w, (size_t)(hi - lo), err);
 		if (rc)
 			return rc;
-		win = kr->win;
+		win = w;
 	} else if (together)
 		dp_src_prefault(p->v.map + lo, (size_t)(hi - lo));
 	/* pass 2: decompress */

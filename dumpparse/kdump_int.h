@@ -95,8 +95,6 @@ struct kreader {
 	bool zlib_inflate;      /* the dump's options: zlib pages through zlib's inflate */
 	uint8_t *scratch;       /* compressed bytes that straddle flattened records */
 	size_t scratch_cap;
-	uint8_t *win;           /* a unit's compressed bytes, read from the file in one call */
-	size_t win_cap;
 };
 
 

@@ -432,7 +432,18 @@ static int qevm_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c, 
 			hi = loc + v->tps > hi ? loc + v->tps : hi;
 		}
 	}
-	if (hi > lo && hi - lo <= u->npages * (uint64_t)(v->tps + 512) && v->in.base + hi <= d->src.size)
+	const bool together = hi > lo && hi - lo <= u->npages * (uint64_t)(v->tps + 512) && v->in.base + hi <= d->src.size;
+	const uint8_t *win = NULL;
+	if (together && !d->src.view.flat && d->src.fd >= 0) {
+		/* one pread (dp_reader_window), the pages copied out from there */
+		uint8_t *w = dp_reader_window(r, (size_t)(hi - lo), err);
+		if (!w)
+			return err->status;
+		int rc = dp_src_pread(d, v->in.base + lo, w, (size_t)(hi - lo), err);
+		if (rc)
+			return rc;
+		win = w;
+	} else if (together)
 		dp_src_prefault(d->src.map + v->in.base + lo, (size_t)(hi - lo));
 	for (uint64_t i = 0; i < u->npages; i++) {
 		uint64_t loc = v->loc[b->first + u->page + i];
@@ -443,7 +454,9 @@ static int qevm_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c, 
 		} else if (loc & LOC_FILL) {
 			memset(dst, (int)(loc & 0xff), v->tps);
 		} else {
-			const uint8_t *p = dp_src_ptr(d, v->in.base + loc, v->tps, "page data", err);
+			const uint8_t *p = win && loc >= lo && loc + v->tps <= hi
+						   ? win + (loc - lo)
+						   : dp_src_ptr(d, v->in.base + loc, v->tps, "page data", err);
 			if (!p)
 				return err->status;
 			memcpy(dst, p, v->tps);
@@ -457,7 +470,7 @@ static int qevm_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c, 
 		}
 	}
 	/* copied out: do not keep the span mapped */
-	if (hi > lo && hi - lo <= u->npages * (uint64_t)(v->tps + 512) && v->in.base + hi <= d->src.size)
+	if (together && !win)
 		dp_src_release(d->src.map + v->in.base + lo, (size_t)(hi - lo));
 	c->pfn = qevm_page_pfn(v, b, u->page);
 	c->npages = nframes;
