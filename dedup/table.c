@@ -62,12 +62,15 @@ struct chunk {
 	size_t ready;        /* bytes from the start with their pages in place */
 };
 #define POPULATE ((size_t)32 << 10) /* pages put in place at a time */
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14; older kernels refuse it and fault the pages in as before */
+#endif
 
 struct dd_table {
 	struct shard s[NSHARD];
 	pthread_mutex_t chunk_lock; /* taken inside a shard's lock, never around one */
 	struct chunk *chunk;        /* the newest */
-	uint64_t chunk_bytes;       /* pages written in the older chunks */
+	uint64_t chunk_bytes;       /* bytes in place in the older chunks */
 	int failed;          /* a limit was hit: results must not be used */
 };
 
@@ -116,7 +119,6 @@ static struct dd_entry *at(const struct shard *s, uint32_t k)
 	uint32_t o = k - 128u * ((1u << level) - 1);
 	return &s->blk[8 * level + (o >> (4 + level))][o & ((16u << level) - 1)];
 }
-
 
 struct dd_table *dd_table_new(void)
 {
@@ -171,8 +173,7 @@ static int reindex(struct shard *s, uint32_t nslots)
 	return 0;
 }
 
-/* One more block for shard s, cut from the newest chunk or a new one (a
- * chunk's pages are only taken when written). */
+/* One more block for shard s, cut from the newest chunk or a new one. */
 static int add_block(struct dd_table *t, struct shard *s)
 {
 	if (s->nblk == s->capblk) {
@@ -210,7 +211,7 @@ static int add_block(struct dd_table *t, struct shard *s)
 		size_t to = (c->used + POPULATE - 1) / POPULATE * POPULATE;
 		if (to > CHUNK)
 			to = CHUNK;
-		madvise((uint8_t *)c + c->ready, to - c->ready, 23 /* MADV_POPULATE_WRITE */);
+		madvise((uint8_t *)c + c->ready, to - c->ready, MADV_POPULATE_WRITE);
 		c->ready = to;
 	}
 	pthread_mutex_unlock(&t->chunk_lock);
