@@ -70,10 +70,12 @@ int dp_view_open(const char *path, struct dp_view *v, struct dp_error *err)
 	dp_view_plain(v, path, m, size, fd);
 	v->own_map = (void *)(uintptr_t)m;
 	v->own_len = (size_t)size;
+	/* the view keeps its descriptor: page data is read with pread */
+	v->own_fd = fd;
 	if (dp_flat_magic(m, (size_t)(size < DP_FLAT_MAGIC_LEN ? size : DP_FLAT_MAGIC_LEN)))
 		rc = dp_flat_parse(v, err);
-	close(fd);
-	v->fd = -1;
+	if (rc)
+		dp_view_free(v);
 	return rc;
 }
 
@@ -168,8 +170,6 @@ int64_t dp_view_span_at(const struct dp_view *v, uint64_t off, uint64_t len, str
 	return (int64_t)(f.foff + (off - f.lo));
 }
 
-int64_t dp_view_span(const struct dp_view *v, uint64_t off, uint64_t len) { return dp_view_span_at(v, off, len, NULL); }
-
 /* Pointer to len logical bytes at off; scratch (len bytes, may be NULL)
  * receives them when they straddle flattened records. */
 const uint8_t *dp_view_get(const struct dp_view *v, uint64_t off, uint64_t len, uint8_t *scratch,
@@ -181,7 +181,7 @@ const uint8_t *dp_view_get(const struct dp_view *v, uint64_t off, uint64_t len, 
 			(unsigned long long)off, (unsigned long long)len);
 		return NULL;
 	}
-	int64_t fo = dp_view_span(v, off, len);
+	int64_t fo = dp_view_span_at(v, off, len, NULL);
 	if (fo >= 0)
 		return v->map + fo;
 	if (!v->flat) {

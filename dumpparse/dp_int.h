@@ -182,15 +182,16 @@ bool dp_flat_magic(const uint8_t *p, size_t n);
 int dp_flat_parse(struct dp_view *v, struct dp_error *err);
 /* a plain view of a mapping (borrowed) */
 void dp_view_plain(struct dp_view *v, const char *path, const uint8_t *map, uint64_t size, int fd);
-/* map a regular, non-empty file and index it when it is flattened; owned */
+/* map a regular, non-empty file and index it when it is flattened; the view
+ * owns the mapping and the descriptor (page data is read with pread); on
+ * failure it holds nothing */
 int dp_view_open(const char *path, struct dp_view *v, struct dp_error *err);
 void dp_view_free(struct dp_view *v);
 uint64_t dp_view_size(const struct dp_view *v);
 /* stored-file offset of logical [off, off+len) when it lies together in the
- * stored file (plain, or one flattened record); DP_NO_OFFSET when not */
-int64_t dp_view_span(const struct dp_view *v, uint64_t off, uint64_t len);
-/* the same, trying first the record (or plain file) the cursor found last:
- * logical [lo, hi) at stored offset foff; start with DP_CURSOR_NONE */
+ * stored file (plain, or one flattened record); DP_NO_OFFSET when not.  The
+ * cursor (may be NULL) is tried first: the record (or plain file) found
+ * last, logical [lo, hi) at stored offset foff; start with DP_CURSOR_NONE */
 struct dp_cursor {
 	uint64_t lo, hi, foff;
 };
@@ -327,7 +328,7 @@ struct dp_reader {
 	size_t statecap;
 	uint64_t *pfns;
 	size_t pfncap;
-	uint8_t *win;             /* dp_reader_window */
+	uint8_t *win;             /* dp_reader_span */
 	size_t wincap;
 	void *priv;               /* the back end's */
 };
@@ -377,12 +378,14 @@ int dp_set_variant(struct dp_dump *d, const char *fmt, ...) __attribute__((forma
 uint8_t *dp_reader_buf(struct dp_reader *r, size_t len, struct dp_error *err);
 uint8_t *dp_reader_states(struct dp_reader *r, size_t n, struct dp_error *err);
 uint64_t *dp_reader_pfns(struct dp_reader *r, size_t n, struct dp_error *err);
-/* a second buffer, for the stored bytes of a unit read in one pread and
- * decoded or copied out from there: a back end that maps them instead,
- * and drops the mapping after each unit so that the process does not grow
- * to the size of the file, pays more than the copy, and every drop makes
- * the other workers' processors flush their TLBs */
-uint8_t *dp_reader_window(struct dp_reader *r, size_t len, struct dp_error *err);
+/* bytes [off, off+len) of the file fd (size bytes) in one pread, into a
+ * second buffer of the reader, for a unit's stored bytes that are then
+ * decoded or copied out: a back end that maps them instead, and drops the
+ * mapping after each unit so that the process does not grow to the size of
+ * the file, pays more than the copy, and every drop makes the other
+ * workers' processors flush their TLBs; NULL and err on failure */
+const uint8_t *dp_reader_span(struct dp_reader *r, int fd, uint64_t size, uint64_t off, size_t len,
+			      struct dp_error *err);
 
 /* Linear layouts.  Add pieces in priority order: where two pieces cover the
  * same guest bytes the first one added wins (later duplicates are dropped). */

@@ -169,9 +169,11 @@ uint8_t *dp_reader_buf(struct dp_reader *r, size_t len, struct dp_error *err)
 	return reader_room((void **)&r->buf, &r->bufcap, len, 1, true, err);
 }
 
-uint8_t *dp_reader_window(struct dp_reader *r, size_t len, struct dp_error *err)
+const uint8_t *dp_reader_span(struct dp_reader *r, int fd, uint64_t size, uint64_t off, size_t len,
+			      struct dp_error *err)
 {
-	return reader_room((void **)&r->win, &r->wincap, len, 1, true, err);
+	uint8_t *w = reader_room((void **)&r->win, &r->wincap, len, 1, true, err);
+	return w && dp_file_pread(fd, size, off, w, len, err) == DP_OK ? w : NULL;
 }
 
 uint8_t *dp_reader_states(struct dp_reader *r, size_t n, struct dp_error *err)

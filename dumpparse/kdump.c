@@ -404,7 +404,7 @@ static int kdump_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c,
 			kd->state = ks;
 			kd->idx = idx++;
 			if (ks == K_DATA) {
-				int64_t fo = dp_view_span_at(&p->v, kd->ds.off, kd->ds.size, &pc);
+				int64_t fo = kd->foff = dp_view_span_at(&p->v, kd->ds.off, kd->ds.size, &pc);
 				if (fo >= 0) {
 					lo = (uint64_t)fo < lo ? (uint64_t)fo : lo;
 					hi = (uint64_t)fo + kd->ds.size > hi ? (uint64_t)fo + kd->ds.size : hi;
@@ -422,29 +422,20 @@ static int kdump_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c,
 				uniform = false;
 		}
 	}
-	/* when the unit's compressed bytes lie together in the file (as
-	 * producers write them), they are read in one pread (dp_reader_window) */
-	const bool together = hi > lo && hi <= p->v.size && hi - lo <= 2 * sum + 65536;
+	/* the unit's compressed bytes in one pread when they lie together in
+	 * the file (as producers write them) */
 	const uint8_t *win = NULL;
-	if (together && p->v.fd >= 0) {
-		uint8_t *w = dp_reader_window(r, (size_t)(hi - lo), err);
-		if (!w)
-			return err->status;
-		int rc = dp_file_pread(p->v.fd, p->v.size, lo, w, (size_t)(hi - lo), err);
-		if (rc)
-			return rc;
-		win = w;
-	} else if (together)
-		dp_src_prefault(p->v.map + lo, (size_t)(hi - lo));
+	if (hi > lo && hi <= p->v.size && hi - lo <= 2 * sum + 65536 &&
+	    !(win = dp_reader_span(r, p->v.fd, p->v.size, lo, (size_t)(hi - lo), err)))
+		return err->status;
 	/* pass 2: decompress */
 	for (uint32_t b = 0; b < u->nblocks; b++) {
 		const struct kdesc *kd = &kr->descs[b];
 		if (kd->state != K_DATA)
 			continue;
-		const uint8_t *src = NULL;
-		int64_t fo = win ? dp_view_span_at(&p->v, kd->ds.off, kd->ds.size, &pc) : DP_NO_OFFSET;
-		if (fo >= 0 && (uint64_t)fo >= lo && (uint64_t)fo + kd->ds.size <= hi)
-			src = win + ((uint64_t)fo - lo);
+		const uint8_t *src;
+		if (win && kd->foff >= 0)
+			src = win + ((uint64_t)kd->foff - lo);
 		else if (!(src = dp_view_get(&p->v, kd->ds.off, kd->ds.size, kr->scratch, "kdump page data", err)))
 			return err->status;
 		int rc = decompress(kr, k, p, kd->idx, &kd->ds, src, buf + (size_t)b * k->ratio * k->ps, err);
@@ -452,8 +443,6 @@ static int kdump_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c,
 			return rc;
 		c->bytes += kd->ds.size;
 	}
-	if (together && !win)
-		dp_src_release(p->v.map + lo, (size_t)(hi - lo));
 	c->pfn = pfns[0];
 	c->npages = out;
 	c->data = buf;

@@ -85,6 +85,7 @@ struct desc {
 struct kdesc {
 	struct desc ds;
 	uint64_t idx;
+	int64_t foff;           /* stored-file offset of the data when it lies together, else DP_NO_OFFSET */
 	int state;              /* enum kstate */
 };
 

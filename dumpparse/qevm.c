@@ -423,7 +423,6 @@ static int qevm_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c, 
 	if (!buf || !st)
 		return err->status;
 	bool uniform = true;
-	/* page records follow each other in the file: map the unit's span at once */
 	uint64_t lo = UINT64_MAX, hi = 0;
 	for (uint64_t i = 0; i < u->npages; i++) {
 		uint64_t loc = v->loc[b->first + u->page + i];
@@ -432,19 +431,13 @@ static int qevm_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c, 
 			hi = loc + v->tps > hi ? loc + v->tps : hi;
 		}
 	}
-	const bool together = hi > lo && hi - lo <= u->npages * (uint64_t)(v->tps + 512) && v->in.base + hi <= d->src.size;
+	/* page records follow each other in the file: the unit's span in one
+	 * pread (a flattened view is read in place by kdump only, never here) */
 	const uint8_t *win = NULL;
-	if (together && !d->src.view.flat && d->src.fd >= 0) {
-		/* one pread (dp_reader_window), the pages copied out from there */
-		uint8_t *w = dp_reader_window(r, (size_t)(hi - lo), err);
-		if (!w)
-			return err->status;
-		int rc = dp_src_pread(d, v->in.base + lo, w, (size_t)(hi - lo), err);
-		if (rc)
-			return rc;
-		win = w;
-	} else if (together)
-		dp_src_prefault(d->src.map + v->in.base + lo, (size_t)(hi - lo));
+	if (hi > lo && hi - lo <= u->npages * (uint64_t)(v->tps + 512) && v->in.base + hi <= d->src.size &&
+	    !d->src.view.flat &&
+	    !(win = dp_reader_span(r, d->src.fd, d->src.size, v->in.base + lo, (size_t)(hi - lo), err)))
+		return err->status;
 	for (uint64_t i = 0; i < u->npages; i++) {
 		uint64_t loc = v->loc[b->first + u->page + i];
 		uint8_t *dst = buf + i * v->tps;
@@ -469,9 +462,6 @@ static int qevm_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c, 
 				uniform = false;
 		}
 	}
-	/* copied out: do not keep the span mapped */
-	if (together && !win)
-		dp_src_release(d->src.map + v->in.base + lo, (size_t)(hi - lo));
 	c->pfn = qevm_page_pfn(v, b, u->page);
 	c->npages = nframes;
 	c->data = buf;
