@@ -196,18 +196,24 @@ static void report(struct cli_run *r, const struct dd_totals *t)
 void cli_print_stats(const struct cli_run *r, double t0)
 {
 	double secs = cm_now() - t0;
-	uint64_t bytes = 0;
-	for (size_t i = 0; i < r->nrows; i++)
+	uint64_t bytes = 0, direct = 0;
+	for (size_t i = 0; i < r->nrows; i++) {
 		bytes += r->rows[i].st.bytes_read;
+		direct += r->rows[i].st.direct_bytes;
+	}
 	const struct dd_table *t = dd_engine_table(r->e);
 	uint64_t d = dd_table_size(t), tb = dd_table_bytes(t);
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
-	char hb[80];
+	char hb[80], db[80] = "";
+	if (direct)
+		snprintf(db, sizeof db, ", %.1f MiB of the file%s around the page cache", direct / 1048576.0,
+			 r->nrows == 1 ? "" : "s");
 	fprintf(stderr,
-		PROG ": stats: %zu dump%s, %.1f MiB read in %.3f s (%.0f MiB/s); content table %llu bytes for "
+		PROG ": stats: %zu dump%s, %.1f MiB read in %.3f s (%.0f MiB/s%s); content table %llu bytes for "
 		"%llu contents (%.1f bytes each); peak RSS %ld KiB; %s\n",
-		r->nrows, r->nrows == 1 ? "" : "s", bytes / 1048576.0, secs, secs > 0 ? bytes / 1048576.0 / secs : 0, (unsigned long long)tb,
+		r->nrows, r->nrows == 1 ? "" : "s", bytes / 1048576.0, secs, secs > 0 ? bytes / 1048576.0 / secs : 0, db,
+		(unsigned long long)tb,
 		(unsigned long long)d, d ? (double)tb / (double)d : 0.0, ru.ru_maxrss,
 		dd_hash_describe(dd_engine_hash(r->e), dd_engine_sha1(r->e), hb, sizeof hb));
 }

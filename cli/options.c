@@ -13,7 +13,7 @@
 
 enum {
 	O_HASH = 256, O_JSON, O_CSV, O_INFO, O_RAWBASE, O_PAGESIZE, O_LIST, O_VMEM, O_ALL, O_SAVEFP, O_STATS, O_SHA1,
-	O_RAMONLY, O_ZLIB,
+	O_RAMONLY, O_ZLIB, O_DIRECT,
 	O_ANALYSIS = 1024 /* + row * AN_OPTS + option of the row */
 };
 #define AN_OPTS 32
@@ -29,6 +29,7 @@ static const struct option fixed_opts[] = {
 	{ "save-fp", required_argument, 0, O_SAVEFP }, { "stats", no_argument, 0, O_STATS },
 	{ "sha1-backend", required_argument, 0, O_SHA1 },
 	{ "ram-only", no_argument, 0, O_RAMONLY }, { "zlib-pages", required_argument, 0, O_ZLIB },
+	{ "direct", required_argument, 0, O_DIRECT },
 	{ "help", no_argument, 0, 'h' },           { "version", no_argument, 0, 'V' },
 };
 #define NFIXED (sizeof fixed_opts / sizeof fixed_opts[0])
@@ -88,6 +89,10 @@ static void usage(FILE *f)
 		"                        environment variable " DD_SHA1_ENV " does the same\n"
 		"      --zlib-pages=D    decoder of zlib-compressed kdump pages: libdeflate (default,\n"
 		"                        the faster) or zlib; the same result, for comparisons\n"
+		"      --direct=W        read page data around the page cache (O_DIRECT): auto\n"
+		"                        (default: for files of 16 MiB or more that are mostly\n"
+		"                        not cached, and then only their uncached units),\n"
+		"                        always (every unit) or never; the same result\n"
 		"  -h, --help            this text\n"
 		"  -V, --version         version\n"
 		"\n"
@@ -202,6 +207,16 @@ static int own_option(struct cli_opts *o, int c, const char *arg)
 		if (strcmp(arg, "libdeflate") && strcmp(arg, "zlib"))
 			return cm_usage_error(PROG, "unknown zlib page decoder '%s' (libdeflate or zlib)", arg);
 		o->dp.zlib_inflate = strcmp(arg, "zlib") == 0;
+		break;
+	case O_DIRECT:
+		if (!strcmp(arg, "auto"))
+			o->dp.direct = DP_DIRECT_AUTO;
+		else if (!strcmp(arg, "always"))
+			o->dp.direct = DP_DIRECT_ALWAYS;
+		else if (!strcmp(arg, "never"))
+			o->dp.direct = DP_DIRECT_NEVER;
+		else
+			return cm_usage_error(PROG, "unknown --direct mode '%s' (auto, always or never)", arg);
 		break;
 	case 'q': o->quiet = true; break;
 	case 'h': usage(stdout); return 0;

@@ -119,6 +119,7 @@ struct dd_dump_stats {
 	 * left out of every count by dd_engine_set_ram_only */
 	uint64_t device_pages, device_zero_pages, left_out_pages;
 	uint64_t bytes_read;
+	uint64_t direct_bytes;   /* file bytes read around the page cache (O_DIRECT) */
 	double seconds;
 };
 

@@ -427,6 +427,7 @@ static void *work(void *arg)
 		set_error(j, &err);
 	}
 out:
+	w->st.direct_bytes = dp_reader_direct_bytes(r);
 	dp_reader_close(r);
 	pthread_mutex_lock(&j->done_lock);
 	j->finished++;
@@ -585,8 +586,9 @@ int dd_engine_add_dump(struct dd_engine *e, struct dp_dump *d, struct dd_dump_st
 	j.zero = zero;
 
 	double t0 = cm_now();
-	/* cold files: the disk kept busy ahead of the workers (ahead.c) */
-	struct dd_ahead *ahead = dd_ahead_start(dp_get_path(d), &j.done_bytes, info->data_bytes);
+	/* cold files read through the page cache: the disk kept busy ahead of
+	 * the workers (ahead.c); read around the cache, they need no help */
+	struct dd_ahead *ahead = info->direct ? NULL : dd_ahead_start(dp_get_path(d), &j.done_bytes, info->data_bytes);
 	for (unsigned i = 0; i < e->threads; i++) {
 		ws[i].j = &j;
 		ws[i].index = i;
@@ -637,6 +639,7 @@ int dd_engine_add_dump(struct dd_engine *e, struct dp_dump *d, struct dd_dump_st
 		out->device_zero_pages += ws[i].st.device_zero_pages;
 		out->left_out_pages += ws[i].st.left_out_pages;
 		out->bytes_read += ws[i].st.bytes_read;
+		out->direct_bytes += ws[i].st.direct_bytes;
 	}
 	out->intra_pages = out->nonzero_pages - out->distinct_pages;
 	out->seconds = cm_now() - t0;

@@ -114,6 +114,10 @@ static void describe_source(struct dp_dump *d)
 	if (d->src.spooled)
 		dp_add_detail(d, "input", "read through a temporary copy (%llu bytes)",
 			      (unsigned long long)d->src.spool_size);
+	d->info.direct = d->src.view.dfd >= 0;
+	if (d->info.direct)
+		dp_add_detail(d, "read", "page data around the page cache (O_DIRECT)%s",
+			      d->opt.direct == DP_DIRECT_AUTO ? ": the file was mostly not cached" : "");
 }
 
 static int open_dump(struct dp_dump *d, const struct dp_options *opt, struct dp_error *err)
@@ -225,6 +229,7 @@ void dp_reader_close(struct dp_reader *r)
 		r->d->ops->reader_close(r);
 	free(r->buf);
 	free(r->win);
+	free(r->dwin);
 	free(r->state);
 	free(r->pfns);
 	free(r);

@@ -30,7 +30,7 @@ void dp_view_plain(struct dp_view *v, const char *path, const uint8_t *map, uint
 	v->map = map;
 	v->size = v->vsize = size;
 	v->fd = fd;
-	v->own_fd = -1;
+	v->own_fd = v->dfd = -1;
 	v->inner = "logical";
 }
 
@@ -40,13 +40,21 @@ void dp_view_free(struct dp_view *v)
 		munmap(v->own_map, v->own_len);
 	if (v->own_fd >= 0)
 		close(v->own_fd);
+	if (v->dfd >= 0)
+		close(v->dfd);
 	free(v->segs);
 	dp_view_plain(v, NULL, NULL, 0, -1);
 }
 
+void dp_view_direct(struct dp_view *v, enum dp_direct mode)
+{
+	v->dfd = dp_file_direct(v->fd, v->map, v->size, mode);
+	v->dall = v->dfd >= 0 && mode == DP_DIRECT_ALWAYS;
+}
+
 uint64_t dp_view_size(const struct dp_view *v) { return v->flat ? v->vsize : v->size; }
 
-int dp_view_open(const char *path, struct dp_view *v, struct dp_error *err)
+int dp_view_open(const char *path, struct dp_view *v, enum dp_direct direct, struct dp_error *err)
 {
 	int fd;
 	uint64_t size;
@@ -72,6 +80,7 @@ int dp_view_open(const char *path, struct dp_view *v, struct dp_error *err)
 	v->own_len = (size_t)size;
 	/* the view keeps its descriptor: page data is read with pread */
 	v->own_fd = fd;
+	dp_view_direct(v, direct);
 	if (dp_flat_magic(m, (size_t)(size < DP_FLAT_MAGIC_LEN ? size : DP_FLAT_MAGIC_LEN)))
 		rc = dp_flat_parse(v, err);
 	if (rc)

@@ -147,6 +147,18 @@ int dp_file_map(int fd, uint64_t size, const uint8_t **map, struct dp_error *err
 ssize_t dp_file_read(int fd, uint8_t *buf, size_t len, struct dp_error *err);
 /* len bytes at off with pread (thread-safe); size bounds the file */
 int dp_file_pread(int fd, uint64_t size, uint64_t off, uint8_t *buf, size_t len, struct dp_error *err);
+/* Reading around the page cache (O_DIRECT).  dp_file_direct: a second
+ * descriptor of fd opened with O_DIRECT when mode says so (AUTO: a file of
+ * 16 MiB or more whose sampled pages are mostly not in the page cache), else
+ * -1.  dp_file_cached: every page of [off, off+len) is in the page cache (or
+ * that cannot be told).  dp_file_pread_direct: bytes [off, off+len) read
+ * through dfd into buf, which is DP_DIRECT_ALIGN-aligned and holds len +
+ * 2 * DP_DIRECT_ALIGN bytes; the bytes start at buf + off % DP_DIRECT_ALIGN;
+ * false when the read was refused or came up short. */
+#define DP_DIRECT_ALIGN 4096u
+int dp_file_direct(int fd, const uint8_t *map, uint64_t size, enum dp_direct mode);
+bool dp_file_cached(int fd, const uint8_t *map, uint64_t off, uint64_t len);
+bool dp_file_pread_direct(int dfd, uint64_t off, size_t len, uint8_t *buf);
 /* mapped input: make [p, p+len) resident before it is read */
 void dp_src_prefault(const uint8_t *p, size_t len);
 /* mapped input: drop [p, p+len) from this process (the page cache keeps it) */
@@ -174,6 +186,8 @@ struct dp_view {
 	void *own_map;            /* a mapping the view owns (dp_view_free unmaps it) */
 	size_t own_len;
 	int own_fd;               /* a descriptor it owns, or -1 */
+	int dfd;                  /* the file opened with O_DIRECT (owned), or -1: dp_view_direct */
+	bool dall;                /* every span read with dfd, cached or not (DP_DIRECT_ALWAYS) */
 };
 
 #define DP_FLAT_MAGIC_LEN 16
@@ -185,7 +199,10 @@ void dp_view_plain(struct dp_view *v, const char *path, const uint8_t *map, uint
 /* map a regular, non-empty file and index it when it is flattened; the view
  * owns the mapping and the descriptor (page data is read with pread); on
  * failure it holds nothing */
-int dp_view_open(const char *path, struct dp_view *v, struct dp_error *err);
+int dp_view_open(const char *path, struct dp_view *v, enum dp_direct direct, struct dp_error *err);
+/* a plain or flattened view of a regular file: read its spans around the
+ * page cache as mode says (dfd, dall) */
+void dp_view_direct(struct dp_view *v, enum dp_direct mode);
 void dp_view_free(struct dp_view *v);
 uint64_t dp_view_size(const struct dp_view *v);
 /* stored-file offset of logical [off, off+len) when it lies together in the
@@ -330,6 +347,9 @@ struct dp_reader {
 	size_t pfncap;
 	uint8_t *win;             /* dp_reader_span */
 	size_t wincap;
+	uint8_t *dwin;            /* dp_reader_span, read around the page cache (aligned) */
+	size_t dwincap;
+	uint64_t direct_bytes;    /* read into dwin */
 	void *priv;               /* the back end's */
 };
 
@@ -347,8 +367,6 @@ int dp_src_read(struct dp_dump *d, uint64_t off, void *buf, size_t len, const ch
 const uint8_t *dp_src_ptr(struct dp_dump *d, uint64_t off, uint64_t len, const char *what,
 			  struct dp_error *err);
 bool dp_src_random(const struct dp_dump *d);
-/* regular files: read [off, off+len) with pread (thread-safe), bounds checked */
-int dp_src_pread(struct dp_dump *d, uint64_t off, uint8_t *buf, size_t len, struct dp_error *err);
 /* Replace the input by another file (a companion that holds the memory, such
  * as a VMware .vmem): the old source is closed, offsets then refer to the new
  * file, and d->info.compression / file_size / sequential are updated. */
@@ -378,13 +396,15 @@ int dp_set_variant(struct dp_dump *d, const char *fmt, ...) __attribute__((forma
 uint8_t *dp_reader_buf(struct dp_reader *r, size_t len, struct dp_error *err);
 uint8_t *dp_reader_states(struct dp_reader *r, size_t n, struct dp_error *err);
 uint64_t *dp_reader_pfns(struct dp_reader *r, size_t n, struct dp_error *err);
-/* bytes [off, off+len) of the file fd (size bytes) in one pread, into a
- * second buffer of the reader, for a unit's stored bytes that are then
- * decoded or copied out: a back end that maps them instead, and drops the
- * mapping after each unit so that the process does not grow to the size of
- * the file, pays more than the copy, and every drop makes the other
- * workers' processors flush their TLBs; NULL and err on failure */
-const uint8_t *dp_reader_span(struct dp_reader *r, int fd, uint64_t size, uint64_t off, size_t len,
+/* bytes [off, off+len) of the file of view v (stored offsets) in one
+ * pread, into a second buffer of the reader, for a unit's stored bytes that
+ * are then decoded or copied out: a back end that maps them instead, and
+ * drops the mapping after each unit so that the process does not grow to
+ * the size of the file, pays more than the copy, and every drop makes the
+ * other workers' processors flush their TLBs.  When the view has an
+ * O_DIRECT descriptor and the bytes are not all in the page cache, they
+ * are read around it.  NULL and err on failure */
+const uint8_t *dp_reader_span(struct dp_reader *r, const struct dp_view *v, uint64_t off, size_t len,
 			      struct dp_error *err);
 
 /* Linear layouts.  Add pieces in priority order: where two pieces cover the

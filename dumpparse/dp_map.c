@@ -330,19 +330,17 @@ int dp_map_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c, struc
 		uint64_t off = e->off + first * ps;
 		size_t len = (size_t)npages * ps;
 		c->bytes = len;
-		uint8_t *buf = dp_reader_buf(r, len, err);
-		if (!buf)
-			return err->status;
 		if (d->src.map) {
 			/* A copy into this thread's buffer (a unit is 1 MiB, so it
 			 * stays in cache for the zero check and the hash) measured
 			 * 1.8x faster than hashing through the mapping, whose page
 			 * table work costs more than the copy. */
-			if ((rc = dp_src_pread(d, off, buf, len, err)))
-				return rc;
-			c->data = buf;
-			return DP_OK;
+			c->data = dp_reader_span(r, &d->src.view, off, len, err);
+			return c->data ? DP_OK : err->status;
 		}
+		uint8_t *buf = dp_reader_buf(r, len, err);
+		if (!buf)
+			return err->status;
 		if ((rc = dp_src_read(d, off, buf, len, "page data", err)))
 			return rc;
 		c->data = buf;

@@ -25,11 +25,6 @@
 
 bool dp_src_random(const struct dp_dump *d) { return d->src.map != NULL || d->src.view.flat; }
 
-int dp_src_pread(struct dp_dump *d, uint64_t off, uint8_t *buf, size_t len, struct dp_error *err)
-{
-	return dp_file_pread(d->src.fd, d->src.size, off, buf, len, err);
-}
-
 const char *dp_src_compression(const struct dp_dump *d)
 {
 	return d->src.codec != DP_CODEC_NONE ? dp_codec_name(d->src.codec) : NULL;
@@ -207,8 +202,11 @@ static int open_path(struct dp_dump *d, const char *path, enum dp_codec_kind for
 		memcpy(head, s->prefix, nhead);
 	}
 	enum dp_codec_kind kind = force != DP_CODEC_NONE ? force : dp_codec_detect(head, nhead);
-	if (regular && kind == DP_CODEC_NONE)
+	if (regular && kind == DP_CODEC_NONE) {
+		/* its pages are read from the file itself: around the page cache? */
+		dp_view_direct(&s->view, d->opt.direct);
 		return DP_OK;
+	}
 	if ((rc = start_stream(s, kind, err)))
 		return rc;
 	/* a flattened file inside the compression, or piped: its records must be indexed */

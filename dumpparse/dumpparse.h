@@ -55,6 +55,17 @@ enum dp_page_state {
 	DP_PAGE_ABSENT = 2, /* belongs to guest RAM but is not stored (filtered, memsz tail) */
 };
 
+/* How page data of a regular, uncompressed file is read: through the page
+ * cache, or around it with O_DIRECT (no copy out of the cache, and the cache
+ * not filled with a dump read once).  AUTO reads around it when the file
+ * was mostly not cached as it was opened, and then still reads each unit
+ * that is cached through the cache. */
+enum dp_direct {
+	DP_DIRECT_AUTO = 0,
+	DP_DIRECT_NEVER,
+	DP_DIRECT_ALWAYS,  /* every unit around the cache, cached or not (where the file system allows it) */
+};
+
 struct dp_options {
 	const char *format;   /* NULL: detect by content; else a name from dp_format_name() */
 	uint64_t raw_base;    /* raw images: guest-physical address of the first byte */
@@ -63,6 +74,7 @@ struct dp_options {
 	                        * NULL: the .vmem beside the .vmss/.vmsn.  Borrowed until dp_open returns. */
 	bool zlib_inflate;    /* kdump pages compressed with zlib: decoded by zlib's inflate instead of
 	                       * libdeflate (the faster one here); for comparisons and benchmarks */
+	enum dp_direct direct;
 	/* split dumps: see dp_group below */
 };
 
@@ -95,6 +107,7 @@ struct dp_info {
 	uint32_t page_size;          /* bytes per frame delivered */
 	uint32_t native_page_size;   /* page size the dump records, 0 if it records none */
 	int sequential;              /* read with dp_read_next only */
+	bool direct;                 /* page data is read around the page cache (see enum dp_direct) */
 	uint64_t pages;              /* present frames (with data or known zero) */
 	uint64_t absent_pages;
 	uint64_t partial_pages;      /* frames only partly covered by the file; missing bytes read as 0 */
@@ -151,6 +164,8 @@ const char *dp_get_path(const struct dp_dump *d);
 
 int dp_reader_open(struct dp_dump *d, struct dp_reader **out, struct dp_error *err);
 void dp_reader_close(struct dp_reader *r);
+/* bytes this reader has read around the page cache (enum dp_direct) */
+uint64_t dp_reader_direct_bytes(const struct dp_reader *r);
 
 /* Random-access dumps only: unit 0 .. nunits-1, any order, any thread (own reader). */
 int dp_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c, struct dp_error *err);

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-static int add_part(struct kd *k, const char *path, struct dp_error *err)
+static int add_part(struct kd *k, const char *path, enum dp_direct direct, struct dp_error *err)
 {
 	if (k->nparts >= MAX_PARTS)
 		return dp_fail(err, DP_E_UNSUPPORTED, DP_NO_OFFSET, "more than %d split parts", MAX_PARTS);
@@ -26,7 +26,7 @@ static int add_part(struct kd *k, const char *path, struct dp_error *err)
 	if (!p->path)
 		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
 	k->nparts++;
-	int rc = dp_view_open(p->path, &p->v, err);
+	int rc = dp_view_open(p->path, &p->v, direct, err);
 	p->v.inner = "kdump";
 	return rc ? dp_err_context(err, "split part %s: ", path) : DP_OK;
 }
@@ -99,13 +99,13 @@ static int try_part(struct dp_dump *d, struct kd *k, const char *path, struct dp
 	struct kdump_split_id mine, theirs;
 	char why[300];
 	int rc = DP_OK;
-	if (dp_view_open(path, &v, &e) == DP_OK && view_id(&v, &theirs)) {
+	if (dp_view_open(path, &v, DP_DIRECT_NEVER, &e) == DP_OK && view_id(&v, &theirs)) {
 		kdump_split_id_of(k, &mine);
 		const char *diff = kdump_split_differs(&mine, &theirs, why, sizeof why);
 		if (diff)
 			reject(k, path, diff);
 		else
-			rc = add_part(k, path, err);
+			rc = add_part(k, path, d->opt.direct, err);
 	}
 	dp_view_free(&v);
 	return rc;
@@ -242,7 +242,7 @@ int kdump_split_identify(const char *path, struct kdump_split_id *id)
 		return 0;
 	struct dp_view v;
 	struct dp_error e;
-	if (dp_view_open(path, &v, &e))
+	if (dp_view_open(path, &v, DP_DIRECT_NEVER, &e))
 		return 0;
 	int yes = view_id(&v, id);
 	dp_view_free(&v);
