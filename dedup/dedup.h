@@ -90,6 +90,10 @@ void dd_table_free(struct dd_table *t);
 int dd_table_add(struct dd_table *t, const uint8_t *key, const uint8_t *page, size_t len, uint32_t *id);
 /* The same for n copies of a content of a known class (fingerprints). */
 int dd_table_add_n(struct dd_table *t, const uint8_t *key, enum dd_class cls, uint32_t n, uint32_t *id);
+/* Thread-safe.  nk keys of one shard (the same first byte), keys[i] with
+ * n[i] copies, of class OTHER, under one lock: the number of them that were
+ * first copies in this dump, or -1 when a limit is hit. */
+int dd_table_add_group(struct dd_table *t, const uint8_t (*keys)[DD_KEY], const uint32_t *n, size_t nk);
 /* End of a dump: fold its copies in (0), or forget them (rollback).  commit
  * calls fn (may be NULL) for each content of the dump, in ascending id order,
  * with the copies it has in this dump. */

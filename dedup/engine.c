@@ -70,12 +70,27 @@ struct hot {
 	bool used;
 };
 
+/* Contents new to a worker's hot slots, held per shard and added to the
+ * table STAGE at a time under one lock: two workers that add to the same
+ * shards one content at a time pass the shard's cache lines back and forth
+ * at every addition.  Only when no page needs its content's id or class at
+ * once (no page map, no classification). */
+#define STAGE 8
+#define STAGE_GROUPS 256 /* one per first byte of a key, as the table's shards */
+struct stage {
+	uint8_t key[STAGE][DD_KEY];
+	uint32_t n[STAGE];
+	uint32_t used;
+};
+
 struct worker {
 	struct job *j;
 	unsigned index;  /* into the engine's hashers */
 	pthread_t tid;
 	struct dd_dump_stats st;
 	struct hot hot[HOT_SLOTS];
+	bool staged;     /* new contents go through stage[] (hot ids then unused) */
+	struct stage stage[STAGE_GROUPS];
 	/* page map pieces (DD_COLLECT_PAGES) */
 	uint64_t *pfn;
 	uint32_t *id;
@@ -191,8 +206,33 @@ static int note_page(struct worker *w, uint64_t pfn, uint32_t id, struct dp_erro
 	return DP_OK;
 }
 
+static int stage_flush(struct worker *w, struct stage *g)
+{
+	if (!g->used)
+		return 0;
+	int rc = dd_table_add_group(w->j->e->table, (const uint8_t (*)[DD_KEY])g->key, g->n, g->used);
+	g->used = 0;
+	if (rc < 0)
+		return -1;
+	w->st.distinct_pages += (uint64_t)rc;
+	return 0;
+}
+
+static int stage_add(struct worker *w, const uint8_t *key, uint32_t n)
+{
+	struct stage *g = &w->stage[key[0]];
+	memcpy(g->key[g->used], key, DD_KEY);
+	g->n[g->used++] = n;
+	return g->used == STAGE ? stage_flush(w, g) : 0;
+}
+
 static int hot_flush(struct worker *w, struct hot *h)
 {
+	if (h->used && h->pending && w->staged) {
+		if (stage_add(w, h->key, h->pending))
+			return -1;
+		h->pending = 0;
+	}
 	if (h->used && h->pending) {
 		if (dd_table_add_n(w->j->e->table, h->key, DD_CLASS_OTHER, h->pending, NULL) < 0)
 			return -1;
@@ -205,6 +245,9 @@ static int hot_flush_all(struct worker *w)
 {
 	for (size_t i = 0; i < HOT_SLOTS; i++)
 		if (hot_flush(w, &w->hot[i]))
+			return -1;
+	for (size_t i = 0; i < STAGE_GROUPS; i++)
+		if (stage_flush(w, &w->stage[i]))
 			return -1;
 	return 0;
 }
@@ -223,6 +266,15 @@ static int add_copy(struct worker *w, const uint8_t *key, const uint8_t *page, s
 	}
 	if (hot_flush(w, h))
 		return -1;
+	if (w->staged) {
+		/* counted as distinct when the stage is added */
+		if (stage_add(w, key, 1))
+			return -1;
+		memcpy(h->key, key, DD_KEY);
+		h->pending = 0;
+		h->used = true;
+		return 0;
+	}
 	int rc = dd_table_add(w->j->e->table, key, page, len, id);
 	if (rc >= 0) {
 		memcpy(h->key, key, DD_KEY);
@@ -367,7 +419,8 @@ static int process_chunk(struct worker *w, struct dd_hasher *hs, const struct dp
 		}
 		if (nh) {
 			dd_hasher_pages(hs, batch, nh, ps, digest);
-			dd_table_prefetch(j->e->table, digest[0], DD_DIGEST, nh);
+			if (!w->staged)
+				dd_table_prefetch(j->e->table, digest[0], DD_DIGEST, nh);
 		}
 		if ((rc = count_batch(w, c, b, m, kind, dev, digest, err)))
 			return rc;
@@ -592,6 +645,7 @@ int dd_engine_add_dump(struct dd_engine *e, struct dp_dump *d, struct dd_dump_st
 	for (unsigned i = 0; i < e->threads; i++) {
 		ws[i].j = &j;
 		ws[i].index = i;
+		ws[i].staged = !(e->collect & (DD_COLLECT_PAGES | DD_COLLECT_CLASS));
 		if (pthread_create(&ws[i].tid, NULL, work, &ws[i]) != 0)
 			break;
 		started++;

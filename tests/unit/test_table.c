@@ -160,6 +160,45 @@ int main(void)
 	is_u64(match, 3, "with the ids dd_table_add gave and their copies");
 	dd_table_free(c);
 
+	/* groups of one shard's keys under one lock: the same table as one
+	 * key at a time, the first copies in the dump counted */
+	struct dd_table *ga = dd_table_new(), *gb = dd_table_new();
+	uint8_t grp[256][12][DD_KEY];
+	uint32_t gn[256][12], ng[256] = { 0 };
+	uint64_t gfirst = 0, afirst = 0;
+	int grc = 0;
+	for (uint32_t k = 0; k < 40000; k++) {
+		key_of(k % 25000, d); /* 15,000 contents twice */
+		uint32_t copies = k % 3 + 1;
+		afirst += dd_table_add_n(ga, d, DD_CLASS_OTHER, copies, NULL) == 1;
+		uint8_t sh = d[0];
+		memcpy(grp[sh][ng[sh]], d, DD_KEY);
+		gn[sh][ng[sh]++] = copies;
+		if (ng[sh] == 12) {
+			int r = dd_table_add_group(gb, (const uint8_t (*)[DD_KEY])grp[sh], gn[sh], 12);
+			grc |= r < 0;
+			gfirst += r > 0 ? (uint64_t)r : 0;
+			ng[sh] = 0;
+		}
+	}
+	for (int sh = 0; sh < 256; sh++)
+		if (ng[sh]) {
+			int r = dd_table_add_group(gb, (const uint8_t (*)[DD_KEY])grp[sh], gn[sh], ng[sh]);
+			grc |= r < 0;
+			gfirst += r > 0 ? (uint64_t)r : 0;
+		}
+	ok(!grc, "groups added");
+	is_u64(afirst, 25000, "one at a time: 25,000 first copies");
+	is_u64(gfirst, 25000, "in groups: the same 25,000 first copies");
+	is_u64(dd_table_size(gb), dd_table_size(ga), "the same number of contents");
+	dd_table_commit(ga, NULL, NULL);
+	dd_table_commit(gb, NULL, NULL);
+	struct sums sa = sums(ga), sb = sums(gb);
+	is_u64(sb.count, sa.count, "the same copies (%llu)", (unsigned long long)sa.count);
+	is_u64(sb.ndumps, 25000, "each content in the one dump");
+	dd_table_free(ga);
+	dd_table_free(gb);
+
 	/* classification */
 	uint8_t page[4096];
 	memset(page, 0, sizeof page);
