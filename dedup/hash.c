@@ -108,6 +108,16 @@ const char *dd_hash_describe(enum dd_hash h, enum dd_sha1_impl impl, char *buf, 
 	return buf;
 }
 
+/* 0 when OpenSSL's SHA1 is ready in hs */
+static int openssl_setup(struct dd_hasher *hs)
+{
+	if (!hs->md)
+		hs->md = EVP_MD_fetch(NULL, "SHA1", NULL);
+	if (!hs->ctx)
+		hs->ctx = EVP_MD_CTX_new();
+	return hs->md && hs->ctx ? 0 : -1;
+}
+
 struct dd_hasher *dd_hasher_new_impl(enum dd_hash h, enum dd_sha1_impl impl)
 {
 	struct dd_hasher *hs = calloc(1, sizeof *hs);
@@ -115,13 +125,10 @@ struct dd_hasher *dd_hasher_new_impl(enum dd_hash h, enum dd_sha1_impl impl)
 		return NULL;
 	hs->kind = h;
 	if (h == DD_HASH_SHA1) {
-		/* OpenSSL is set up with every back end: pages too long for the
-		 * multi-buffer job API go there */
-		hs->md = EVP_MD_fetch(NULL, "SHA1", NULL);
-		hs->ctx = EVP_MD_CTX_new();
-		if (impl != DD_SHA1_OPENSSL)
-			hs->mb = dd_mb_new(impl);
-		if (!hs->md || !hs->ctx || (impl != DD_SHA1_OPENSSL && !hs->mb)) {
+		/* OpenSSL is set up here for its own back end; with libipsec-mb
+		 * only when a page too long for the job API comes (openssl_sha1):
+		 * setting up its provider costs a few milliseconds */
+		if (impl == DD_SHA1_OPENSSL ? openssl_setup(hs) : !(hs->mb = dd_mb_new(impl))) {
 			dd_hasher_free(hs);
 			return NULL;
 		}
@@ -151,9 +158,10 @@ void dd_hasher_free(struct dd_hasher *hs)
 static void openssl_sha1(struct dd_hasher *hs, const uint8_t *data, size_t len, uint8_t out[DD_DIGEST])
 {
 	unsigned int n = 0;
-	/* EVP fails here only on a programming error (bad context): stop
-	 * rather than count pages under a made-up digest. */
-	if (EVP_DigestInit_ex2(hs->ctx, hs->md, NULL) != 1 || EVP_DigestUpdate(hs->ctx, data, len) != 1 ||
+	/* EVP fails here only on a programming error (bad context) or when
+	 * OpenSSL has no SHA1 at all: stop rather than count pages under a
+	 * made-up digest. */
+	if (openssl_setup(hs) || EVP_DigestInit_ex2(hs->ctx, hs->md, NULL) != 1 || EVP_DigestUpdate(hs->ctx, data, len) != 1 ||
 	    EVP_DigestFinal_ex(hs->ctx, out, &n) != 1 || n != DD_DIGEST) {
 		fputs("dedup: OpenSSL SHA1 failed\n", stderr);
 		abort();

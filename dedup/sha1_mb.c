@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #ifdef HAVE_IPSEC_MB
+#include <pthread.h>
 #include <intel-ipsec-mb.h>
 
 struct dd_mb {
@@ -30,12 +31,22 @@ static uint64_t required(enum dd_sha1_impl impl)
 	}
 }
 
-static uint64_t features(void)
+/* What the CPU offers, asked once: each manager libipsec-mb allocates is
+ * a large structure it clears, which cost a few milliseconds a call. */
+static uint64_t cpu_features;
+static pthread_once_t features_once = PTHREAD_ONCE_INIT;
+
+static void features_init(void)
 {
 	IMB_MGR *m = alloc_mb_mgr(0);
-	uint64_t f = m ? m->features : 0;
+	cpu_features = m ? m->features : 0;
 	free_mb_mgr(m);
-	return f;
+}
+
+static uint64_t features(void)
+{
+	pthread_once(&features_once, features_init);
+	return cpu_features;
 }
 
 int dd_mb_supported(enum dd_sha1_impl impl)
