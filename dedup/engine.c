@@ -13,6 +13,7 @@
  * what-if, diff, fingerprints).
  */
 #include "dedup.h"
+#include "copies.h"
 
 #include "common.h"
 
@@ -59,38 +60,12 @@ struct job {
 	bool have_err;
 };
 
-/* Recently seen contents of one worker: further copies are counted here
- * and added to the table in one call, so that the most common contents
- * (one page repeated thousands of times) do not make every thread queue on
- * the same shard lock. */
-#define HOT_SLOTS 256
-struct hot {
-	uint8_t key[DD_KEY];
-	uint32_t id, pending;
-	bool used;
-};
-
-/* Contents new to a worker's hot slots, held per shard and added to the
- * table STAGE at a time under one lock: two workers that add to the same
- * shards one content at a time pass the shard's cache lines back and forth
- * at every addition.  Only when no page needs its content's id or class at
- * once (no page map, no classification). */
-#define STAGE 8
-#define STAGE_GROUPS 256 /* one per first byte of a key, as the table's shards */
-struct stage {
-	uint8_t key[STAGE][DD_KEY];
-	uint32_t n[STAGE];
-	uint32_t used;
-};
-
 struct worker {
 	struct job *j;
 	unsigned index;  /* into the engine's hashers */
 	pthread_t tid;
 	struct dd_dump_stats st;
-	struct hot hot[HOT_SLOTS];
-	bool staged;     /* new contents go through stage[] (hot ids then unused) */
-	struct stage stage[STAGE_GROUPS];
+	struct dd_copies cp;
 	/* page map pieces (DD_COLLECT_PAGES) */
 	uint64_t *pfn;
 	uint32_t *id;
@@ -206,85 +181,6 @@ static int note_page(struct worker *w, uint64_t pfn, uint32_t id, struct dp_erro
 	return DP_OK;
 }
 
-static int stage_flush(struct worker *w, struct stage *g)
-{
-	if (!g->used)
-		return 0;
-	int rc = dd_table_add_group(w->j->e->table, (const uint8_t (*)[DD_KEY])g->key, g->n, g->used);
-	g->used = 0;
-	if (rc < 0)
-		return -1;
-	w->st.distinct_pages += (uint64_t)rc;
-	return 0;
-}
-
-static int stage_add(struct worker *w, const uint8_t *key, uint32_t n)
-{
-	struct stage *g = &w->stage[key[0]];
-	memcpy(g->key[g->used], key, DD_KEY);
-	g->n[g->used++] = n;
-	return g->used == STAGE ? stage_flush(w, g) : 0;
-}
-
-static int hot_flush(struct worker *w, struct hot *h)
-{
-	if (h->used && h->pending && w->staged) {
-		if (stage_add(w, h->key, h->pending))
-			return -1;
-		h->pending = 0;
-	}
-	if (h->used && h->pending) {
-		if (dd_table_add_n(w->j->e->table, h->key, DD_CLASS_OTHER, h->pending, NULL) < 0)
-			return -1;
-		h->pending = 0;
-	}
-	return 0;
-}
-
-static int hot_flush_all(struct worker *w)
-{
-	for (size_t i = 0; i < HOT_SLOTS; i++)
-		if (hot_flush(w, &w->hot[i]))
-			return -1;
-	for (size_t i = 0; i < STAGE_GROUPS; i++)
-		if (stage_flush(w, &w->stage[i]))
-			return -1;
-	return 0;
-}
-
-/* One copy of `key`: 1 when it is the first copy in this dump, 0 if not, -1
- * when the table is full. */
-static int add_copy(struct worker *w, const uint8_t *key, const uint8_t *page, size_t len, uint32_t *id)
-{
-	struct hot *h = &w->hot[key[2]];
-	if (h->used && memcmp(h->key, key, DD_KEY) == 0) {
-		if (h->pending == UINT32_MAX && hot_flush(w, h))
-			return -1;
-		h->pending++;
-		*id = h->id;
-		return 0;
-	}
-	if (hot_flush(w, h))
-		return -1;
-	if (w->staged) {
-		/* counted as distinct when the stage is added */
-		if (stage_add(w, key, 1))
-			return -1;
-		memcpy(h->key, key, DD_KEY);
-		h->pending = 0;
-		h->used = true;
-		return 0;
-	}
-	int rc = dd_table_add(w->j->e->table, key, page, len, id);
-	if (rc >= 0) {
-		memcpy(h->key, key, DD_KEY);
-		h->id = *id;
-		h->pending = 0;
-		h->used = true;
-	}
-	return rc;
-}
-
 /* One page of a batch: what the first pass found. */
 enum { PAGE_ABSENT, PAGE_ZERO, PAGE_HASH, PAGE_SKIP };
 
@@ -308,6 +204,13 @@ static enum dp_mem_kind page_mem_kind(const struct dp_info *in, const struct dp_
 		kc->to = run > UINT64_MAX - pfn ? UINT64_MAX : pfn + run;
 	}
 	return kc->kind;
+}
+
+static int table_full(struct dp_error *err)
+{
+	return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET,
+		       "content table limit reached (out of memory, 2^24 contents in one "
+		       "of its 256 shards, or 2^32 copies of one content)");
 }
 
 /* Count the pages b .. b+m-1 of a chunk whose kinds, memory kinds (dev:
@@ -348,12 +251,8 @@ static int count_batch(struct worker *w, const struct dp_chunk *c, size_t b, siz
 		w->st.nonzero_pages++;
 		const uint8_t *p = c->data + i * (size_t)ps;
 		uint32_t id;
-		rc = add_copy(w, digest[h++], (j->e->collect & DD_COLLECT_CLASS) ? p : NULL, ps, &id);
-		if (rc < 0)
-			return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET,
-				       "content table limit reached (out of memory, 2^24 contents in one "
-				       "of its 256 shards, or 2^32 copies of one content)");
-		w->st.distinct_pages += (uint64_t)rc;
+		if (dd_copies_add(&w->cp, digest[h++], (j->e->collect & DD_COLLECT_CLASS) ? p : NULL, ps, &id))
+			return table_full(err);
 		if (pages && (rc = note_page(w, pfn, id, err)))
 			return rc;
 	}
@@ -419,7 +318,7 @@ static int process_chunk(struct worker *w, struct dd_hasher *hs, const struct dp
 		}
 		if (nh) {
 			dd_hasher_pages(hs, batch, nh, ps, digest);
-			if (!w->staged)
+			if (!w->cp.staged)
 				dd_table_prefetch(j->e->table, digest[0], DD_DIGEST, nh);
 		}
 		if ((rc = count_batch(w, c, b, m, kind, dev, digest, err)))
@@ -475,10 +374,11 @@ static void *work(void *arg)
 			break;
 		}
 	}
-	if (!atomic_load(&j->failed) && hot_flush_all(w)) {
-		dp_fail(&err, DP_E_NOMEM, DP_NO_OFFSET, "content table limit reached");
+	if (!atomic_load(&j->failed) && dd_copies_flush(&w->cp)) {
+		table_full(&err);
 		set_error(j, &err);
 	}
+	w->st.distinct_pages = w->cp.distinct;
 out:
 	w->st.direct_bytes = dp_reader_direct_bytes(r);
 	dp_reader_close(r);
@@ -645,7 +545,7 @@ int dd_engine_add_dump(struct dd_engine *e, struct dp_dump *d, struct dd_dump_st
 	for (unsigned i = 0; i < e->threads; i++) {
 		ws[i].j = &j;
 		ws[i].index = i;
-		ws[i].staged = !(e->collect & (DD_COLLECT_PAGES | DD_COLLECT_CLASS));
+		dd_copies_init(&ws[i].cp, e->table, !(e->collect & (DD_COLLECT_PAGES | DD_COLLECT_CLASS)));
 		if (pthread_create(&ws[i].tid, NULL, work, &ws[i]) != 0)
 			break;
 		started++;

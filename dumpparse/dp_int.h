@@ -394,6 +394,8 @@ int dp_set_variant(struct dp_dump *d, const char *fmt, ...) __attribute__((forma
 
 /* reader scratch space */
 uint8_t *dp_reader_buf(struct dp_reader *r, size_t len, struct dp_error *err);
+/* the buffer of dp_reader_span (dp_file.c), at least len bytes */
+uint8_t *dp_reader_win(struct dp_reader *r, size_t len, struct dp_error *err);
 uint8_t *dp_reader_states(struct dp_reader *r, size_t n, struct dp_error *err);
 uint64_t *dp_reader_pfns(struct dp_reader *r, size_t n, struct dp_error *err);
 /* bytes [off, off+len) of the file of view v (stored offsets) in one

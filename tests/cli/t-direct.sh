@@ -2,7 +2,7 @@
 # Page data read around the page cache (--direct): the same report as through
 # the cache for every layout whose pages are read from the file itself (ELF
 # data at offsets that are not block-aligned and a partly stored frame,
-# kdump plain, flattened and split, a QEMU migration stream and a libvirt
+# LiME, kdump plain, flattened and split, a QEMU migration stream and a libvirt
 # save image), the bytes read so counted by --stats (printed only when some
 # were), the same errors, --info saying how the file is read, and the
 # automatic choice following what the page cache holds.
@@ -10,7 +10,7 @@
 DA=$BIN/dedup-analyze
 MK=$TB/formats
 [ -x "$DA" ] || bail "$DA not built"
-for t in mkelf mkkdump mkqevm; do [ -x "$MK/$t" ] || bail "$MK/$t not built"; done
+for t in mkelf mklime mkkdump mkqevm; do [ -x "$MK/$t" ] || bail "$MK/$t not built"; done
 cd "$TMPD" || exit 1
 
 # report without the time taken, the one field that may differ
@@ -46,6 +46,11 @@ is "$(echo "$st" | sed -n 's/.*, \([0-9.]*\) MiB of the file around.*/\1/p')" \
 	"$(echo "$st" | sed -n 's/.*dump, \([0-9.]*\) MiB read in.*/\1/p')" "ELF: every byte of page data read around the page cache"
 is "$("$DA" -q --stats --direct=never big.elf 2>&1 > /dev/null | grep -c 'around the page cache')" 0 \
 	"--direct=never: no byte read around it"
+
+# LiME: every range behind a 32-byte header
+printf 'ram 0 300 seq:1\nram 1000 40 zero\nbytes 0x500000 2048 same:6\nram 2000 5 ids:5,6,5,6,7\n' > l.spec
+"$MK/mklime" l.spec l.lime || exit 1
+same "LiME, ranges behind 32-byte headers" l.lime
 
 # kdump: plain (each codec), flattened, split in three
 cp "$TOP/tests/formats/kdump/base.spec" base.spec
