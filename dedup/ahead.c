@@ -13,7 +13,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,16 +26,6 @@ struct dd_ahead {
 	atomic_bool stop;
 	pthread_t tid;
 };
-
-/* 1 when the byte at off is in the page cache (a read that must not wait
- * succeeds): a step whose last byte is cached is taken as cached, so a
- * warm file costs one call per step. */
-static int cached(int fd, uint64_t off)
-{
-	char c;
-	struct iovec v = { &c, 1 };
-	return preadv2(fd, &v, 1, (off_t)off, RWF_NOWAIT) == 1;
-}
 
 static void *ahead_loop(void *arg)
 {
@@ -54,7 +43,9 @@ static void *ahead_loop(void *arg)
 			continue;
 		}
 		uint64_t len = a->size - pos < AHEAD_STEP ? a->size - pos : AHEAD_STEP;
-		if (!cached(a->fd, pos + len - 1))
+		/* a step whose last page is cached is taken as cached, so a
+		 * warm file costs one call per step */
+		if (dp_file_cached(a->fd, NULL, pos + len - 1, 1) != 1)
 			posix_fadvise(a->fd, (off_t)pos, (off_t)len, POSIX_FADV_WILLNEED);
 		pos += len;
 	}

@@ -75,8 +75,9 @@ int dd_copies_add(struct dd_copies *c, const uint8_t *key, const uint8_t *page, 
 		*id = h->id = 0;
 	} else {
 		rc = dd_table_add(c->t, key, page, len, id);
-		if (rc > 0)
-			c->distinct++;
+		if (rc < 0)
+			return -1;
+		c->distinct += (uint64_t)rc;
 		h->id = *id;
 	}
 	if (rc < 0)

@@ -114,7 +114,6 @@ static void describe_source(struct dp_dump *d)
 	if (d->src.spooled)
 		dp_add_detail(d, "input", "read through a temporary copy (%llu bytes)",
 			      (unsigned long long)d->src.spool_size);
-	d->info.direct = d->src.view.dfd >= 0;
 	if (d->info.direct)
 		dp_add_detail(d, "read", "page data around the page cache (O_DIRECT)%s",
 			      d->opt.direct == DP_DIRECT_AUTO ? ": the file was mostly not cached" : "");
@@ -140,6 +139,7 @@ static int open_dump(struct dp_dump *d, const struct dp_options *opt, struct dp_
 
 	if ((rc = ops->open(d, err)))
 		return rc;
+	d->info.direct = d->src.view.dfd >= 0; /* known once a companion file (.vmem) is opened */
 	describe_source(d);
 	if (!d->info.page_size)
 		d->info.page_size = 4096;

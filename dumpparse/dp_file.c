@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #ifndef MADV_POPULATE_READ
@@ -125,7 +126,8 @@ void dp_src_release(const uint8_t *p, size_t len)
 #endif
 
 /* pages of [off, off+len) (len <= PROBE_SPAN) in the page cache, -1 when
- * neither call can tell */
+ * no call can tell.  Without cachestat and without a mapping, a read of the
+ * range's last byte that must not wait tells all or none. */
 static int64_t cached_pages(int fd, const uint8_t *map, uint64_t off, uint64_t len)
 {
 #ifdef SYS_cachestat
@@ -140,8 +142,13 @@ static int64_t cached_pages(int fd, const uint8_t *map, uint64_t off, uint64_t l
 #else
 	(void)fd;
 #endif
-	if (!map)
-		return -1;
+	uint64_t first = off / 4096, last = (off + len - 1) / 4096;
+	if (!map) {
+		char c;
+		struct iovec v = { &c, 1 };
+		ssize_t n = preadv2(fd, &v, 1, (off_t)(off + len - 1), RWF_NOWAIT);
+		return n == 1 ? (int64_t)(last - first + 1) : n < 0 && errno == EAGAIN ? 0 : -1;
+	}
 	unsigned char vec[PROBE_SPAN / 4096 + 1];
 	uint64_t a = off & ~4095ull;
 	size_t n = (size_t)((off + len - a + 4095) / 4096);
@@ -153,16 +160,19 @@ static int64_t cached_pages(int fd, const uint8_t *map, uint64_t off, uint64_t l
 	return c;
 }
 
-bool dp_file_cached(int fd, const uint8_t *map, uint64_t off, uint64_t len)
+int dp_file_cached(int fd, const uint8_t *map, uint64_t off, uint64_t len)
 {
+	int rc = 1;
 	for (uint64_t done = 0; done < len; done += PROBE_SPAN) {
 		uint64_t n = len - done < PROBE_SPAN ? len - done : PROBE_SPAN;
 		uint64_t first = (off + done) / 4096, last = (off + done + n - 1) / 4096;
 		int64_t c = cached_pages(fd, map, off + done, n);
-		if (c >= 0 && (uint64_t)c < last - first + 1)
-			return false;
+		if (c < 0)
+			rc = -1;
+		else if ((uint64_t)c < last - first + 1)
+			return 0;
 	}
-	return true;
+	return rc;
 }
 
 int dp_file_direct(int fd, const uint8_t *map, uint64_t size, enum dp_direct mode)
@@ -221,7 +231,7 @@ const uint8_t *dp_reader_span(struct dp_reader *r, const struct dp_view *v, uint
 {
 	uint64_t end;
 	if (v->dfd >= 0 && !dp_add_overflows(off, len, &end) && end <= v->size && len <= SIZE_MAX / 2 &&
-	    (v->dall || !dp_file_cached(v->fd, v->map, off, len))) {
+	    (v->dall || dp_file_cached(v->fd, v->map, off, len) == 0)) {
 		size_t need = len + 2 * DP_DIRECT_ALIGN;
 		if (need > r->dwincap) {
 			free(r->dwin);

@@ -150,14 +150,12 @@ int dp_file_pread(int fd, uint64_t size, uint64_t off, uint8_t *buf, size_t len,
 /* Reading around the page cache (O_DIRECT).  dp_file_direct: a second
  * descriptor of fd opened with O_DIRECT when mode says so (AUTO: a file of
  * 16 MiB or more whose sampled pages are mostly not in the page cache), else
- * -1.  dp_file_cached: every page of [off, off+len) is in the page cache (or
- * that cannot be told).  dp_file_pread_direct: bytes [off, off+len) read
+ * -1.  dp_file_cached: dumpparse.h.  dp_file_pread_direct: bytes [off, off+len) read
  * through dfd into buf, which is DP_DIRECT_ALIGN-aligned and holds len +
  * 2 * DP_DIRECT_ALIGN bytes; the bytes start at buf + off % DP_DIRECT_ALIGN;
  * false when the read was refused or came up short. */
 #define DP_DIRECT_ALIGN 4096u
 int dp_file_direct(int fd, const uint8_t *map, uint64_t size, enum dp_direct mode);
-bool dp_file_cached(int fd, const uint8_t *map, uint64_t off, uint64_t len);
 bool dp_file_pread_direct(int dfd, uint64_t off, size_t len, uint8_t *buf);
 /* mapped input: make [p, p+len) resident before it is read */
 void dp_src_prefault(const uint8_t *p, size_t len);

@@ -66,6 +66,12 @@ enum dp_direct {
 	DP_DIRECT_ALWAYS,  /* every unit around the cache, cached or not (where the file system allows it) */
 };
 
+/* Whether the page cache holds [off, off+len) of the regular file fd: 1 all
+ * of it, 0 not all, -1 when this kernel cannot tell (cachestat(2); before
+ * Linux 6.5, mincore(2) on map, the file mapped from offset 0, or with map
+ * NULL a read of the last byte that must not wait). */
+int dp_file_cached(int fd, const uint8_t *map, uint64_t off, uint64_t len);
+
 struct dp_options {
 	const char *format;   /* NULL: detect by content; else a name from dp_format_name() */
 	uint64_t raw_base;    /* raw images: guest-physical address of the first byte */
