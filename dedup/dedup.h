@@ -38,7 +38,7 @@ const char *dd_sha1_impl_name(enum dd_sha1_impl impl);
  * with a message in why when it is not available or the environment names
  * an unknown one. */
 int dd_sha1_resolve(enum dd_sha1_impl want, enum dd_sha1_impl *out, char *why, size_t whylen);
-/* e.g. "sha1: ipsec-mb avx512, 16 lanes", "sha1: openssl", "xxh128: libxxhash" */
+/* e.g. "sha1: ipsec-mb avx512, 16 lanes", "sha1: openssl", "xxh128: libxxhash avx512" */
 const char *dd_hash_describe(enum dd_hash h, enum dd_sha1_impl impl, char *buf, size_t len);
 
 /* ---- per-thread hasher ---- */
