@@ -2,21 +2,46 @@
  * stages (copies.h). */
 #include "copies.h"
 
+#include <stdlib.h>
 #include <string.h>
 
-void dd_copies_init(struct dd_copies *c, struct dd_table *t, bool staged)
+int dd_copies_init(struct dd_copies *c, struct dd_table *t, bool staged, uint64_t pages)
 {
 	c->t = t;
 	c->staged = staged;
 	c->distinct = 0;
+	memset(c->hot, 0, sizeof c->hot);
+	memset(c->used, 0, sizeof c->used);
+	c->cap = pages >= DD_STAGE_LARGE_FROM ? DD_STAGE_LARGE : DD_STAGE_SMALL;
+	if (staged && c->cap > c->room) {
+		dd_copies_free(c);
+		c->key = malloc(256 * (size_t)c->cap * sizeof *c->key);
+		c->n = malloc(256 * (size_t)c->cap * sizeof *c->n);
+		if (!c->key || !c->n) {
+			dd_copies_free(c);
+			return -1;
+		}
+		c->room = c->cap;
+	}
+	return 0;
 }
 
-static int stage_flush(struct dd_copies *c, struct dd_stage *g)
+void dd_copies_free(struct dd_copies *c)
 {
-	if (!g->used)
+	free(c->key);
+	free(c->n);
+	c->key = NULL;
+	c->n = NULL;
+	c->room = 0;
+}
+
+static int stage_flush(struct dd_copies *c, unsigned shard)
+{
+	if (!c->used[shard])
 		return 0;
-	int rc = dd_table_add_group(c->t, (const uint8_t (*)[DD_KEY])g->key, g->n, g->used);
-	g->used = 0;
+	size_t at = (size_t)shard * c->room;
+	int rc = dd_table_add_group(c->t, (const uint8_t (*)[DD_KEY])(c->key + at), c->n + at, c->used[shard]);
+	c->used[shard] = 0;
 	if (rc < 0)
 		return -1;
 	c->distinct += (uint64_t)rc;
@@ -25,10 +50,11 @@ static int stage_flush(struct dd_copies *c, struct dd_stage *g)
 
 static int stage_add(struct dd_copies *c, const uint8_t *key, uint32_t n)
 {
-	struct dd_stage *g = &c->stage[key[0]];
-	memcpy(g->key[g->used], key, DD_KEY);
-	g->n[g->used++] = n;
-	return g->used == DD_STAGE ? stage_flush(c, g) : 0;
+	unsigned shard = key[0];
+	size_t at = (size_t)shard * c->room + c->used[shard];
+	memcpy(c->key[at], key, DD_KEY);
+	c->n[at] = n;
+	return ++c->used[shard] == c->cap ? stage_flush(c, shard) : 0;
 }
 
 /* the copies counted in a hot slot go on; a staged content's first copy
@@ -51,8 +77,8 @@ int dd_copies_flush(struct dd_copies *c)
 	for (size_t i = 0; i < DD_HOT_SLOTS; i++)
 		if (hot_flush(c, &c->hot[i]))
 			return -1;
-	for (size_t i = 0; i < sizeof c->stage / sizeof c->stage[0]; i++)
-		if (stage_flush(c, &c->stage[i]))
+	for (unsigned i = 0; i < 256; i++)
+		if (stage_flush(c, i))
 			return -1;
 	return 0;
 }

@@ -36,6 +36,7 @@ struct dd_engine {
 	/* one hasher per worker index, kept from dump to dump: setting up a
 	 * libipsec-mb manager runs its self test (about 10 ms) */
 	struct dd_hasher **hashers;
+	struct dd_copies *copies;  /* one per worker index, kept from dump to dump */
 	struct dd_dump_data *dumps;
 	size_t ndumps, cap_dumps;
 	struct dd_totals sum;
@@ -65,7 +66,7 @@ struct worker {
 	unsigned index;  /* into the engine's hashers */
 	pthread_t tid;
 	struct dd_dump_stats st;
-	struct dd_copies cp;
+	struct dd_copies *cp;  /* the engine's, of this worker index */
 	/* page map pieces (DD_COLLECT_PAGES) */
 	uint64_t *pfn;
 	uint32_t *id;
@@ -86,9 +87,11 @@ struct dd_engine *dd_engine_new(unsigned threads, enum dd_hash hash, uint32_t pa
 	e->sum.page_size = page_size;
 	e->table = dd_table_new();
 	e->hashers = calloc(e->threads, sizeof *e->hashers);
-	if (!e->table || !e->hashers) {
+	e->copies = calloc(e->threads, sizeof *e->copies);
+	if (!e->table || !e->hashers || !e->copies) {
 		dd_table_free(e->table);
 		free(e->hashers);
+		free(e->copies);
 		free(e);
 		return NULL;
 	}
@@ -122,6 +125,9 @@ void dd_engine_free(struct dd_engine *e)
 	dd_table_free(e->table);
 	free_hashers(e);
 	free(e->hashers);
+	for (unsigned i = 0; i < e->threads; i++)
+		dd_copies_free(&e->copies[i]);
+	free(e->copies);
 	free(e);
 }
 
@@ -251,7 +257,7 @@ static int count_batch(struct worker *w, const struct dp_chunk *c, size_t b, siz
 		w->st.nonzero_pages++;
 		const uint8_t *p = c->data + i * (size_t)ps;
 		uint32_t id;
-		if (dd_copies_add(&w->cp, digest[h++], (j->e->collect & DD_COLLECT_CLASS) ? p : NULL, ps, &id))
+		if (dd_copies_add(w->cp, digest[h++], (j->e->collect & DD_COLLECT_CLASS) ? p : NULL, ps, &id))
 			return table_full(err);
 		if (pages && (rc = note_page(w, pfn, id, err)))
 			return rc;
@@ -318,7 +324,7 @@ static int process_chunk(struct worker *w, struct dd_hasher *hs, const struct dp
 		}
 		if (nh) {
 			dd_hasher_pages(hs, batch, nh, ps, digest);
-			if (!w->cp.staged)
+			if (!w->cp->staged)
 				dd_table_prefetch(j->e->table, digest[0], DD_DIGEST, nh);
 		}
 		if ((rc = count_batch(w, c, b, m, kind, dev, digest, err)))
@@ -374,11 +380,11 @@ static void *work(void *arg)
 			break;
 		}
 	}
-	if (!atomic_load(&j->failed) && dd_copies_flush(&w->cp)) {
+	if (!atomic_load(&j->failed) && dd_copies_flush(w->cp)) {
 		table_full(&err);
 		set_error(j, &err);
 	}
-	w->st.distinct_pages = w->cp.distinct;
+	w->st.distinct_pages = w->cp->distinct;
 out:
 	w->st.direct_bytes = dp_reader_direct_bytes(r);
 	dp_reader_close(r);
@@ -545,8 +551,10 @@ int dd_engine_add_dump(struct dd_engine *e, struct dp_dump *d, struct dd_dump_st
 	for (unsigned i = 0; i < e->threads; i++) {
 		ws[i].j = &j;
 		ws[i].index = i;
-		dd_copies_init(&ws[i].cp, e->table, !(e->collect & (DD_COLLECT_PAGES | DD_COLLECT_CLASS)));
-		if (pthread_create(&ws[i].tid, NULL, work, &ws[i]) != 0)
+		ws[i].cp = &e->copies[i];
+		if (dd_copies_init(ws[i].cp, e->table, !(e->collect & (DD_COLLECT_PAGES | DD_COLLECT_CLASS)),
+				   info->pages) ||
+		    pthread_create(&ws[i].tid, NULL, work, &ws[i]) != 0)
 			break;
 		started++;
 	}
