@@ -37,6 +37,7 @@ struct dd_engine {
 	 * libipsec-mb manager runs its self test (about 10 ms) */
 	struct dd_hasher **hashers;
 	struct dd_copies *copies;  /* one per worker index, kept from dump to dump */
+	struct dp_scratch **scratch; /* a worker index's reader buffers, likewise */
 	struct dd_dump_data *dumps;
 	size_t ndumps, cap_dumps;
 	struct dd_totals sum;
@@ -88,10 +89,12 @@ struct dd_engine *dd_engine_new(unsigned threads, enum dd_hash hash, uint32_t pa
 	e->table = dd_table_new();
 	e->hashers = calloc(e->threads, sizeof *e->hashers);
 	e->copies = calloc(e->threads, sizeof *e->copies);
-	if (!e->table || !e->hashers || !e->copies) {
+	e->scratch = calloc(e->threads, sizeof *e->scratch);
+	if (!e->table || !e->hashers || !e->copies || !e->scratch) {
 		dd_table_free(e->table);
 		free(e->hashers);
 		free(e->copies);
+		free(e->scratch);
 		free(e);
 		return NULL;
 	}
@@ -125,9 +128,12 @@ void dd_engine_free(struct dd_engine *e)
 	dd_table_free(e->table);
 	free_hashers(e);
 	free(e->hashers);
-	for (unsigned i = 0; i < e->threads; i++)
+	for (unsigned i = 0; i < e->threads; i++) {
 		dd_copies_free(&e->copies[i]);
+		dp_scratch_free(e->scratch[i]);
+	}
 	free(e->copies);
+	free(e->scratch);
 	free(e);
 }
 
@@ -354,7 +360,10 @@ static void *work(void *arg)
 		set_error(j, &err);
 		goto out;
 	}
-	if (dp_reader_open(j->d, &r, &err)) {
+	/* without a scratch (no memory) the reader has buffers of its own */
+	if (!j->e->scratch[w->index])
+		j->e->scratch[w->index] = dp_scratch_new();
+	if (dp_reader_open_with(j->d, j->e->scratch[w->index], &r, &err)) {
 		set_error(j, &err);
 		goto out;
 	}

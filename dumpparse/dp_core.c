@@ -203,17 +203,53 @@ const struct dp_info *dp_get_info(const struct dp_dump *d) { return &d->info; }
 
 const char *dp_get_path(const struct dp_dump *d) { return d->path; }
 
-int dp_reader_open(struct dp_dump *d, struct dp_reader **out, struct dp_error *err)
+struct dp_scratch *dp_scratch_new(void) { return calloc(1, sizeof(struct dp_scratch)); }
+
+void dp_scratch_free(struct dp_scratch *s)
+{
+	if (!s)
+		return;
+	free(s->buf);
+	free(s->win);
+	free(s->dwin);
+	free(s->state);
+	free(s->pfns);
+	free(s);
+}
+
+/* the buffers from s into r, or back */
+static void take_scratch(struct dp_reader *r, struct dp_scratch *s)
+{
+	r->buf = s->buf, r->bufcap = s->bufcap;
+	r->win = s->win, r->wincap = s->wincap;
+	r->dwin = s->dwin, r->dwincap = s->dwincap;
+	r->state = s->state, r->statecap = s->statecap;
+	r->pfns = s->pfns, r->pfncap = s->pfncap;
+	memset(s, 0, sizeof *s);
+}
+
+static void give_scratch(struct dp_reader *r, struct dp_scratch *s)
+{
+	*s = (struct dp_scratch){ r->buf, r->win, r->dwin, r->state, r->pfns,
+				  r->bufcap, r->wincap, r->dwincap, r->statecap, r->pfncap };
+}
+
+int dp_reader_open_with(struct dp_dump *d, struct dp_scratch *s, struct dp_reader **out, struct dp_error *err)
 {
 	struct dp_reader *r = calloc(1, sizeof *r);
 	*out = NULL;
 	if (!r)
 		return dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory");
 	r->d = d;
+	if (s) {
+		r->scratch = s;
+		take_scratch(r, s);
+	}
 	if (d->ops->reader_open) {
 		int rc = d->ops->reader_open(r, err);
 		if (rc) {
-			free(r);
+			r->d = NULL; /* not opened: no reader_close */
+			dp_reader_close(r);
 			return rc;
 		}
 	}
@@ -221,17 +257,26 @@ int dp_reader_open(struct dp_dump *d, struct dp_reader **out, struct dp_error *e
 	return DP_OK;
 }
 
+int dp_reader_open(struct dp_dump *d, struct dp_reader **out, struct dp_error *err)
+{
+	return dp_reader_open_with(d, NULL, out, err);
+}
+
 void dp_reader_close(struct dp_reader *r)
 {
 	if (!r)
 		return;
-	if (r->d->ops->reader_close)
+	if (r->d && r->d->ops->reader_close)
 		r->d->ops->reader_close(r);
-	free(r->buf);
-	free(r->win);
-	free(r->dwin);
-	free(r->state);
-	free(r->pfns);
+	if (r->scratch)
+		give_scratch(r, r->scratch);
+	else {
+		free(r->buf);
+		free(r->win);
+		free(r->dwin);
+		free(r->state);
+		free(r->pfns);
+	}
 	free(r);
 }
 

@@ -335,8 +335,17 @@ struct dp_dump {
 	struct dp_error next_err;
 };
 
+/* a reader's buffers (dp_reader_buf, _win, _states, _pfns and the aligned
+ * window of dp_reader_span), kept between readers by a dp_scratch */
+struct dp_scratch {
+	uint8_t *buf, *win, *dwin, *state;
+	uint64_t *pfns;
+	size_t bufcap, wincap, dwincap, statecap, pfncap;
+};
+
 struct dp_reader {
 	struct dp_dump *d;
+	struct dp_scratch *scratch; /* where the buffers go back, or NULL */
 	uint8_t *buf;
 	size_t bufcap;
 	uint8_t *state;

@@ -4,6 +4,8 @@
  */
 #include "dp_int.h"
 
+#include <sys/mman.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,12 +147,42 @@ int dp_set_variant(struct dp_dump *d, const char *fmt, ...)
 	return DP_OK;
 }
 
-/* Room for n elements of a reader's scratch array (exactly n: a reader's
- * units have one size, so the first read sets it); NULL on failure. */
+/* Byte buffers of HUGE_FROM or more (a unit's bytes) start on a HUGE_ROOM
+ * boundary, take whole multiples of it and are asked for as transparent
+ * huge pages: a new 1 MiB buffer then costs one page fault instead of 256,
+ * about 5 ms of processor time per worker on a virtual machine, which is
+ * much of a run on small dumps.  Without huge pages nothing is lost but
+ * address space: untouched pages are never faulted in. */
+#define HUGE_ROOM ((size_t)2 << 20)
+#define HUGE_FROM ((size_t)1 << 20)
+
+static void *huge_room(void *old, size_t oldcap, size_t n, size_t *cap)
+{
+	if (n > SIZE_MAX - HUGE_ROOM)
+		return NULL;
+	size_t c = (n + HUGE_ROOM - 1) / HUGE_ROOM * HUGE_ROOM;
+	void *b;
+	if (posix_memalign(&b, HUGE_ROOM, c))
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	madvise(b, c, MADV_HUGEPAGE);
+#endif
+	if (old)
+		memcpy(b, old, oldcap);
+	free(old);
+	*cap = c;
+	return b;
+}
+
+/* Room for n elements of a reader's scratch array (exactly n, or a huge
+ * page's multiple: a reader's units have one size, so the first read sets
+ * it); NULL on failure. */
 static void *reader_room(void **p, size_t *cap, size_t n, size_t elem, bool name_size, struct dp_error *err)
 {
 	if (n > *cap) {
-		void *b = n <= SIZE_MAX / elem ? realloc(*p, n * elem) : NULL;
+		size_t nc = n;
+		void *b = elem == 1 && n >= HUGE_FROM ? huge_room(*p, *cap, n, &nc)
+			  : n <= SIZE_MAX / elem ? realloc(*p, n * elem) : NULL;
 		if (!b) {
 			if (name_size)
 				dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory for a %zu-byte buffer", n);
@@ -159,7 +191,7 @@ static void *reader_room(void **p, size_t *cap, size_t n, size_t elem, bool name
 			return NULL;
 		}
 		*p = b;
-		*cap = n;
+		*cap = nc;
 	}
 	return *p;
 }

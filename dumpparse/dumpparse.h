@@ -170,6 +170,14 @@ const char *dp_get_path(const struct dp_dump *d);
 
 int dp_reader_open(struct dp_dump *d, struct dp_reader **out, struct dp_error *err);
 void dp_reader_close(struct dp_reader *r);
+/* Scratch memory of one thread's readers: a reader opened with it takes its
+ * buffers over and dp_reader_close hands them back, so that a thread that
+ * reads dump after dump does not fault fresh pages in for each (dear on a
+ * virtual machine).  One reader at a time per scratch; NULL on no memory. */
+struct dp_scratch;
+struct dp_scratch *dp_scratch_new(void);
+void dp_scratch_free(struct dp_scratch *s);
+int dp_reader_open_with(struct dp_dump *d, struct dp_scratch *s, struct dp_reader **out, struct dp_error *err);
 /* bytes this reader has read around the page cache (enum dp_direct) */
 uint64_t dp_reader_direct_bytes(const struct dp_reader *r);
 
