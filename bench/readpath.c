@@ -7,6 +7,9 @@
  *   mmap       the file mapped once, MADV_SEQUENTIAL; each unit mapped in
  *              with MADV_POPULATE_READ, hashed in place, then MADV_DONTNEED
  *   mmap-huge  64 MiB units, each mapped with MAP_POPULATE and unmapped after
+ *   mmap-keep  the file mapped afresh for each run (MADV_HUGEPAGE), every
+ *              unit hashed in place as it faults in, nothing dropped before
+ *              the end (large page-cache folios map many pages a fault)
  *   digest     as pread, but without the zero check: every page is hashed
  *              and zero pages are known by their digest (fused detection)
  *   pread-ahead  as pread, with the engine's read-ahead thread (dd_ahead)
@@ -36,8 +39,8 @@
 #define UNIT (1u << 20)
 #define HUGE_UNIT (64u << 20)
 
-enum method { M_PREAD, M_MMAP, M_HUGE, M_DIGEST, M_AHEAD, NMETHODS };
-static const char *const mnames[] = { "pread", "mmap", "mmap-huge", "digest", "pread-ahead" };
+enum method { M_PREAD, M_MMAP, M_HUGE, M_DIGEST, M_AHEAD, M_KEEP, NMETHODS };
+static const char *const mnames[] = { "pread", "mmap", "mmap-huge", "digest", "pread-ahead", "mmap-keep" };
 
 struct run {
 	int fd;
@@ -110,6 +113,8 @@ static void *worker(void *arg)
 			if (pread(r->fd, buf, len, (off_t)off) != (ssize_t)len)
 				abort();
 			pages(r, hs, buf, len, zero, zdig);
+		} else if (r->m == M_KEEP) {
+			pages(r, hs, r->map + off, len, zero, zdig);
 		} else if (r->m == M_MMAP) {
 			uint8_t *p = r->map + off;
 			madvise(p, len, MADV_POPULATE_READ);
@@ -152,7 +157,7 @@ int main(int argc, char **argv)
 			break;
 	}
 	if (i >= argc || threads < 1 || threads > 64 || reps < 1 || reps > 99) {
-		fputs("usage: readpath [-j THREADS] [-r REPS] [--hash=sha1|xxh128] FILE [pread|mmap|mmap-huge|digest|pread-ahead...]\n",
+		fputs("usage: readpath [-j THREADS] [-r REPS] [--hash=sha1|xxh128] FILE [pread|mmap|mmap-huge|digest|pread-ahead|mmap-keep...]\n",
 		      stderr);
 		return 2;
 	}
@@ -184,11 +189,21 @@ int main(int argc, char **argv)
 			double c0 = cpu(), t0 = now();
 			if (m == M_AHEAD)
 				r.ahead = dd_ahead_start(path, &r.done, (uint64_t)st.st_size);
+			if (m == M_KEEP) {
+				r.map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+				if (r.map == MAP_FAILED)
+					abort();
+#ifdef MADV_HUGEPAGE
+				madvise(r.map, (size_t)st.st_size, MADV_HUGEPAGE);
+#endif
+			}
 			for (unsigned k = 0; k < threads; k++)
 				pthread_create(&t[k], NULL, worker, &r);
 			for (unsigned k = 0; k < threads; k++)
 				pthread_join(t[k], NULL);
 			dd_ahead_stop(r.ahead);
+			if (m == M_KEEP)
+				munmap(r.map, (size_t)st.st_size);
 			wall[rep] = now() - t0;
 			cpus[rep] = cpu() - c0;
 			z = r.zero, nz = r.nonzero;

@@ -63,7 +63,7 @@ static void usage(FILE *f)
 		"split kdump dump given together are read as one DUMP.\n"
 		"\n"
 		"  -j, --jobs=N          worker threads (default: all online CPUs)\n"
-		"      --hash=NAME       sha1 (default, OpenSSL) or xxh128 (libxxhash)\n"
+		"      --hash=NAME       sha1 (default; libipsec-mb or OpenSSL) or xxh128 (libxxhash)\n"
 		"      --json            one JSON object (field names are stable, see docs)\n"
 		"      --csv             CSV: one row per dump and a TOTAL row\n"
 		"      --info            describe each dump (format, page size, ranges, present and\n"
