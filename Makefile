@@ -39,6 +39,13 @@ ifneq ($(HAVE_IPSEC_MB),)
 LIB_CFLAGS += -DHAVE_IPSEC_MB
 LIB_LIBS   += -lIPSec_MB
 endif
+# libxxhash's run-time dispatch (XXH3 on AVX-512, AVX2 or SSE2): x86 builds
+# of the library have it; without it XXH128 runs the library's plain build
+HAVE_XXH_DISPATCH := $(shell printf '\043include <xxh_x86dispatch.h>\nint main(void) { return (int)XXH3_128bits_dispatch("", 0).low64; }\n' | \
+	$(CC) -x c - -o /dev/null $(shell $(PKG_CONFIG) --cflags --libs libxxhash 2>/dev/null) > /dev/null 2>&1 && echo 1)
+ifneq ($(HAVE_XXH_DISPATCH),)
+LIB_CFLAGS += -DHAVE_XXH_DISPATCH
+endif
 VIRT_CFLAGS = $(shell $(PKG_CONFIG) --cflags libvirt)
 VIRT_LIBS   = $(shell $(PKG_CONFIG) --libs libvirt)
 
@@ -107,8 +114,8 @@ FLAGS_FILE := $(B)/.flags
 $(FLAGS_FILE): FORCE
 	@CC='$(CC)' PKG_CONFIG='$(PKG_CONFIG)' scripts/check-libs
 	@mkdir -p $(B)
-	@echo '$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) ipsec-mb=$(HAVE_IPSEC_MB)' | cmp -s - $@ || \
-	  echo '$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) ipsec-mb=$(HAVE_IPSEC_MB)' > $@
+	@echo '$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) ipsec-mb=$(HAVE_IPSEC_MB) xxh-dispatch=$(HAVE_XXH_DISPATCH)' | cmp -s - $@ || \
+	  echo '$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) ipsec-mb=$(HAVE_IPSEC_MB) xxh-dispatch=$(HAVE_XXH_DISPATCH)' > $@
 
 $(B)/%.o: %.c $(FLAGS_FILE)
 	@mkdir -p $(@D)

@@ -13,17 +13,13 @@
 #include <xxhash.h>
 
 /* libxxhash built for x86 carries XXH3 for SSE2, AVX2 and AVX-512 and picks
- * one at run time through its _dispatch entry points (the header comes with
- * such a build).  The plain entry point runs what the library was compiled
- * for, SSE2 on x86-64: 4 KiB pages in cache hash about 4 times slower. */
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__has_include)
-#if __has_include(<xxh_x86dispatch.h>)
+ * one at run time through its _dispatch entry points (the build finds out
+ * whether the library has them: HAVE_XXH_DISPATCH).  The plain entry point
+ * runs what the library was compiled for, SSE2 on x86-64: 4 KiB pages in
+ * cache hash about 4 times slower. */
+#ifdef HAVE_XXH_DISPATCH
 #define XXH_DISPATCH_DISABLE_REPLACE
 #include <xxh_x86dispatch.h>
-#define HAVE_XXH_DISPATCH 1
-#endif
-#endif
-#ifdef HAVE_XXH_DISPATCH
 #define page_xxh128 XXH3_128bits_dispatch
 #else
 #define page_xxh128 XXH3_128bits
