@@ -37,6 +37,15 @@ static int tap_n, tap_fail;
 			printf("#   got '%s', want '%s'\n", g_ ? g_ : "(null)", w_ ? w_ : "(null)");   \
 	} while (0)
 
+/* the tests' pseudo-random numbers: xorshift64 on the caller's state */
+static inline uint64_t tap_xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
 static inline int tap_done(void)
 {
 	printf("1..%d\n", tap_n);

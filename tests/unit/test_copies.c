@@ -13,13 +13,7 @@
 #define COPIES 250000  /* copies added per dump */
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static uint64_t next(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
+static uint64_t next(void) { return tap_xorshift(&rng); }
 
 /* content k's key: spread like a hash, with k itself in bytes 8..11 */
 static void key_of(uint32_t k, uint8_t key[DD_DIGEST])

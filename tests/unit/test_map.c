@@ -12,13 +12,7 @@
 #define PS 4096
 
 static uint64_t rng = 88172645463325252ull;
-static uint64_t rnd(uint64_t n)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng % n;
-}
+static uint64_t rnd(uint64_t n) { return tap_xorshift(&rng) % n; }
 
 int main(void)
 {

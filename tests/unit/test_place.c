@@ -21,13 +21,7 @@ struct inst {
 };
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static uint32_t rnd(uint32_t n)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint32_t)(rng % n);
-}
+static uint32_t rnd(uint32_t n) { return (uint32_t)(tap_xorshift(&rng) % n); }
 
 /* dumps drawn from a few overlapping families, contents ascending */
 static void make(struct inst *t, size_t v, size_t k, uint64_t cap)

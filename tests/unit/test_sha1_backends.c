@@ -19,13 +19,7 @@
 #define BLOCK 1000
 
 static uint64_t rng = 0x243F6A8885A308D3ull;
-static uint64_t next(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
+static uint64_t next(void) { return tap_xorshift(&rng); }
 
 /* Page k: random bytes, a few bytes in zeros, one byte repeated, a short
  * pattern, text-like, or a copy of the previous page with one bit flipped. */
