@@ -205,33 +205,21 @@ const char *dp_get_path(const struct dp_dump *d) { return d->path; }
 
 struct dp_scratch *dp_scratch_new(void) { return calloc(1, sizeof(struct dp_scratch)); }
 
+/* the buffers of m, not m itself */
+static void release(struct dp_scratch *m)
+{
+	free(m->buf);
+	free(m->state);
+	free(m->pfns);
+	free(m->win);
+	free(m->dwin);
+}
+
 void dp_scratch_free(struct dp_scratch *s)
 {
-	if (!s)
-		return;
-	free(s->buf);
-	free(s->win);
-	free(s->dwin);
-	free(s->state);
-	free(s->pfns);
+	if (s)
+		release(s);
 	free(s);
-}
-
-/* the buffers from s into r, or back */
-static void take_scratch(struct dp_reader *r, struct dp_scratch *s)
-{
-	r->buf = s->buf, r->bufcap = s->bufcap;
-	r->win = s->win, r->wincap = s->wincap;
-	r->dwin = s->dwin, r->dwincap = s->dwincap;
-	r->state = s->state, r->statecap = s->statecap;
-	r->pfns = s->pfns, r->pfncap = s->pfncap;
-	memset(s, 0, sizeof *s);
-}
-
-static void give_scratch(struct dp_reader *r, struct dp_scratch *s)
-{
-	*s = (struct dp_scratch){ r->buf, r->win, r->dwin, r->state, r->pfns,
-				  r->bufcap, r->wincap, r->dwincap, r->statecap, r->pfncap };
 }
 
 int dp_reader_open_with(struct dp_dump *d, struct dp_scratch *s, struct dp_reader **out, struct dp_error *err)
@@ -243,7 +231,8 @@ int dp_reader_open_with(struct dp_dump *d, struct dp_scratch *s, struct dp_reade
 	r->d = d;
 	if (s) {
 		r->scratch = s;
-		take_scratch(r, s);
+		r->mem = *s;
+		memset(s, 0, sizeof *s);
 	}
 	if (d->ops->reader_open) {
 		int rc = d->ops->reader_open(r, err);
@@ -269,14 +258,9 @@ void dp_reader_close(struct dp_reader *r)
 	if (r->d && r->d->ops->reader_close)
 		r->d->ops->reader_close(r);
 	if (r->scratch)
-		give_scratch(r, r->scratch);
-	else {
-		free(r->buf);
-		free(r->win);
-		free(r->dwin);
-		free(r->state);
-		free(r->pfns);
-	}
+		*r->scratch = r->mem;
+	else
+		release(&r->mem);
 	free(r);
 }
 

@@ -335,27 +335,25 @@ struct dp_dump {
 	struct dp_error next_err;
 };
 
-/* a reader's buffers (dp_reader_buf, _win, _states, _pfns and the aligned
- * window of dp_reader_span), kept between readers by a dp_scratch */
+/* A reader's buffers, each grown once to a unit's size; a dp_scratch keeps
+ * them from one reader to the next. */
 struct dp_scratch {
-	uint8_t *buf, *win, *dwin, *state;
-	uint64_t *pfns;
-	size_t bufcap, wincap, dwincap, statecap, pfncap;
-};
-
-struct dp_reader {
-	struct dp_dump *d;
-	struct dp_scratch *scratch; /* where the buffers go back, or NULL */
-	uint8_t *buf;
+	uint8_t *buf;             /* dp_reader_buf */
 	size_t bufcap;
-	uint8_t *state;
+	uint8_t *state;           /* dp_reader_states */
 	size_t statecap;
-	uint64_t *pfns;
+	uint64_t *pfns;           /* dp_reader_pfns */
 	size_t pfncap;
 	uint8_t *win;             /* dp_reader_span */
 	size_t wincap;
 	uint8_t *dwin;            /* dp_reader_span, read around the page cache (aligned) */
 	size_t dwincap;
+};
+
+struct dp_reader {
+	struct dp_dump *d;
+	struct dp_scratch mem;
+	struct dp_scratch *scratch; /* where mem goes back at close, or NULL: freed */
 	uint64_t direct_bytes;    /* read into dwin */
 	void *priv;               /* the back end's */
 };

@@ -198,23 +198,23 @@ static void *reader_room(void **p, size_t *cap, size_t n, size_t elem, bool name
 
 uint8_t *dp_reader_buf(struct dp_reader *r, size_t len, struct dp_error *err)
 {
-	return reader_room((void **)&r->buf, &r->bufcap, len, 1, true, err);
+	return reader_room((void **)&r->mem.buf, &r->mem.bufcap, len, 1, true, err);
 }
 
 uint8_t *dp_reader_win(struct dp_reader *r, size_t len, struct dp_error *err)
 {
-	return reader_room((void **)&r->win, &r->wincap, len, 1, true, err);
+	return reader_room((void **)&r->mem.win, &r->mem.wincap, len, 1, true, err);
 }
 
 uint64_t dp_reader_direct_bytes(const struct dp_reader *r) { return r ? r->direct_bytes : 0; }
 
 uint8_t *dp_reader_states(struct dp_reader *r, size_t n, struct dp_error *err)
 {
-	return reader_room((void **)&r->state, &r->statecap, n, 1, false, err);
+	return reader_room((void **)&r->mem.state, &r->mem.statecap, n, 1, false, err);
 }
 
 uint64_t *dp_reader_pfns(struct dp_reader *r, size_t n, struct dp_error *err)
 {
-	return reader_room((void **)&r->pfns, &r->pfncap, n, sizeof *r->pfns, false, err);
+	return reader_room((void **)&r->mem.pfns, &r->mem.pfncap, n, sizeof *r->mem.pfns, false, err);
 }
 
