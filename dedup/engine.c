@@ -341,6 +341,17 @@ static int process_chunk(struct worker *w, struct dd_hasher *hs, const struct dp
 	return DP_OK;
 }
 
+/* the next batch of up to n units: [*first, *end); false when none is left */
+static bool claim(struct job *j, size_t n, size_t *first, size_t *end)
+{
+	size_t u = atomic_fetch_add(&j->next_unit, n);
+	if (u >= j->info->nunits)
+		return false;
+	*first = u;
+	*end = j->info->nunits - u < n ? j->info->nunits : u + n;
+	return true;
+}
+
 static void *work(void *arg)
 {
 	struct worker *w = arg;
@@ -367,6 +378,9 @@ static void *work(void *arg)
 		set_error(j, &err);
 		goto out;
 	}
+	/* units claimed and not yet read: [u, uend); read around the page
+	 * cache, several at a time, so that one request fetches them all */
+	size_t u = 0, uend = 0, next = 0, next_end = 0, batch = j->info->direct ? DP_DIRECT_UNITS : 1;
 	while (!atomic_load(&j->failed)) {
 		int rc;
 		if (j->info->sequential) {
@@ -375,10 +389,18 @@ static void *work(void *arg)
 			rc = atomic_load(&j->failed) ? DP_END : dp_read_next(r, &c, &err);
 			pthread_mutex_unlock(&j->lock);
 		} else {
-			size_t u = atomic_fetch_add(&j->next_unit, 1);
-			if (u >= j->info->nunits)
-				break;
-			rc = dp_read_unit(r, u, &c, &err);
+			if (u == uend) {
+				/* the batch claimed before, and the one after it, whose
+				 * bytes the reader can ask for while this one is hashed */
+				if (next == next_end && !claim(j, batch, &next, &next_end))
+					break;
+				u = next;
+				uend = next_end;
+				if (batch == 1 || !claim(j, batch, &next, &next_end))
+					next = next_end = 0;
+				dp_reader_ahead(r, uend, next, next_end);
+			}
+			rc = dp_read_unit(r, u++, &c, &err);
 		}
 		if (rc == DP_END)
 			break;

@@ -213,6 +213,7 @@ static void release(struct dp_scratch *m)
 	free(m->pfns);
 	free(m->win);
 	free(m->dwin);
+	free(m->dwin2);
 }
 
 void dp_scratch_free(struct dp_scratch *s)
@@ -257,11 +258,20 @@ void dp_reader_close(struct dp_reader *r)
 		return;
 	if (r->d && r->d->ops->reader_close)
 		r->d->ops->reader_close(r);
+	dp_reader_prefetch_end(r);
 	if (r->scratch)
 		*r->scratch = r->mem;
 	else
 		release(&r->mem);
 	free(r);
+}
+
+void dp_reader_ahead(struct dp_reader *r, size_t end, size_t next, size_t next_end)
+{
+	r->ahead = end;
+	r->next = next;
+	r->next_end = next_end;
+	r->next_asked = false;
 }
 
 int dp_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c, struct dp_error *err)

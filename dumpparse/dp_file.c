@@ -225,30 +225,3 @@ bool dp_file_pread_direct(int dfd, uint64_t off, size_t len, uint8_t *buf)
 	}
 	return true;
 }
-
-const uint8_t *dp_reader_span(struct dp_reader *r, const struct dp_view *v, uint64_t off, size_t len,
-			      struct dp_error *err)
-{
-	uint64_t end;
-	if (v->dfd >= 0 && !dp_add_overflows(off, len, &end) && end <= v->size && len <= SIZE_MAX / 2 &&
-	    (v->dall || dp_file_cached(v->fd, v->map, off, len) == 0)) {
-		size_t need = len + 2 * DP_DIRECT_ALIGN;
-		if (need > r->mem.dwincap) {
-			free(r->mem.dwin);
-			r->mem.dwincap = 0;
-			if (posix_memalign((void **)&r->mem.dwin, DP_DIRECT_ALIGN, need)) {
-				r->mem.dwin = NULL;
-				dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory for a %zu-byte buffer", need);
-				return NULL;
-			}
-			r->mem.dwincap = need;
-		}
-		if (dp_file_pread_direct(v->dfd, off, len, r->mem.dwin)) {
-			r->direct_bytes += len;
-			return r->mem.dwin + off % DP_DIRECT_ALIGN;
-		}
-		/* refused: through the cache, which also reports what is wrong */
-	}
-	uint8_t *w = dp_reader_win(r, len, err);
-	return w && dp_file_pread(v->fd, v->size, off, w, len, err) == DP_OK ? w : NULL;
-}

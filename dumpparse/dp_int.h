@@ -348,6 +348,15 @@ struct dp_scratch {
 	size_t wincap;
 	uint8_t *dwin;            /* dp_reader_span, read around the page cache (aligned) */
 	size_t dwincap;
+	uint8_t *dwin2;           /* the same, the bytes asked for ahead */
+	size_t dwin2cap;
+};
+
+/* bytes [off, end) of view v's file, in a reader's buffer from its
+ * DP_DIRECT_ALIGN-aligned start (v NULL: none) */
+struct dp_dwin {
+	const struct dp_view *v;
+	uint64_t off, end;
 };
 
 struct dp_reader {
@@ -355,6 +364,14 @@ struct dp_reader {
 	struct dp_scratch mem;
 	struct dp_scratch *scratch; /* where mem goes back at close, or NULL: freed */
 	uint64_t direct_bytes;    /* read into dwin */
+	/* dp_reader_ahead: units up to ahead come next, in order, then
+	 * [next, next_end); next_asked once the latter's bytes were asked for */
+	size_t ahead, next, next_end;
+	bool next_asked;
+	struct dp_dwin cur;       /* bytes in mem.dwin (read around the page cache) */
+	struct dp_dwin pend;      /* bytes on their way into mem.dwin2 (dp_reader_prefetch) */
+	uint64_t aio;             /* the reader's asynchronous I/O context, 0: none yet */
+	bool aio_failed;          /* none to be had: no prefetching */
 	void *priv;               /* the back end's */
 };
 
@@ -401,6 +418,9 @@ int dp_set_variant(struct dp_dump *d, const char *fmt, ...) __attribute__((forma
 uint8_t *dp_reader_buf(struct dp_reader *r, size_t len, struct dp_error *err);
 /* the buffer of dp_reader_span (dp_file.c), at least len bytes */
 uint8_t *dp_reader_win(struct dp_reader *r, size_t len, struct dp_error *err);
+/* the aligned buffers of dp_reader_span's reads around the page cache:
+ * the current one, or (second) the one read ahead into */
+uint8_t *dp_reader_dwin(struct dp_reader *r, size_t len, bool second, struct dp_error *err);
 uint8_t *dp_reader_states(struct dp_reader *r, size_t n, struct dp_error *err);
 uint64_t *dp_reader_pfns(struct dp_reader *r, size_t n, struct dp_error *err);
 /* bytes [off, off+len) of the file of view v (stored offsets) in one
@@ -410,9 +430,21 @@ uint64_t *dp_reader_pfns(struct dp_reader *r, size_t n, struct dp_error *err);
  * the size of the file, pays more than the copy, and every drop makes the
  * other workers' processors flush their TLBs.  When the view has an
  * O_DIRECT descriptor and the bytes are not all in the page cache, they
- * are read around it.  NULL and err on failure */
+ * are read around it; upto (>= off + len) is where the bytes this reader
+ * will ask for next, in order, end: a read around the cache fetches up to
+ * DP_DIRECT_WINDOW of them at once and serves the next spans from it.
+ * NULL and err on failure */
+#define DP_DIRECT_WINDOW (4u << 20)
 const uint8_t *dp_reader_span(struct dp_reader *r, const struct dp_view *v, uint64_t off, size_t len,
-			      struct dp_error *err);
+			      uint64_t upto, struct dp_error *err);
+/* The bytes [off, upto) of view v's file come after the current ones
+ * (dp_reader_ahead's next batch): when they would be read around the page
+ * cache, one window of them is asked for now, without waiting, and
+ * dp_reader_span takes them when they are asked for.  Without a way to
+ * read asynchronously (or when anything fails) nothing happens. */
+void dp_reader_prefetch(struct dp_reader *r, const struct dp_view *v, uint64_t off, uint64_t upto);
+/* the reader's pending read ahead finished (or never started), its context gone */
+void dp_reader_prefetch_end(struct dp_reader *r);
 
 /* Linear layouts.  Add pieces in priority order: where two pieces cover the
  * same guest bytes the first one added wins (later duplicates are dropped). */

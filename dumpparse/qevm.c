@@ -436,7 +436,7 @@ static int qevm_read_unit(struct dp_reader *r, size_t unit, struct dp_chunk *c, 
 	const uint8_t *win = NULL;
 	if (hi > lo && hi - lo <= u->npages * (uint64_t)(v->tps + 512) && v->in.base + hi <= d->src.size &&
 	    !d->src.view.flat &&
-	    !(win = dp_reader_span(r, &d->src.view, v->in.base + lo, (size_t)(hi - lo), err)))
+	    !(win = dp_reader_span(r, &d->src.view, v->in.base + lo, (size_t)(hi - lo), v->in.base + hi, err)))
 		return err->status;
 	for (uint64_t i = 0; i < u->npages; i++) {
 		uint64_t loc = v->loc[b->first + u->page + i];

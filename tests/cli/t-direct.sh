@@ -47,6 +47,31 @@ is "$(echo "$st" | sed -n 's/.*, \([0-9.]*\) MiB of the file around.*/\1/p')" \
 is "$("$DA" -q --stats --direct=never big.elf 2>&1 > /dev/null | grep -c 'around the page cache')" 0 \
 	"--direct=never: no byte read around it"
 
+# Around the cache, a worker reads a batch of units in one request and asks
+# for its next batch before it hashes the current one: segments of less
+# than, exactly and more than a batch (4 units), at odd offsets, so that
+# batches end inside, at and across segment ends, and files whose segments
+# are in another order than their offsets; every worker count gives the
+# report read through the cache, every byte counted once
+"$MK/mkelf" - seg.elf <<'EOF' || exit 1
+ram 0 300 seq:11 offset=4097
+ram 300 1024 seq:12
+ram 2000 2305 seq:13 offset=9000001
+ram 5000 17 seq:14
+ram 6000 1 ids:3
+ram 7000 4097 seq:15 offset=30000001
+ram 12000 1000 zero
+ram 14000 600 seq:11
+EOF
+report --direct=never seg.elf > never.out
+for j in 1 2 3; do
+	report -j$j --direct=always seg.elf > always.out
+	cmp -s never.out always.out; ok $? "ELF of eight segments, $j worker(s): the same report read in batches around the cache"
+	st=$("$DA" -q -j$j --stats --direct=always seg.elf 2>&1 > /dev/null)
+	is "$(echo "$st" | sed -n 's/.*, \([0-9.]*\) MiB of the file around.*/\1/p')" \
+		"$(echo "$st" | sed -n 's/.*dump, \([0-9.]*\) MiB read in.*/\1/p')" "... each byte counted once ($j worker(s))"
+done
+
 # LiME: every range behind a 32-byte header
 printf 'ram 0 300 seq:1\nram 1000 40 zero\nbytes 0x500000 2048 same:6\nram 2000 5 ids:5,6,5,6,7\n' > l.spec
 "$MK/mklime" l.spec l.lime || exit 1
