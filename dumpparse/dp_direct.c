@@ -3,25 +3,18 @@
  * page cache they are one pread into the reader's buffer.  Around it
  * (O_DIRECT, dp_file.c decides) they are read a window of several units at
  * a time into a buffer of huge pages, and the window after it (the next
- * batch of units the caller announced with dp_reader_ahead) is asked for
- * before the current one is worked on: Linux asynchronous I/O, which does
- * not wait for O_DIRECT reads, keeps one request per reader on its way
- * while the worker hashes.  On this machine's virtual disk a cold 8 GiB
- * file read by two threads in 1 MiB requests into 4 KiB pages took
- * 3.5-4.8 s, in 4 MiB requests into huge pages 0.75-1.2 s.
+ * batch of units the caller announced with dp_reader_ahead) is read by the
+ * reader's fetcher thread while the worker hashes the current one, so that
+ * the disk has a request of each worker's at all times.  On this machine's
+ * virtual disk a cold 8 GiB file read by two threads in 1 MiB requests
+ * into 4 KiB pages took 3.5-4.8 s, in 4 MiB requests into huge pages
+ * 0.75-1.2 s.  (Linux asynchronous I/O would need no thread, but tearing
+ * its context down waited some 50 ms here, on every dump.)
  */
 #include "dp_int.h"
 
-#include <errno.h>
-#include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
-#if defined(__linux__) && defined(SYS_io_setup) && defined(SYS_io_submit) && defined(SYS_io_getevents) && \
-	defined(SYS_io_destroy)
-#include <linux/aio_abi.h>
-#define HAVE_AIO 1
-#endif
+#include <pthread.h>
+#include <stdlib.h>
 
 /* where the window that starts with [off, end) ends: as far as the spans
  * to come (upto) and one window go, never past the file */
@@ -38,70 +31,122 @@ static bool in_window(const struct dp_dwin *w, const struct dp_view *v, uint64_t
 	return w->v && w->v == v && off >= w->off && end <= w->end;
 }
 
+/* A reader's fetcher: one read at a time, asked for and waited for by
+ * the reader's thread. */
+struct dp_fetcher {
+	pthread_mutex_t mu;
+	pthread_cond_t asked, done;
+	pthread_t tid;
+	enum { F_IDLE, F_ASKED, F_DONE, F_QUIT } state;
+	int dfd;
+	uint64_t off;
+	size_t len;
+	uint8_t *buf;
+	bool ok;
+};
+
+static void *fetch_loop(void *arg)
+{
+	struct dp_fetcher *f = arg;
+	pthread_mutex_lock(&f->mu);
+	for (;;) {
+		while (f->state != F_ASKED && f->state != F_QUIT)
+			pthread_cond_wait(&f->asked, &f->mu);
+		if (f->state == F_QUIT)
+			break;
+		pthread_mutex_unlock(&f->mu);
+		bool ok = dp_file_pread_direct(f->dfd, f->off, f->len, f->buf);
+		pthread_mutex_lock(&f->mu);
+		f->ok = ok;
+		f->state = F_DONE;
+		pthread_cond_signal(&f->done);
+	}
+	pthread_mutex_unlock(&f->mu);
+	return NULL;
+}
+
+static struct dp_fetcher *fetcher_new(void)
+{
+	struct dp_fetcher *f = calloc(1, sizeof *f);
+	if (!f)
+		return NULL;
+	if (pthread_mutex_init(&f->mu, NULL)) {
+		free(f);
+		return NULL;
+	}
+	if (pthread_cond_init(&f->asked, NULL))
+		goto no_asked;
+	if (pthread_cond_init(&f->done, NULL))
+		goto no_done;
+	if (pthread_create(&f->tid, NULL, fetch_loop, f) == 0)
+		return f;
+	pthread_cond_destroy(&f->done);
+no_done:
+	pthread_cond_destroy(&f->asked);
+no_asked:
+	pthread_mutex_destroy(&f->mu);
+	free(f);
+	return NULL;
+}
+
 /* wait for the read ahead on its way; true when it brought all its bytes */
 static bool prefetch_wait(struct dp_reader *r)
 {
-	bool ok = false;
-#ifdef HAVE_AIO
-	struct io_event ev;
-	long n;
-	do
-		n = syscall(SYS_io_getevents, (aio_context_t)r->aio, 1L, 1L, &ev, NULL);
-	while (n < 0 && errno == EINTR);
-	ok = n == 1 && ev.res >= 0 && (uint64_t)ev.res >= r->pend.end - r->pend.off;
-	if (n != 1)
-		r->aio_failed = true; /* the request's fate is unknown: ask for no more */
-#endif
+	struct dp_fetcher *f = r->fetcher;
+	pthread_mutex_lock(&f->mu);
+	while (f->state == F_ASKED)
+		pthread_cond_wait(&f->done, &f->mu);
+	bool ok = f->ok;
+	f->state = F_IDLE;
+	pthread_mutex_unlock(&f->mu);
 	r->pend.v = NULL;
 	return ok;
 }
 
 void dp_reader_prefetch(struct dp_reader *r, const struct dp_view *v, uint64_t off, uint64_t upto)
 {
-#ifdef HAVE_AIO
-	if (v->dfd < 0 || r->pend.v || r->aio_failed || upto <= off || upto > v->size)
+	if (v->dfd < 0 || r->pend.v || r->fetch_failed || upto <= off || upto > v->size)
 		return;
 	uint64_t wend = window_end(v, off, off + 1, upto);
 	if (in_window(&r->cur, v, off, wend) || !(v->dall || dp_file_cached(v->fd, v->map, off, wend - off) == 0))
 		return;
-	if (!r->aio) {
-		aio_context_t ctx = 0;
-		if (syscall(SYS_io_setup, 1L, &ctx) != 0) {
-			r->aio_failed = true;
-			return;
-		}
-		r->aio = ctx;
-	}
-	uint64_t a = off - off % DP_DIRECT_ALIGN;
-	uint64_t want = (wend - a + DP_DIRECT_ALIGN - 1) / DP_DIRECT_ALIGN * DP_DIRECT_ALIGN;
 	struct dp_error err = { 0 };
-	uint8_t *buf = dp_reader_dwin(r, (size_t)want, true, &err);
+	uint8_t *buf = dp_reader_dwin(r, (size_t)(wend - off) + 2 * DP_DIRECT_ALIGN, true, &err);
 	if (!buf)
 		return; /* no memory for it: the bytes are read when they are asked for */
-	struct iocb cb;
-	memset(&cb, 0, sizeof cb);
-	cb.aio_fildes = (uint32_t)v->dfd;
-	cb.aio_lio_opcode = IOCB_CMD_PREAD;
-	cb.aio_buf = (uint64_t)(uintptr_t)buf;
-	cb.aio_nbytes = want;
-	cb.aio_offset = (int64_t)a;
-	struct iocb *list[1] = { &cb };
-	if (syscall(SYS_io_submit, (aio_context_t)r->aio, 1L, list) == 1)
-		r->pend = (struct dp_dwin){ v, a, wend };
-#else
-	(void)r, (void)v, (void)off, (void)upto;
-#endif
+	if (!r->fetcher && !(r->fetcher = fetcher_new())) {
+		r->fetch_failed = true;
+		return;
+	}
+	struct dp_fetcher *f = r->fetcher;
+	pthread_mutex_lock(&f->mu);
+	f->dfd = v->dfd;
+	f->off = off;
+	f->len = (size_t)(wend - off);
+	f->buf = buf;
+	f->state = F_ASKED;
+	pthread_cond_signal(&f->asked);
+	pthread_mutex_unlock(&f->mu);
+	r->pend = (struct dp_dwin){ v, off - off % DP_DIRECT_ALIGN, wend };
 }
 
 void dp_reader_prefetch_end(struct dp_reader *r)
 {
+	struct dp_fetcher *f = r->fetcher;
+	if (!f)
+		return;
 	if (r->pend.v)
 		prefetch_wait(r);
-#ifdef HAVE_AIO
-	if (r->aio)
-		syscall(SYS_io_destroy, (aio_context_t)r->aio);
-#endif
-	r->aio = 0;
+	pthread_mutex_lock(&f->mu);
+	f->state = F_QUIT;
+	pthread_cond_signal(&f->asked);
+	pthread_mutex_unlock(&f->mu);
+	pthread_join(f->tid, NULL);
+	pthread_cond_destroy(&f->done);
+	pthread_cond_destroy(&f->asked);
+	pthread_mutex_destroy(&f->mu);
+	free(f);
+	r->fetcher = NULL;
 }
 
 /* [off, end) around the page cache when it is to be read so: a pointer into

@@ -370,8 +370,8 @@ struct dp_reader {
 	bool next_asked;
 	struct dp_dwin cur;       /* bytes in mem.dwin (read around the page cache) */
 	struct dp_dwin pend;      /* bytes on their way into mem.dwin2 (dp_reader_prefetch) */
-	uint64_t aio;             /* the reader's asynchronous I/O context, 0: none yet */
-	bool aio_failed;          /* none to be had: no prefetching */
+	struct dp_fetcher *fetcher; /* the thread that reads them, NULL: none yet */
+	bool fetch_failed;        /* none to be had: no prefetching */
 	void *priv;               /* the back end's */
 };
 
@@ -439,11 +439,11 @@ const uint8_t *dp_reader_span(struct dp_reader *r, const struct dp_view *v, uint
 			      uint64_t upto, struct dp_error *err);
 /* The bytes [off, upto) of view v's file come after the current ones
  * (dp_reader_ahead's next batch): when they would be read around the page
- * cache, one window of them is asked for now, without waiting, and
- * dp_reader_span takes them when they are asked for.  Without a way to
- * read asynchronously (or when anything fails) nothing happens. */
+ * cache, the reader's fetcher thread reads one window of them now, and
+ * dp_reader_span takes them when they are asked for.  When anything fails
+ * nothing happens (they are read when asked for). */
 void dp_reader_prefetch(struct dp_reader *r, const struct dp_view *v, uint64_t off, uint64_t upto);
-/* the reader's pending read ahead finished (or never started), its context gone */
+/* the reader's pending read ahead finished (or never started), its thread gone */
 void dp_reader_prefetch_end(struct dp_reader *r);
 
 /* Linear layouts.  Add pieces in priority order: where two pieces cover the
