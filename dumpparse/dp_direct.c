@@ -16,13 +16,14 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-/* where the window that starts with [off, end) ends: as far as the spans
- * to come (upto) and one window go, never past the file */
+/* where a window read from off ends: at least at end (the bytes asked
+ * for), else as far as the spans to come (upto >= off) and one window go,
+ * never past the file */
 static uint64_t window_end(const struct dp_view *v, uint64_t off, uint64_t end, uint64_t upto)
 {
-	uint64_t wend = end;
-	if (upto > end && end - off < DP_DIRECT_WINDOW)
-		wend = upto - off > DP_DIRECT_WINDOW ? off + DP_DIRECT_WINDOW : upto;
+	uint64_t wend = upto - off > DP_DIRECT_WINDOW ? off + DP_DIRECT_WINDOW : upto;
+	if (wend < end)
+		wend = end;
 	return wend > v->size ? v->size : wend;
 }
 
@@ -107,8 +108,8 @@ void dp_reader_prefetch(struct dp_reader *r, const struct dp_view *v, uint64_t o
 {
 	if (v->dfd < 0 || r->pend.v || r->fetch_failed || upto <= off || upto > v->size)
 		return;
-	uint64_t wend = window_end(v, off, off + 1, upto);
-	if (in_window(&r->cur, v, off, wend) || !(v->dall || dp_file_cached(v->fd, v->map, off, wend - off) == 0))
+	uint64_t wend = window_end(v, off, off, upto);
+	if (!v->dall && dp_file_cached(v->fd, v->map, off, wend - off) != 0)
 		return;
 	struct dp_error err = { 0 };
 	uint8_t *buf = dp_reader_dwin(r, (size_t)(wend - off) + 2 * DP_DIRECT_ALIGN, true, &err);

@@ -416,7 +416,7 @@ int dp_set_variant(struct dp_dump *d, const char *fmt, ...) __attribute__((forma
 
 /* reader scratch space */
 uint8_t *dp_reader_buf(struct dp_reader *r, size_t len, struct dp_error *err);
-/* the buffer of dp_reader_span (dp_file.c), at least len bytes */
+/* the buffer of dp_reader_span (dp_direct.c), at least len bytes */
 uint8_t *dp_reader_win(struct dp_reader *r, size_t len, struct dp_error *err);
 /* the aligned buffers of dp_reader_span's reads around the page cache:
  * the current one, or (second) the one read ahead into */
